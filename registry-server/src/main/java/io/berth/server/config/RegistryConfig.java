@@ -1,0 +1,96 @@
+package io.berth.server.config;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Berth's settings, as read from a registry:2 {@code config.yml} (see {@link ConfigLoader}).
+ *
+ * @param logLevel root log level: error, warn, info or debug
+ * @param accessLog whether each request is logged
+ * @param storage the storage section
+ * @param http the http section
+ * @param health the storage health check
+ * @param catalogMaxEntries the most repositories one catalog page returns
+ * @param manifestMaxBytes the largest manifest accepted (Berth's own {@code berth.manifestmaxbytes})
+ * @param warnings one line for each configuration key Berth ignores
+ */
+public record RegistryConfig(
+        String logLevel,
+        boolean accessLog,
+        Storage storage,
+        Http http,
+        Health health,
+        int catalogMaxEntries,
+        long manifestMaxBytes,
+        List<String> warnings) {
+
+    /** The default largest manifest: 4 MiB, as distribution v3. */
+    public static final long DEFAULT_MANIFEST_MAX_BYTES = 4L << 20;
+
+    /**
+     * @param rootDirectory {@code storage.filesystem.rootdirectory}
+     * @param deleteEnabled {@code storage.delete.enabled}
+     * @param readOnly {@code storage.maintenance.readonly.enabled}
+     * @param purging {@code storage.maintenance.uploadpurging}
+     */
+    public record Storage(Path rootDirectory, boolean deleteEnabled, boolean readOnly, UploadPurging purging) {}
+
+    /**
+     * @param enabled whether stale uploads are purged
+     * @param age how old an upload must be to be purged
+     * @param interval how often to look
+     * @param dryRun log instead of deleting
+     */
+    public record UploadPurging(boolean enabled, Duration age, Duration interval, boolean dryRun) {}
+
+    /**
+     * @param addr where to listen
+     * @param host {@code http.host}: the external base URL for Location headers, or null to use the request's Host
+     * @param prefix {@code http.prefix}, always starting and ending with a slash
+     * @param relativeUrls {@code http.relativeurls}
+     * @param headers {@code http.headers}, added to every response
+     * @param debugAddr {@code http.debug.addr}, or null for no debug server
+     * @param prometheusPath {@code http.debug.prometheus.path}, or null when disabled
+     */
+    public record Http(
+            InetSocketAddress addr,
+            @Nullable String host,
+            String prefix,
+            boolean relativeUrls,
+            Map<String, List<String>> headers,
+            @Nullable InetSocketAddress debugAddr,
+            @Nullable String prometheusPath) {}
+
+    /**
+     * @param enabled {@code health.storagedriver.enabled}
+     * @param interval how often storage is checked
+     * @param threshold how many failures in a row make the registry unhealthy
+     */
+    public record Health(boolean enabled, Duration interval, int threshold) {}
+
+    /** Embedded defaults: loopback only, data under {@code dataDir}, delete enabled. */
+    public static RegistryConfig defaults(Path dataDir) {
+        return new RegistryConfig("info", true,
+                new Storage(dataDir, true, false, new UploadPurging(true, Duration.ofHours(168), Duration.ofHours(24), false)),
+                new Http(new InetSocketAddress("127.0.0.1", 5000), null, "/", false, Map.of(), null, null),
+                new Health(true, Duration.ofSeconds(10), 3),
+                1000, DEFAULT_MANIFEST_MAX_BYTES, List.of());
+    }
+
+    public RegistryConfig withAddr(InetSocketAddress addr) {
+        return new RegistryConfig(logLevel, accessLog, storage,
+                new Http(addr, http.host(), http.prefix(), http.relativeUrls(), http.headers(), http.debugAddr(), http.prometheusPath()),
+                health, catalogMaxEntries, manifestMaxBytes, warnings);
+    }
+
+    public RegistryConfig withRootDirectory(Path rootDirectory) {
+        return new RegistryConfig(logLevel, accessLog,
+                new Storage(rootDirectory, storage.deleteEnabled(), storage.readOnly(), storage.purging()),
+                http, health, catalogMaxEntries, manifestMaxBytes, warnings);
+    }
+}

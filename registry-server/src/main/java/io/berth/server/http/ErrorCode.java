@@ -1,0 +1,48 @@
+package io.berth.server.http;
+
+import io.berth.storage.Problem;
+import io.netty.handler.codec.http.HttpResponseStatus;
+
+/** Every error code Berth sends, with the message and the HTTP status registry:2 uses for it. */
+enum ErrorCode {
+    BLOB_UNKNOWN("blob unknown to registry", HttpResponseStatus.NOT_FOUND),
+    BLOB_UPLOAD_INVALID("blob upload invalid", HttpResponseStatus.BAD_REQUEST),
+    BLOB_UPLOAD_UNKNOWN("blob upload unknown to registry", HttpResponseStatus.NOT_FOUND),
+    DIGEST_INVALID("provided digest did not match uploaded content", HttpResponseStatus.BAD_REQUEST),
+    MANIFEST_BLOB_UNKNOWN("manifest references a manifest or blob unknown to registry", HttpResponseStatus.BAD_REQUEST),
+    MANIFEST_INVALID("manifest invalid", HttpResponseStatus.BAD_REQUEST),
+    MANIFEST_UNKNOWN("manifest unknown", HttpResponseStatus.NOT_FOUND),
+    NAME_INVALID("invalid repository name", HttpResponseStatus.BAD_REQUEST),
+    NAME_UNKNOWN("repository name not known to registry", HttpResponseStatus.NOT_FOUND),
+    SIZE_INVALID("provided length did not match content length", HttpResponseStatus.BAD_REQUEST),
+    TAG_INVALID("manifest tag did not match URI", HttpResponseStatus.BAD_REQUEST),
+    RANGE_INVALID("invalid content range", HttpResponseStatus.REQUESTED_RANGE_NOT_SATISFIABLE),
+    PAGINATION_NUMBER_INVALID("invalid number of results requested", HttpResponseStatus.BAD_REQUEST),
+    UNAUTHORIZED("authentication required", HttpResponseStatus.UNAUTHORIZED),
+    DENIED("requested access to the resource is denied", HttpResponseStatus.FORBIDDEN),
+    UNSUPPORTED("The operation is unsupported.", HttpResponseStatus.METHOD_NOT_ALLOWED),
+    NOT_FOUND("not found", HttpResponseStatus.NOT_FOUND),
+    TOOMANYREQUESTS("too many requests", HttpResponseStatus.TOO_MANY_REQUESTS),
+    UNAVAILABLE("service unavailable", HttpResponseStatus.SERVICE_UNAVAILABLE),
+    UNKNOWN("unknown error", HttpResponseStatus.INTERNAL_SERVER_ERROR);
+
+    private final String message;
+    private final HttpResponseStatus status;
+
+    ErrorCode(String message, HttpResponseStatus status) {
+        this.message = message;
+        this.status = status;
+    }
+
+    String message() {
+        return message;
+    }
+
+    HttpResponseStatus status() {
+        return status;
+    }
+
+    static ErrorCode of(Problem problem) {
+        return valueOf(problem.name());
+    }
+}

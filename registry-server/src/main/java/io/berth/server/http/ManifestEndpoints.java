@@ -1,0 +1,120 @@
+package io.berth.server.http;
+
+import io.berth.storage.Digest;
+import io.berth.storage.Reference;
+import io.berth.storage.RepositoryName;
+import io.berth.storage.StoredManifest;
+import io.berth.storage.Tag;
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/** GET, HEAD, PUT and DELETE of manifests. Manifest bodies are the only ones held in memory, up to a limit. */
+final class ManifestEndpoints {
+    static final String DOCKER_CONTENT_DIGEST = "Docker-Content-Digest";
+
+    private final RegistryContext registry;
+
+    ManifestEndpoints(RegistryContext registry) {
+        this.registry = registry;
+    }
+
+    Reply get(Exchange ex) {
+        StoredManifest m = registry.storage().getManifest(ex.route().repository(), Reference.parse(ex.route().reference()));
+        String etag = "\"" + m.digest() + "\"";
+        if (etag.equals(ex.header(HttpHeaderNames.IF_NONE_MATCH))) {
+            FullHttpResponse r = Responses.empty(HttpResponseStatus.NOT_MODIFIED);
+            r.headers().set(HttpHeaderNames.ETAG, etag);
+            return Reply.of(r);
+        }
+        FullHttpResponse r = Responses.bytes(HttpResponseStatus.OK, m.mediaType(), m.content());
+        r.headers().set(DOCKER_CONTENT_DIGEST, m.digest().toString());
+        r.headers().set(HttpHeaderNames.ETAG, etag);
+        return Reply.of(r);
+    }
+
+    Reply delete(Exchange ex) {
+        registry.requireWritable(ex.method());
+        registry.storage().deleteManifest(ex.route().repository(), Reference.parse(ex.route().reference()));
+        return Reply.of(Responses.empty(HttpResponseStatus.ACCEPTED));
+    }
+
+    BodySink put(Exchange ex) {
+        registry.requireWritable(ex.method());
+        Reference reference = Reference.parse(ex.route().reference());
+        List<Tag> tags = new ArrayList<>();
+        if (reference instanceof Reference.ByTag t) {
+            tags.add(t.tag());
+        }
+        for (String extra : ex.params("tag")) {
+            Tag tag = Tag.of(extra);
+            if (!tags.contains(tag)) {
+                tags.add(tag);
+            }
+        }
+        long max = registry.config().manifestMaxBytes();
+        long declared = HttpUtil.getContentLength(ex.request(), -1L);
+        if (declared > max) {
+            throw tooLarge(max);
+        }
+        Digest expected = reference instanceof Reference.ByDigest d ? d.digest() : null;
+        return new ManifestBody(ex, expected, tags, max);
+    }
+
+    private static HttpError tooLarge(long max) {
+        return new HttpError(ErrorCode.SIZE_INVALID, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+                "manifest exceeds the limit of " + max + " bytes");
+    }
+
+    /** Collects a manifest body up to the limit, then stores it. */
+    private final class ManifestBody implements BodySink {
+        private final Exchange ex;
+        private final @Nullable Digest expected;
+        private final List<Tag> tags;
+        private final long max;
+        private final ByteArrayOutputStream body = new ByteArrayOutputStream();
+
+        ManifestBody(Exchange ex, @Nullable Digest expected, List<Tag> tags, long max) {
+            this.ex = ex;
+            this.expected = expected;
+            this.tags = tags;
+            this.max = max;
+        }
+
+        @Override
+        public void content(ByteBuf content) {
+            if (body.size() + (long) content.readableBytes() > max) {
+                throw tooLarge(max);
+            }
+            body.writeBytes(io.netty.buffer.ByteBufUtil.getBytes(content));
+        }
+
+        @Override
+        public Reply finish() {
+            RepositoryName name = ex.route().repository();
+            String contentType = ex.header(HttpHeaderNames.CONTENT_TYPE);
+            if (contentType != null) {
+                int semi = contentType.indexOf(';');
+                contentType = (semi < 0 ? contentType : contentType.substring(0, semi)).strip();
+            }
+            StoredManifest m = registry.storage().putManifest(name, body.toByteArray(),
+                    contentType == null || contentType.isEmpty() ? null : contentType, expected, tags);
+            FullHttpResponse r = Responses.empty(HttpResponseStatus.CREATED);
+            r.headers().set(HttpHeaderNames.LOCATION, registry.url(ex, "/v2/" + name + "/manifests/" + m.digest()));
+            r.headers().set(DOCKER_CONTENT_DIGEST, m.digest().toString());
+            if (m.subject() != null) {
+                r.headers().set("OCI-Subject", m.subject().toString());
+            }
+            return Reply.of(r);
+        }
+
+        @Override
+        public void abort() {}
+    }
+}

@@ -1,0 +1,44 @@
+package io.berth.server.http;
+
+import io.berth.server.config.RegistryConfig;
+import io.berth.storage.RegistryStorage;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+
+/**
+ * What every endpoint shares: the storage, the settings and the meters.
+ *
+ * @param storage the storage
+ * @param config the settings
+ * @param metrics the meters
+ */
+record RegistryContext(RegistryStorage storage, RegistryConfig config, ServerMetrics metrics) {
+
+    /** Refuses writes in read-only mode and deletes unless {@code storage.delete.enabled}, as registry:2 does. */
+    void requireWritable(HttpMethod method) {
+        if (config.storage().readOnly()) {
+            throw new HttpError(ErrorCode.UNSUPPORTED, "the registry is in read-only mode");
+        }
+        if (method.equals(HttpMethod.DELETE) && !config.storage().deleteEnabled()) {
+            throw new HttpError(ErrorCode.UNSUPPORTED, "deletes are disabled (storage.delete.enabled)");
+        }
+    }
+
+    /** An absolute URL for {@code path} (which starts with {@code /v2/}), as registry:2 builds Location headers. */
+    String url(Exchange ex, String path) {
+        String prefixed = config.http().prefix() + path.substring(1);
+        if (config.http().relativeUrls()) {
+            return prefixed;
+        }
+        String base = config.http().host();
+        if (base == null) {
+            String host = ex.header(HttpHeaderNames.HOST);
+            if (host == null) {
+                return prefixed;
+            }
+            String proto = ex.header("X-Forwarded-Proto");
+            base = (proto == null ? "http" : proto.split(",")[0].strip()) + "://" + host;
+        }
+        return base + prefixed;
+    }
+}

@@ -1,0 +1,268 @@
+package io.berth.server.http;
+
+import io.berth.storage.StorageException;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.DefaultFileRegion;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpChunkedInput;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.stream.ChunkedNioFile;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One connection's request loop. Runs on a storage executor, off the I/O threads, with auto-read off:
+ * the next bytes are read only when the last batch has been written to disk, so a fast client cannot
+ * fill the heap. Not shared: it holds the state of the request in flight.
+ */
+final class RegistryHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(RegistryHandler.class);
+    private static final Logger access = LoggerFactory.getLogger("io.berth.access");
+    private static final String API_VERSION = "Docker-Distribution-API-Version";
+
+    private final Endpoints endpoints;
+    private @Nullable Exchange exchange;
+    private @Nullable BodySink sink;
+    /** The reply was sent before the body arrived; swallow the rest of this request. */
+    private boolean discarding;
+
+    RegistryHandler(Endpoints endpoints) {
+        this.endpoints = endpoints;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        ctx.read();
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        ctx.read();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        try {
+            if (msg instanceof HttpRequest request) {
+                onRequest(ctx, request);
+            }
+            if (msg instanceof HttpContent content && !discarding && sink != null) {
+                onContent(content);
+            }
+            if (msg instanceof LastHttpContent) {
+                if (!discarding && exchange != null && sink != null) {
+                    reply(exchange, finish(sink));
+                }
+                exchange = null;
+                sink = null;
+                discarding = false;
+            }
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void onRequest(ChannelHandlerContext ctx, HttpRequest request) {
+        discarding = false;
+        long start = System.nanoTime();
+        if (request.decoderResult().isFailure()) {
+            Exchange ex = new Exchange(ctx, request, Route.NONE, new QueryStringDecoder(""), start);
+            reply(ex, Reply.of(closing(Responses.error(new HttpError(ErrorCode.UNKNOWN, HttpResponseStatus.BAD_REQUEST,
+                    "malformed HTTP request: " + request.decoderResult().cause().getMessage())))));
+            discarding = true;
+            return;
+        }
+        String uri = request.uri();
+        int q = uri.indexOf('?');
+        String path = q < 0 ? uri : uri.substring(0, q);
+        QueryStringDecoder query = new QueryStringDecoder(uri);
+        Route route;
+        try {
+            route = routeOf(path);
+        } catch (HttpError e) {
+            exchange = new Exchange(ctx, request, Route.NONE, query, start);
+            refuse(e);
+            return;
+        }
+        Exchange ex = new Exchange(ctx, request, route, query, start);
+        exchange = ex;
+        try {
+            sink = endpoints.open(ex);
+        } catch (HttpError e) {
+            refuse(e);
+        } catch (StorageException e) {
+            refuse(HttpError.from(e));
+        } catch (RuntimeException e) {
+            refuse(internal(e));
+        }
+    }
+
+    private Route routeOf(String path) {
+        String prefix = endpoints.registry().config().http().prefix();
+        String local = prefix.equals("/") ? path : path.startsWith(prefix) ? path.substring(prefix.length() - 1) : "";
+        return Route.parse(local);
+    }
+
+    /**
+     * Answers a request that failed at its head. A request that has a body gets its answer at once
+     * and the connection closes, so a refused upload is never read.
+     */
+    private void refuse(HttpError e) {
+        Exchange ex = exchange;
+        if (ex == null) {
+            return;
+        }
+        FullHttpResponse r = Responses.error(e);
+        boolean hasBody = HttpUtil.getContentLength(ex.request(), 0L) > 0 || HttpUtil.isTransferEncodingChunked(ex.request());
+        if (hasBody) {
+            reply(ex, Reply.of(closing(r)));
+            discarding = true;
+        } else {
+            sink = BodySink.ignoring(() -> Reply.of(r));
+        }
+    }
+
+    private void onContent(HttpContent content) {
+        BodySink s = sink;
+        if (s == null) {
+            return;
+        }
+        try {
+            s.content(content.content());
+        } catch (HttpError e) {
+            failSink(s, e);
+        } catch (StorageException e) {
+            failSink(s, HttpError.from(e));
+        } catch (RuntimeException e) {
+            failSink(s, internal(e));
+        }
+    }
+
+    private void failSink(BodySink failed, HttpError e) {
+        failed.abort();
+        refuse(e);
+        if (!discarding) {
+            FullHttpResponse r = Responses.error(e);
+            sink = BodySink.ignoring(() -> Reply.of(r));
+        }
+    }
+
+    private Reply finish(BodySink s) {
+        try {
+            return s.finish();
+        } catch (HttpError e) {
+            s.abort();
+            return Reply.of(Responses.error(e));
+        } catch (StorageException e) {
+            s.abort();
+            return Reply.of(Responses.error(HttpError.from(e)));
+        } catch (RuntimeException e) {
+            s.abort();
+            return Reply.of(Responses.error(internal(e)));
+        }
+    }
+
+    private HttpError internal(RuntimeException e) {
+        if (e instanceof UncheckedIOException) {
+            endpoints.registry().metrics().storageError();
+        }
+        log.error("request failed", e);
+        return new HttpError(ErrorCode.UNKNOWN, "internal error: " + e.getClass().getSimpleName());
+    }
+
+    private static FullHttpResponse closing(FullHttpResponse r) {
+        r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        return r;
+    }
+
+    private void reply(Exchange ex, Reply reply) {
+        ChannelHandlerContext ctx = ex.ctx();
+        HttpResponse head = reply.head();
+        head.headers().set(API_VERSION, "registry/2.0");
+        for (Map.Entry<String, List<String>> h : endpoints.registry().config().http().headers().entrySet()) {
+            head.headers().set(h.getKey(), h.getValue());
+        }
+        boolean close = HttpHeaderValues.CLOSE.contentEqualsIgnoreCase(head.headers().get(HttpHeaderNames.CONNECTION, ""));
+        long bodyBytes = HttpUtil.getContentLength(head, 0L);
+        if (ex.isHead() && reply instanceof Reply.Full full) {
+            // HEAD: same headers as GET, no body.
+            full.head().content().clear();
+        }
+        switch (reply) {
+            case Reply.Full full -> ctx.writeAndFlush(full.head());
+            case Reply.Blob blob -> {
+                ctx.write(head);
+                if (ex.isHead() || blob.length() == 0) {
+                    BlobEndpoints.closeQuietly(blob.content());
+                    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+                } else if (ctx.pipeline().get(SslHandler.class) != null) {
+                    try {
+                        ctx.writeAndFlush(new HttpChunkedInput(new ChunkedNioFile(blob.content().channel(), blob.offset(), blob.length(), 1 << 16)));
+                    } catch (IOException e) {
+                        BlobEndpoints.closeQuietly(blob.content());
+                        throw new UncheckedIOException(e);
+                    }
+                } else {
+                    ctx.write(new DefaultFileRegion(blob.content().channel(), blob.offset(), blob.length()));
+                    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+                }
+            }
+        }
+        if (close) {
+            ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+        int status = head.status().code();
+        if (!ex.isHead()) {
+            endpoints.registry().metrics().bytesOut(bodyBytes);
+        }
+        long nanos = System.nanoTime() - ex.startNanos();
+        endpoints.registry().metrics().request(ex.route().kind(), ex.method().name(), status, nanos);
+        if (endpoints.registry().config().accessLog() && access.isInfoEnabled()) {
+            access.info("{} \"{} {}\" {} {} {}ms \"{}\"", ctx.channel().remoteAddress(), ex.method(), abbreviate(ex.request().uri()),
+                    status, bodyBytes, nanos / 1_000_000, ex.request().headers().get(HttpHeaderNames.USER_AGENT, "-"));
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        BodySink s = sink;
+        sink = null;
+        exchange = null;
+        if (s != null) {
+            s.abort();
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof IOException) {
+            log.debug("connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+        } else {
+            log.warn("connection {} failed", ctx.channel().remoteAddress(), cause);
+        }
+        ctx.close();
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 200 ? s : s.substring(0, 200) + "…";
+    }
+}

@@ -1,0 +1,135 @@
+package io.berth.server.http;
+
+import io.berth.server.config.RegistryConfig;
+import io.berth.storage.RegistryStorage;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
+import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.stream.ChunkedWriteHandler;
+import io.netty.util.concurrent.DefaultEventExecutorGroup;
+import io.netty.util.concurrent.EventExecutorGroup;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The registry's HTTP listener, and its debug listener when configured. The I/O threads only move
+ * bytes; request handling, which touches the disk, runs on a separate executor group so that a slow
+ * fsync never stalls another connection's socket.
+ */
+public final class RegistryServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(RegistryServer.class);
+    private static final int MAX_CHUNK = 1 << 20;
+
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final EventExecutorGroup storageExecutors;
+    private final Channel channel;
+    private final DebugServer debug;
+
+    private RegistryServer(EventLoopGroup boss, EventLoopGroup workers, EventExecutorGroup storageExecutors, Channel channel, DebugServer debug) {
+        this.boss = boss;
+        this.workers = workers;
+        this.storageExecutors = storageExecutors;
+        this.channel = channel;
+        this.debug = debug;
+    }
+
+    /** Binds the listeners described by {@code config} and starts serving {@code storage}. */
+    public static RegistryServer start(RegistryConfig config, RegistryStorage storage, MeterRegistry meters) throws InterruptedException {
+        boolean epoll = Epoll.isAvailable();
+        IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, io);
+        EventLoopGroup workers = new MultiThreadIoEventLoopGroup(0, io);
+        EventExecutorGroup storageExecutors = new DefaultEventExecutorGroup(Math.max(16, 4 * Runtime.getRuntime().availableProcessors()));
+        try {
+            RegistryContext context = new RegistryContext(storage, config, new ServerMetrics(meters));
+            Endpoints endpoints = new Endpoints(context);
+            ServerBootstrap b = new ServerBootstrap()
+                    .group(boss, workers)
+                    .channel(channelType)
+                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    .childOption(ChannelOption.AUTO_READ, false)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            ChannelPipeline p = ch.pipeline();
+                            p.addLast("http", new HttpServerCodec(new HttpDecoderConfig()
+                                    .setMaxInitialLineLength(16 * 1024)
+                                    .setMaxHeaderSize(64 * 1024)
+                                    .setMaxChunkSize(MAX_CHUNK)));
+                            p.addLast("keep-alive", new HttpServerKeepAliveHandler());
+                            p.addLast("continue", new HttpServerExpectContinueHandler());
+                            p.addLast("chunked", new ChunkedWriteHandler());
+                            p.addLast(storageExecutors, "registry", new RegistryHandler(endpoints));
+                        }
+                    });
+            Channel channel = b.bind(config.http().addr()).sync().channel();
+            log.info("listening on {} ({} transport)", channel.localAddress(), epoll ? "epoll" : "nio");
+            DebugServer debug = DebugServer.start(config, storage, meters, boss, workers, channelType);
+            RegistryConfig.UploadPurging purging = config.storage().purging();
+            if (purging.enabled() && !config.storage().readOnly()) {
+                long every = Math.max(purging.interval().toMillis(), 1000);
+                storageExecutors.scheduleAtFixedRate(() -> purge(storage, purging), Math.min(every, 60_000), every, TimeUnit.MILLISECONDS);
+            }
+            return new RegistryServer(boss, workers, storageExecutors, channel, debug);
+        } catch (InterruptedException | RuntimeException e) {
+            boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            storageExecutors.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            throw e;
+        }
+    }
+
+    private static void purge(RegistryStorage storage, RegistryConfig.UploadPurging purging) {
+        try {
+            if (purging.dryRun()) {
+                log.info("upload purging is in dry-run mode; nothing deleted");
+            } else {
+                int n = storage.purgeUploads(purging.age());
+                if (n > 0) {
+                    log.info("purged {} stale uploads", n);
+                }
+            }
+        } catch (RuntimeException e) {
+            log.warn("upload purging failed", e);
+        }
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    public InetSocketAddress debugAddress() {
+        return debug.address();
+    }
+
+    @Override
+    public void close() {
+        channel.close().syncUninterruptibly();
+        debug.close();
+        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        storageExecutors.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

@@ -1,0 +1,170 @@
+package io.berth.server.http;
+
+import io.berth.storage.Digest;
+import io.berth.storage.RepositoryName;
+import io.berth.storage.Upload;
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Blob uploads: POST (start, monolithic, mount), PATCH (streamed or ranged chunks), PUT (close with
+ * an optional last chunk), GET (status) and DELETE (cancel). Bytes stream to the upload's file.
+ */
+final class UploadEndpoints {
+    static final String UPLOAD_UUID = "Docker-Upload-UUID";
+    private static final Pattern CONTENT_RANGE = Pattern.compile("(?:bytes[ =])?(\\d+)-(\\d+)(?:/(?:\\d+|\\*))?");
+
+    private final RegistryContext registry;
+
+    UploadEndpoints(RegistryContext registry) {
+        this.registry = registry;
+    }
+
+    BodySink post(Exchange ex) {
+        registry.requireWritable(ex.method());
+        RepositoryName name = ex.route().repository();
+        String mount = ex.param("mount");
+        if (mount != null) {
+            Digest digest = Digest.parse(mount);
+            String from = ex.param("from");
+            long size = registry.storage().mountBlob(name, from == null || from.isEmpty() ? null : RepositoryName.of(from), digest);
+            if (size >= 0) {
+                return BodySink.ignoring(() -> Reply.of(created(ex, name, digest)));
+            }
+        }
+        String digest = ex.param("digest");
+        if (digest != null) {
+            Digest expected = Digest.parse(digest);
+            return new UploadBody(ex, registry.storage().startUpload(name), expected, true);
+        }
+        Upload upload = registry.storage().startUpload(name);
+        try {
+            return BodySink.ignoring(() -> Reply.of(progress(ex, upload, HttpResponseStatus.ACCEPTED)));
+        } finally {
+            upload.close();
+        }
+    }
+
+    BodySink open(Exchange ex) {
+        HttpMethod m = ex.method();
+        if (!(m.equals(HttpMethod.GET) || m.equals(HttpMethod.PATCH) || m.equals(HttpMethod.PUT) || m.equals(HttpMethod.DELETE))) {
+            return Endpoints.unsupported(ex);
+        }
+        if (!m.equals(HttpMethod.GET)) {
+            registry.requireWritable(m.equals(HttpMethod.DELETE) ? HttpMethod.PATCH : m);
+        }
+        Digest expected = null;
+        if (m.equals(HttpMethod.PUT)) {
+            String digest = ex.param("digest");
+            if (digest == null) {
+                throw new HttpError(ErrorCode.DIGEST_INVALID, "the digest parameter is required to complete an upload");
+            }
+            expected = Digest.parse(digest);
+        }
+        Upload upload = registry.storage().resumeUpload(ex.route().repository(), ex.route().reference());
+        try {
+            if (m.equals(HttpMethod.GET)) {
+                upload.close();
+                return BodySink.ignoring(() -> Reply.of(progress(ex, upload, HttpResponseStatus.NO_CONTENT)));
+            }
+            if (m.equals(HttpMethod.DELETE)) {
+                upload.cancel();
+                return BodySink.ignoring(() -> Reply.of(Responses.empty(HttpResponseStatus.NO_CONTENT)));
+            }
+            String range = ex.header(HttpHeaderNames.CONTENT_RANGE);
+            if (range != null) {
+                Matcher r = CONTENT_RANGE.matcher(range.strip());
+                if (!r.matches() || Long.parseLong(r.group(1)) != upload.size() || Long.parseLong(r.group(2)) < Long.parseLong(r.group(1))) {
+                    upload.close();
+                    FullHttpResponse error = Responses.error(new HttpError(ErrorCode.RANGE_INVALID,
+                            "Content-Range " + range + " does not continue the upload at offset " + upload.size()));
+                    addProgressHeaders(ex, upload, error);
+                    return BodySink.ignoring(() -> Reply.of(error));
+                }
+            }
+            return new UploadBody(ex, upload, expected, false);
+        } catch (RuntimeException e) {
+            upload.close();
+            throw e;
+        }
+    }
+
+    private FullHttpResponse created(Exchange ex, RepositoryName name, Digest digest) {
+        FullHttpResponse r = Responses.empty(HttpResponseStatus.CREATED);
+        r.headers().set(HttpHeaderNames.LOCATION, registry.url(ex, "/v2/" + name + "/blobs/" + digest));
+        r.headers().set(ManifestEndpoints.DOCKER_CONTENT_DIGEST, digest.toString());
+        return r;
+    }
+
+    private FullHttpResponse progress(Exchange ex, Upload upload, HttpResponseStatus status) {
+        FullHttpResponse r = Responses.empty(status);
+        addProgressHeaders(ex, upload, r);
+        return r;
+    }
+
+    private void addProgressHeaders(Exchange ex, Upload upload, FullHttpResponse r) {
+        r.headers().set(HttpHeaderNames.LOCATION, registry.url(ex, "/v2/" + upload.repository() + "/blobs/uploads/" + upload.id()));
+        r.headers().set(HttpHeaderNames.RANGE, "0-" + Math.max(upload.size() - 1, 0));
+        r.headers().set(UPLOAD_UUID, upload.id());
+    }
+
+    /** Streams a request body into an upload, then commits it (PUT, monolithic POST) or keeps it (PATCH). */
+    private final class UploadBody implements BodySink {
+        private final Exchange ex;
+        private final Upload upload;
+        private final @Nullable Digest commit;
+        private final boolean startedHere;
+        private boolean counted = true;
+
+        UploadBody(Exchange ex, Upload upload, @Nullable Digest commit, boolean startedHere) {
+            this.ex = ex;
+            this.upload = upload;
+            this.commit = commit;
+            this.startedHere = startedHere;
+            registry.metrics().uploadStarted();
+        }
+
+        @Override
+        public void content(ByteBuf content) {
+            int n = content.readableBytes();
+            if (n > 0) {
+                upload.write(content.nioBuffers(), Long.MAX_VALUE);
+                registry.metrics().bytesIn(n);
+            }
+        }
+
+        @Override
+        public Reply finish() {
+            uncount();
+            if (commit == null) {
+                upload.close();
+                return Reply.of(progress(ex, upload, HttpResponseStatus.ACCEPTED));
+            }
+            upload.commit(commit);
+            return Reply.of(created(ex, ex.route().repository(), commit));
+        }
+
+        @Override
+        public void abort() {
+            uncount();
+            if (startedHere) {
+                upload.cancel();
+            } else {
+                upload.close();
+            }
+        }
+
+        private void uncount() {
+            if (counted) {
+                counted = false;
+                registry.metrics().uploadEnded();
+            }
+        }
+    }
+}

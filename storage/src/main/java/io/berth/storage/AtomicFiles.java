@@ -1,0 +1,123 @@
+package io.berth.storage;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.concurrent.ThreadLocalRandom;
+import org.jspecify.annotations.Nullable;
+
+/** Crash-safe file primitives: write a temp file in the target's directory, fsync, rename. */
+final class AtomicFiles {
+    private AtomicFiles() {}
+
+    /** Writes {@code content} to {@code target} so that readers see the old file or the new one, never a part. */
+    static void write(Path target, byte[] content) {
+        Path dir = target.getParent();
+        try {
+            Files.createDirectories(dir);
+            Path temp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                ByteBuffer buf = ByteBuffer.wrap(content);
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+                ch.force(false);
+            }
+            move(temp, target);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Writes a registry:2 link file holding {@code digest}. */
+    static void writeLink(Path link, Digest digest) {
+        write(link, digest.toString().getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /** Reads a registry:2 link file; a missing or malformed link reads as absent. */
+    static @Nullable Digest readLink(Path link) {
+        try {
+            byte[] raw = Files.readAllBytes(link);
+            return Digest.parse(new String(raw, StandardCharsets.US_ASCII).strip());
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (StorageException e) {
+            return null;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Atomically renames {@code source} onto {@code target}, then makes the rename durable. */
+    static void move(Path source, Path target) throws IOException {
+        try {
+            Files.move(source, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(source, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+        fsyncDirectory(target.getParent());
+    }
+
+    static void fsyncDirectory(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException e) {
+            // Some filesystems refuse to fsync a directory; the rename itself has happened.
+        }
+    }
+
+    /** Deletes a file or a whole tree; a missing path is not an error. */
+    static void deleteTree(Path path) {
+        try {
+            Files.walkFileTree(path, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    Files.deleteIfExists(file);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path dir, @Nullable IOException exc) throws IOException {
+                    try {
+                        Files.deleteIfExists(dir);
+                    } catch (DirectoryNotEmptyException e) {
+                        // a concurrent writer added something; leave it
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (NoSuchFileException e) {
+            // already gone
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Deletes {@code link} and then its now-empty parent directories up to, not including, {@code stop}. */
+    static void deleteLink(Path link, Path stop) {
+        try {
+            Files.deleteIfExists(link);
+            for (Path dir = link.getParent(); dir != null && !dir.equals(stop) && dir.startsWith(stop); dir = dir.getParent()) {
+                try {
+                    Files.deleteIfExists(dir);
+                } catch (DirectoryNotEmptyException e) {
+                    return;
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package io.berth.storage;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+
+/** The global content-addressed blob store and the per-repository {@code _layers} links into it. */
+final class Blobs {
+    private final Layout layout;
+
+    Blobs(Layout layout) {
+        this.layout = layout;
+    }
+
+    /**
+     * Moves a verified file into the store under {@code digest}. If the blob is already there the
+     * stored copy is kept and {@code verified} is left for the caller to delete.
+     */
+    void adopt(Path verified, Digest digest) throws IOException {
+        Path target = layout.blobData(digest);
+        if (Files.isRegularFile(target)) {
+            return;
+        }
+        Files.createDirectories(target.getParent());
+        AtomicFiles.move(verified, target);
+    }
+
+    void link(RepositoryName repository, Digest digest) {
+        Path link = layout.layerLink(repository, digest);
+        if (!digest.equals(AtomicFiles.readLink(link))) {
+            AtomicFiles.writeLink(link, digest);
+        }
+    }
+
+    boolean isLinked(RepositoryName repository, Digest digest) {
+        return digest.equals(AtomicFiles.readLink(layout.layerLink(repository, digest)));
+    }
+
+    /** The size of a blob stored anywhere, or -1 when the store does not hold it. */
+    long globalSize(Digest digest) {
+        try {
+            return Files.readAttributes(layout.blobData(digest), BasicFileAttributes.class).size();
+        } catch (NoSuchFileException e) {
+            return -1;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The size of a blob linked into {@code repository}; BLOB_UNKNOWN otherwise. */
+    long size(RepositoryName repository, Digest digest) {
+        long size = isLinked(repository, digest) ? globalSize(digest) : -1;
+        if (size < 0) {
+            throw new StorageException(Problem.BLOB_UNKNOWN, "blob unknown to registry: " + digest);
+        }
+        return size;
+    }
+
+    BlobContent open(RepositoryName repository, Digest digest) {
+        if (!isLinked(repository, digest)) {
+            throw new StorageException(Problem.BLOB_UNKNOWN, "blob unknown to registry: " + digest);
+        }
+        try {
+            FileChannel ch = FileChannel.open(layout.blobData(digest), StandardOpenOption.READ);
+            return new BlobContent(digest, ch, ch.size());
+        } catch (NoSuchFileException e) {
+            throw new StorageException(Problem.BLOB_UNKNOWN, "blob unknown to registry: " + digest);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    byte[] read(Digest digest) {
+        try {
+            return Files.readAllBytes(layout.blobData(digest));
+        } catch (NoSuchFileException e) {
+            throw new StorageException(Problem.BLOB_UNKNOWN, "blob unknown to registry: " + digest);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Unlinks the blob from {@code repository}, as registry:2 does; the data goes at garbage collection. */
+    void unlink(RepositoryName repository, Digest digest) {
+        if (!isLinked(repository, digest)) {
+            throw new StorageException(Problem.BLOB_UNKNOWN, "blob unknown to registry: " + digest);
+        }
+        AtomicFiles.deleteLink(layout.layerLink(repository, digest), layout.repository(repository));
+    }
+
+    /** Writes small verified content (a manifest) into the store through a temp file. */
+    void put(Digest digest, byte[] content, Path tempDir) {
+        if (globalSize(digest) == content.length) {
+            return;
+        }
+        Path temp = tempDir.resolve(Layout.DATA);
+        AtomicFiles.write(temp, content);
+        try {
+            adopt(temp, digest);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            AtomicFiles.deleteTree(tempDir);
+        }
+    }
+}

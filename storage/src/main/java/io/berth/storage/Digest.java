@@ -1,0 +1,52 @@
+package io.berth.storage;
+
+import java.util.HexFormat;
+import java.util.regex.Pattern;
+
+/**
+ * A strictly validated content digest such as {@code sha256:<64 lowercase hex>}.
+ *
+ * @param algorithm the algorithm
+ * @param hex the lowercase hex encoding, of exactly the algorithm's length
+ */
+public record Digest(DigestAlgorithm algorithm, String hex) {
+    private static final Pattern GRAMMAR = Pattern.compile("[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+");
+    private static final Pattern LOWER_HEX = Pattern.compile("[a-f0-9]+");
+
+    public Digest {
+        if (hex.length() != algorithm.hexLength() || !LOWER_HEX.matcher(hex).matches()) {
+            throw new StorageException(Problem.DIGEST_INVALID, "invalid " + algorithm.prefix() + " digest: " + hex);
+        }
+    }
+
+    /** Parses {@code alg:hex}, refusing unknown algorithms and malformed hex with DIGEST_INVALID. */
+    public static Digest parse(String text) {
+        if (text.length() > 200 || !GRAMMAR.matcher(text).matches()) {
+            throw new StorageException(Problem.DIGEST_INVALID, "invalid digest: " + abbreviate(text));
+        }
+        int colon = text.indexOf(':');
+        return new Digest(DigestAlgorithm.fromPrefix(text.substring(0, colon)), text.substring(colon + 1));
+    }
+
+    /** Whether {@code text} has the general shape of a digest (as opposed to a tag). */
+    public static boolean looksLikeDigest(String text) {
+        return text.indexOf(':') > 0;
+    }
+
+    static Digest of(DigestAlgorithm algorithm, byte[] hash) {
+        return new Digest(algorithm, HexFormat.of().formatHex(hash));
+    }
+
+    public static Digest sha256(byte[] content) {
+        return of(DigestAlgorithm.SHA256, DigestAlgorithm.SHA256.newMessageDigest().digest(content));
+    }
+
+    static String abbreviate(String text) {
+        return text.length() <= 80 ? text : text.substring(0, 80) + "…";
+    }
+
+    @Override
+    public String toString() {
+        return algorithm.prefix() + ':' + hex;
+    }
+}

@@ -1,0 +1,197 @@
+package io.berth.storage;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Manifests, tags and referrers of each repository. Manifest bytes are content-addressed and
+ * immutable, so parsed manifests are cached by digest with no invalidation needed.
+ */
+final class Manifests {
+    private final Layout layout;
+    private final Blobs blobs;
+    private final Cache<Digest, StoredParsed> cache;
+
+    /** A manifest's bytes with what was parsed from them. */
+    record StoredParsed(byte[] content, ParsedManifest parsed) {}
+
+    Manifests(Layout layout, Blobs blobs, long cacheBytes) {
+        this.layout = layout;
+        this.blobs = blobs;
+        this.cache = Caffeine.newBuilder()
+                .maximumWeight(cacheBytes)
+                .weigher((Digest d, StoredParsed m) -> m.content().length + 512)
+                .build();
+    }
+
+    /** Validates and stores a manifest, then points {@code tags} at it. Returns the stored manifest. */
+    StoredManifest put(RepositoryName repo, byte[] content, @Nullable String contentType, @Nullable Digest expected, List<Tag> tags) {
+        ParsedManifest parsed = ParsedManifest.parse(content, contentType);
+        Digest digest = expected == null
+                ? Digest.sha256(content)
+                : Digest.of(expected.algorithm(), expected.algorithm().newMessageDigest().digest(content));
+        if (expected != null && !digest.equals(expected)) {
+            throw new StorageException(Problem.DIGEST_INVALID, "manifest digest is " + digest + ", not " + expected);
+        }
+        verifyReferences(repo, parsed);
+        blobs.put(digest, content, layout.uploadDir(repo, UUID.randomUUID().toString()));
+        AtomicFiles.writeLink(layout.revisionLink(repo, digest), digest);
+        if (parsed.subject() != null) {
+            AtomicFiles.writeLink(layout.referrerLink(repo, parsed.subject().digest(), digest), digest);
+        }
+        for (Tag tag : tags) {
+            AtomicFiles.writeLink(layout.tagIndexLink(repo, tag, digest), digest);
+            AtomicFiles.writeLink(layout.tagCurrentLink(repo, tag), digest);
+        }
+        cache.put(digest, new StoredParsed(content, parsed));
+        return new StoredManifest(digest, parsed.mediaType(), content, subjectOf(parsed));
+    }
+
+    private void verifyReferences(RepositoryName repo, ParsedManifest parsed) {
+        for (Descriptor d : parsed.blobs()) {
+            if (!blobs.isLinked(repo, d.digest()) || blobs.globalSize(d.digest()) < 0) {
+                throw new StorageException(Problem.MANIFEST_BLOB_UNKNOWN, "blob unknown to registry: " + d.digest());
+            }
+        }
+        for (Descriptor d : parsed.children()) {
+            if (!isRevision(repo, d.digest())) {
+                throw new StorageException(Problem.MANIFEST_BLOB_UNKNOWN, "manifest unknown to registry: " + d.digest());
+            }
+        }
+    }
+
+    boolean isRevision(RepositoryName repo, Digest digest) {
+        return digest.equals(AtomicFiles.readLink(layout.revisionLink(repo, digest)));
+    }
+
+    StoredManifest get(RepositoryName repo, Reference reference) {
+        Digest digest = resolve(repo, reference);
+        StoredParsed m = load(digest);
+        return new StoredManifest(digest, m.parsed().mediaType(), m.content(), subjectOf(m.parsed()));
+    }
+
+    /** Resolves a reference to a digest that is a live revision of {@code repo}. */
+    Digest resolve(RepositoryName repo, Reference reference) {
+        Digest digest = switch (reference) {
+            case Reference.ByDigest d -> d.digest();
+            case Reference.ByTag t -> AtomicFiles.readLink(layout.tagCurrentLink(repo, t.tag()));
+        };
+        if (digest == null || !isRevision(repo, digest)) {
+            throw unknown(repo, reference);
+        }
+        return digest;
+    }
+
+    StoredParsed load(Digest digest) {
+        return cache.get(digest, d -> {
+            byte[] content = blobs.read(d);
+            return new StoredParsed(content, ParsedManifest.parse(content, null));
+        });
+    }
+
+    /** Deletes a tag, or a manifest together with every tag that points at it. */
+    void delete(RepositoryName repo, Reference reference) {
+        switch (reference) {
+            case Reference.ByTag t -> {
+                Path current = layout.tagCurrentLink(repo, t.tag());
+                if (AtomicFiles.readLink(current) == null) {
+                    throw unknown(repo, reference);
+                }
+                AtomicFiles.deleteTree(layout.tagDir(repo, t.tag()));
+            }
+            case Reference.ByDigest d -> {
+                Digest digest = d.digest();
+                if (!isRevision(repo, digest)) {
+                    throw unknown(repo, reference);
+                }
+                for (Tag tag : allTags(repo)) {
+                    if (digest.equals(AtomicFiles.readLink(layout.tagCurrentLink(repo, tag)))) {
+                        AtomicFiles.deleteTree(layout.tagDir(repo, tag));
+                    }
+                }
+                ParsedManifest parsed = tryParse(digest);
+                if (parsed != null && parsed.subject() != null) {
+                    AtomicFiles.deleteLink(layout.referrerLink(repo, parsed.subject().digest(), digest), layout.repository(repo));
+                }
+                AtomicFiles.deleteLink(layout.revisionLink(repo, digest), layout.repository(repo));
+            }
+        }
+    }
+
+    private @Nullable ParsedManifest tryParse(Digest digest) {
+        try {
+            return load(digest).parsed();
+        } catch (StorageException e) {
+            return null;
+        }
+    }
+
+    List<Tag> allTags(RepositoryName repo) {
+        List<Tag> tags = new ArrayList<>();
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(layout.tagsRoot(repo))) {
+            for (Path dir : dirs) {
+                String name = dir.getFileName().toString();
+                if (!name.startsWith(".") && Files.isDirectory(dir)) {
+                    try {
+                        tags.add(Tag.of(name));
+                    } catch (StorageException e) {
+                        // not a tag Berth could have written; registry:2 would not serve it either
+                    }
+                }
+            }
+        } catch (NoSuchFileException e) {
+            if (!Files.isDirectory(layout.repository(repo))) {
+                throw new StorageException(Problem.NAME_UNKNOWN, "repository name not known to registry: " + repo);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        tags.sort(null);
+        return tags;
+    }
+
+    /** The manifests in {@code repo} whose subject is {@code subject}, optionally of one artifact type. */
+    List<Descriptor> referrers(RepositoryName repo, Digest subject, @Nullable String artifactType) {
+        List<Descriptor> out = new ArrayList<>();
+        Path root = layout.referrersRoot(repo, subject);
+        for (DigestAlgorithm alg : DigestAlgorithm.values()) {
+            try (DirectoryStream<Path> dirs = Files.newDirectoryStream(root.resolve(alg.prefix()))) {
+                for (Path dir : dirs) {
+                    Digest referrer = AtomicFiles.readLink(dir.resolve(Layout.LINK));
+                    if (referrer == null || !isRevision(repo, referrer)) {
+                        continue;
+                    }
+                    StoredParsed m = load(referrer);
+                    ParsedManifest p = m.parsed();
+                    if (artifactType == null || artifactType.equals(p.artifactType())) {
+                        out.add(new Descriptor(p.mediaType(), referrer, m.content().length, p.artifactType(), p.annotations()));
+                    }
+                }
+            } catch (NoSuchFileException e) {
+                // no referrers of this algorithm
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        out.sort((a, b) -> a.digest().toString().compareTo(b.digest().toString()));
+        return out;
+    }
+
+    private static @Nullable Digest subjectOf(ParsedManifest parsed) {
+        return parsed.subject() == null ? null : parsed.subject().digest();
+    }
+
+    private static StorageException unknown(RepositoryName repo, Reference reference) {
+        return new StorageException(Problem.MANIFEST_UNKNOWN, "manifest unknown: " + repo + ":" + reference);
+    }
+}

@@ -1,0 +1,22 @@
+package io.berth.storage;
+
+/**
+ * The OCI Distribution error codes a storage operation can fail with. The wire layer maps each to
+ * its HTTP status; storage itself stays protocol-neutral.
+ */
+public enum Problem {
+    BLOB_UNKNOWN,
+    BLOB_UPLOAD_INVALID,
+    BLOB_UPLOAD_UNKNOWN,
+    DIGEST_INVALID,
+    MANIFEST_BLOB_UNKNOWN,
+    MANIFEST_INVALID,
+    MANIFEST_UNKNOWN,
+    NAME_INVALID,
+    NAME_UNKNOWN,
+    SIZE_INVALID,
+    TAG_INVALID,
+    RANGE_INVALID,
+    UNSUPPORTED,
+    DENIED,
+}

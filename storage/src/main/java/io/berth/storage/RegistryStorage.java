@@ -1,0 +1,166 @@
+package io.berth.storage;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The registry's storage: blobs, uploads, manifests, tags and referrers on registry:2's filesystem
+ * layout under one root directory. Safe for concurrent use; every write is crash-safe.
+ */
+public final class RegistryStorage {
+    /** The default size of the in-memory cache of parsed manifests. */
+    public static final long DEFAULT_MANIFEST_CACHE_BYTES = 64L << 20;
+
+    private final Path root;
+    private final Layout layout;
+    private final Blobs blobs;
+    private final Uploads uploads;
+    private final Manifests manifests;
+
+    private RegistryStorage(Path root, Clock clock, long manifestCacheBytes) {
+        this.root = root;
+        this.layout = new Layout(root);
+        this.blobs = new Blobs(layout);
+        this.uploads = new Uploads(layout, blobs, clock);
+        this.manifests = new Manifests(layout, blobs, manifestCacheBytes);
+    }
+
+    /** Opens (creating if needed) the storage rooted at {@code rootDirectory}, registry:2's {@code rootdirectory}. */
+    public static RegistryStorage open(Path rootDirectory) {
+        return open(rootDirectory, Clock.systemUTC(), DEFAULT_MANIFEST_CACHE_BYTES);
+    }
+
+    public static RegistryStorage open(Path rootDirectory, Clock clock, long manifestCacheBytes) {
+        Path root = rootDirectory.toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(root);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create storage root " + root, e);
+        }
+        return new RegistryStorage(root, clock, manifestCacheBytes);
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** Checks that the storage root can be read and written, for health checks. */
+    public void checkHealth() throws IOException {
+        Path probe = Files.createTempFile(root, ".health", ".tmp");
+        Files.delete(probe);
+    }
+
+    // ---- blobs
+
+    /** The size of a blob in {@code repository}; BLOB_UNKNOWN when it is not there. */
+    public long blobSize(RepositoryName repository, Digest digest) {
+        return blobs.size(repository, digest);
+    }
+
+    /** Opens a blob of {@code repository} for reading; the caller closes it. */
+    public BlobContent openBlob(RepositoryName repository, Digest digest) {
+        return blobs.open(repository, digest);
+    }
+
+    /** Removes the blob from {@code repository}; its data goes at the next garbage collection. */
+    public void deleteBlob(RepositoryName repository, Digest digest) {
+        blobs.unlink(repository, digest);
+    }
+
+    /**
+     * Makes a stored blob available in {@code target} without uploading it again. With {@code from},
+     * the blob must be in that repository; without it, any stored blob with that digest is linked
+     * (automatic mount). Returns the blob's size, or -1 when nothing could be mounted.
+     */
+    public long mountBlob(RepositoryName target, @Nullable RepositoryName from, Digest digest) {
+        if (from != null && !blobs.isLinked(from, digest)) {
+            return -1;
+        }
+        long size = blobs.globalSize(digest);
+        if (size >= 0) {
+            blobs.link(target, digest);
+        }
+        return size;
+    }
+
+    // ---- uploads
+
+    /** Starts a new upload in {@code repository}; the caller closes the returned handle. */
+    public Upload startUpload(RepositoryName repository) {
+        return uploads.start(repository);
+    }
+
+    /** Takes hold of an existing upload of {@code repository}; BLOB_UPLOAD_UNKNOWN when there is none. */
+    public Upload resumeUpload(RepositoryName repository, String id) {
+        return uploads.resume(repository, id);
+    }
+
+    /** Deletes uploads older than {@code age}; returns how many were deleted. */
+    public int purgeUploads(Duration age) {
+        return uploads.purge(age);
+    }
+
+    // ---- manifests and tags
+
+    /**
+     * Stores a manifest. {@code digest}, when given, must match the content; {@code tags} are pointed
+     * at it once it and everything it refers to are stored.
+     */
+    public StoredManifest putManifest(RepositoryName repository, byte[] content, @Nullable String mediaType,
+            @Nullable Digest digest, List<Tag> tags) {
+        return manifests.put(repository, content, mediaType, digest, tags);
+    }
+
+    public StoredManifest getManifest(RepositoryName repository, Reference reference) {
+        return manifests.get(repository, reference);
+    }
+
+    /** Deletes a tag, or a manifest with every tag pointing at it. */
+    public void deleteManifest(RepositoryName repository, Reference reference) {
+        manifests.delete(repository, reference);
+    }
+
+    /** The repository's tags in lexical order, after {@code last}, at most {@code limit}. */
+    public List<Tag> tags(RepositoryName repository, @Nullable String last, int limit) {
+        return page(manifests.allTags(repository), last == null ? null : t -> t.value().compareTo(last) > 0, limit);
+    }
+
+    /** The manifests whose subject is {@code subject}, optionally filtered by artifact type. */
+    public List<Descriptor> referrers(RepositoryName repository, Digest subject, @Nullable String artifactType) {
+        return manifests.referrers(repository, subject, artifactType);
+    }
+
+    /** Repository names in registry:2's order, after {@code last}, at most {@code limit}. */
+    public List<RepositoryName> catalog(@Nullable String last, int limit) {
+        List<RepositoryName> all = new ArrayList<>();
+        RepositoryWalker.forEachRepository(layout, (name, dir) -> all.add(name));
+        all.sort(null);
+        String after = last == null ? null : last.replace('/', '\0');
+        return page(all, after == null ? null : r -> r.value().replace('/', '\0').compareTo(after) > 0, limit);
+    }
+
+    /** Runs a mark-and-sweep collection of unreferenced blobs and, optionally, untagged manifests. */
+    public GarbageCollector.Result collectGarbage(boolean dryRun, boolean deleteUntagged) {
+        return new GarbageCollector(layout, manifests).run(dryRun, deleteUntagged);
+    }
+
+    private static <T> List<T> page(List<T> sorted, java.util.function.@Nullable Predicate<T> after, int limit) {
+        List<T> out = new ArrayList<>(Math.min(sorted.size(), Math.max(limit, 0)));
+        for (T t : sorted) {
+            if (out.size() >= limit) {
+                break;
+            }
+            if (after == null || after.test(t)) {
+                out.add(t);
+            }
+        }
+        return out;
+    }
+}

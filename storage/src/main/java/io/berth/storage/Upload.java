@@ -1,0 +1,157 @@
+package io.berth.storage;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * One request's exclusive hold on a resumable blob upload. Bytes are appended straight to the
+ * upload's file while the SHA-256 state advances, so nothing is buffered in memory. Closing the
+ * handle keeps the upload for the next request; {@link #commit} and {@link #cancel} end it.
+ */
+public final class Upload implements Closeable {
+    private final Uploads owner;
+    private final RepositoryName repository;
+    private final String id;
+    private final Uploads.State state;
+    private final Path dir;
+    private FileChannel channel;
+    private boolean open = true;
+
+    Upload(Uploads owner, RepositoryName repository, String id, Uploads.State state, Path dir) throws IOException {
+        this.owner = owner;
+        this.repository = repository;
+        this.id = id;
+        this.state = state;
+        this.dir = dir;
+        this.channel = FileChannel.open(dir.resolve(Layout.DATA), StandardOpenOption.WRITE, StandardOpenOption.CREATE);
+        long size = channel.size();
+        if (state.hashedBytes != size) {
+            state.rehash(dir.resolve(Layout.DATA), size);
+        }
+        channel.position(size);
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public RepositoryName repository() {
+        return repository;
+    }
+
+    /** Bytes received so far. */
+    public long size() {
+        return state.hashedBytes;
+    }
+
+    /**
+     * Appends {@code buffers} in order. The caller must stop the upload from growing past its limit
+     * before calling; {@code maxSize} is checked here too, before any byte is written.
+     */
+    public void write(ByteBuffer[] buffers, long maxSize) {
+        long total = 0;
+        for (ByteBuffer b : buffers) {
+            total += b.remaining();
+        }
+        if (state.hashedBytes + total > maxSize) {
+            throw new StorageException(Problem.SIZE_INVALID, "upload exceeds the limit of " + maxSize + " bytes");
+        }
+        for (ByteBuffer b : buffers) {
+            state.sha256.update(b.duplicate());
+        }
+        try {
+            long written = 0;
+            while (written < total) {
+                written += channel.write(buffers);
+            }
+        } catch (IOException e) {
+            // The file may now hold part of the chunk while the hash holds all of it: rehash next time.
+            state.hashedBytes = -1;
+            throw new UncheckedIOException(e);
+        }
+        state.hashedBytes += total;
+    }
+
+    /**
+     * Verifies the upload against {@code expected}, moves it into the blob store and links it into the
+     * repository. A mismatch cancels the upload and fails with DIGEST_INVALID.
+     */
+    public long commit(Digest expected) {
+        requireOpen();
+        try {
+            channel.force(false);
+            channel.close();
+            Path data = dir.resolve(Layout.DATA);
+            Digest actual;
+            if (expected.algorithm() == DigestAlgorithm.SHA256) {
+                actual = Digest.of(DigestAlgorithm.SHA256, state.sha256.digest());
+            } else {
+                actual = Uploads.hash(data, expected.algorithm());
+            }
+            long size = state.hashedBytes;
+            if (!actual.equals(expected)) {
+                cancel();
+                throw new StorageException(Problem.DIGEST_INVALID,
+                        "digest mismatch: computed " + actual + " for " + size + " bytes, expected " + expected);
+            }
+            owner.blobs().adopt(data, expected);
+            owner.blobs().link(repository, expected);
+            finish();
+            return size;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Discards the upload and everything written to it. */
+    public void cancel() {
+        if (!open) {
+            return;
+        }
+        closeChannelQuietly();
+        finish();
+    }
+
+    private void finish() {
+        open = false;
+        owner.forget(dir);
+        AtomicFiles.deleteTree(dir);
+        state.permit.release();
+    }
+
+    /** Releases this request's hold; the upload stays resumable. */
+    @Override
+    public void close() {
+        if (!open) {
+            return;
+        }
+        open = false;
+        closeChannelQuietly();
+        state.permit.release();
+    }
+
+    private void closeChannelQuietly() {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            state.hashedBytes = -1;
+        }
+    }
+
+    private void requireOpen() {
+        if (!open) {
+            throw new IllegalStateException("upload " + id + " is closed");
+        }
+    }
+
+
+    static boolean exists(Path dir) {
+        return Files.isRegularFile(dir.resolve(Layout.DATA));
+    }
+}
