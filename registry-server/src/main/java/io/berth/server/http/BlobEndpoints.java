@@ -10,14 +10,9 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import java.io.IOException;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import org.jspecify.annotations.Nullable;
 
 /** GET, HEAD and DELETE of blobs. Bodies go from the file to the socket without passing through the heap. */
 final class BlobEndpoints {
-    private static final Pattern RANGE = Pattern.compile("bytes=(\\d*)-(\\d*)");
-
     private final RegistryContext registry;
 
     BlobEndpoints(RegistryContext registry) {
@@ -36,26 +31,26 @@ final class BlobEndpoints {
                 return Reply.of(r);
             }
             long size = blob.size();
-            long[] range = range(ex.header(HttpHeaderNames.RANGE), size);
-            if (range == null) {
+            ByteRange range = ByteRange.parse(ex.header(HttpHeaderNames.RANGE), size);
+            if (range == ByteRange.UNSATISFIABLE) {
                 closeQuietly(blob);
                 FullHttpResponse r = Responses.error(new HttpError(ErrorCode.RANGE_INVALID, "range not satisfiable for " + size + " bytes"));
                 r.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes */" + size);
                 return Reply.of(r);
             }
-            boolean partial = range[0] != 0 || range[1] != size - 1;
-            HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, partial ? HttpResponseStatus.PARTIAL_CONTENT : HttpResponseStatus.OK);
-            long length = size == 0 ? 0 : range[1] - range[0] + 1;
+            long offset = range == null ? 0 : range.start();
+            long length = range == null ? size : range.length();
+            HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, range == null ? HttpResponseStatus.OK : HttpResponseStatus.PARTIAL_CONTENT);
             head.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
             head.headers().set(HttpHeaderNames.CONTENT_LENGTH, length);
             head.headers().set(HttpHeaderNames.ACCEPT_RANGES, HttpHeaderValues.BYTES);
             head.headers().set(HttpHeaderNames.ETAG, etag);
             head.headers().set(HttpHeaderNames.CACHE_CONTROL, "max-age=31536000");
             head.headers().set(ManifestEndpoints.DOCKER_CONTENT_DIGEST, digest.toString());
-            if (partial) {
-                head.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes " + range[0] + "-" + range[1] + "/" + size);
+            if (range != null) {
+                head.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes " + range.start() + "-" + range.end() + "/" + size);
             }
-            return new Reply.Blob(head, blob, range[0], length);
+            return new Reply.Blob(head, blob, offset, length);
         } catch (RuntimeException e) {
             closeQuietly(blob);
             throw e;
@@ -66,38 +61,6 @@ final class BlobEndpoints {
         registry.requireWritable(ex.method());
         registry.storage().deleteBlob(ex.route().repository(), Digest.parse(ex.route().reference()));
         return Reply.of(Responses.empty(HttpResponseStatus.ACCEPTED));
-    }
-
-    /**
-     * The inclusive byte range to send: the whole blob without a usable Range header, or null when the
-     * range cannot be satisfied. Malformed or multi-range headers are ignored, as RFC 9110 allows.
-     */
-    static long @Nullable [] range(@Nullable String header, long size) {
-        long[] whole = {0, Math.max(size - 1, 0)};
-        if (header == null) {
-            return whole;
-        }
-        Matcher m = RANGE.matcher(header.strip());
-        if (!m.matches() || (m.group(1).isEmpty() && m.group(2).isEmpty())) {
-            return whole;
-        }
-        try {
-            if (m.group(1).isEmpty()) {
-                long suffix = Long.parseLong(m.group(2));
-                if (suffix == 0 || size == 0) {
-                    return null;
-                }
-                return new long[] {Math.max(0, size - suffix), size - 1};
-            }
-            long start = Long.parseLong(m.group(1));
-            long end = m.group(2).isEmpty() ? size - 1 : Math.min(Long.parseLong(m.group(2)), size - 1);
-            if (start >= size || end < start) {
-                return null;
-            }
-            return new long[] {start, end};
-        } catch (NumberFormatException e) {
-            return whole;
-        }
     }
 
     static void closeQuietly(BlobContent blob) {

@@ -1,8 +1,10 @@
 package io.berth.server.http;
 
 import io.berth.storage.Digest;
+import io.berth.storage.Problem;
 import io.berth.storage.Reference;
 import io.berth.storage.RepositoryName;
+import io.berth.storage.StorageException;
 import io.berth.storage.StoredManifest;
 import io.berth.storage.Tag;
 import io.netty.buffer.ByteBuf;
@@ -26,7 +28,7 @@ final class ManifestEndpoints {
     }
 
     Reply get(Exchange ex) {
-        StoredManifest m = registry.storage().getManifest(ex.route().repository(), Reference.parse(ex.route().reference()));
+        StoredManifest m = registry.storage().getManifest(ex.route().repository(), readReference(ex));
         String etag = "\"" + m.digest() + "\"";
         if (etag.equals(ex.header(HttpHeaderNames.IF_NONE_MATCH))) {
             FullHttpResponse r = Responses.empty(HttpResponseStatus.NOT_MODIFIED);
@@ -41,8 +43,24 @@ final class ManifestEndpoints {
 
     Reply delete(Exchange ex) {
         registry.requireWritable(ex.method());
-        registry.storage().deleteManifest(ex.route().repository(), Reference.parse(ex.route().reference()));
+        registry.storage().deleteManifest(ex.route().repository(), readReference(ex));
         return Reply.of(Responses.empty(HttpResponseStatus.ACCEPTED));
+    }
+
+    /**
+     * The reference of a read or delete. A malformed digest is DIGEST_INVALID (400); a string that can
+     * be no tag names no manifest, so it is MANIFEST_UNKNOWN (404), as the conformance suite expects.
+     */
+    private static Reference readReference(Exchange ex) {
+        String raw = ex.route().reference();
+        try {
+            return Reference.parse(raw);
+        } catch (StorageException e) {
+            if (e.problem() == Problem.TAG_INVALID) {
+                throw new HttpError(ErrorCode.MANIFEST_UNKNOWN, "manifest unknown: " + e.getMessage());
+            }
+            throw e;
+        }
     }
 
     BodySink put(Exchange ex) {
@@ -108,6 +126,9 @@ final class ManifestEndpoints {
             FullHttpResponse r = Responses.empty(HttpResponseStatus.CREATED);
             r.headers().set(HttpHeaderNames.LOCATION, registry.url(ex, "/v2/" + name + "/manifests/" + m.digest()));
             r.headers().set(DOCKER_CONTENT_DIGEST, m.digest().toString());
+            for (Tag tag : tags) {
+                r.headers().add("OCI-Tag", tag.value());
+            }
             if (m.subject() != null) {
                 r.headers().set("OCI-Subject", m.subject().toString());
             }
