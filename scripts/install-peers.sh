@@ -29,6 +29,7 @@ APT_PACKAGES=(
   uidmap             # newuidmap/newgidmap for podman
   fuse-overlayfs     # podman storage fallback where kernel overlay is unusable
   ca-certificates
+  busybox-static     # a static /bin/busybox: the rootfs of the test images that `docker run` starts
 )
 # Services these packages ship that must never be left running or enabled:
 # tests start private instances on their own ports/sockets.
