@@ -58,7 +58,7 @@ final class BlobEndpoints {
     }
 
     Reply delete(Exchange ex) {
-        registry.requireWritable(ex.method());
+        registry.requireDeletable();
         registry.storage().deleteBlob(ex.route().repository(), Digest.parse(ex.route().reference()));
         return Reply.of(Responses.empty(HttpResponseStatus.ACCEPTED));
     }

@@ -42,7 +42,7 @@ final class ManifestEndpoints {
     }
 
     Reply delete(Exchange ex) {
-        registry.requireWritable(ex.method());
+        registry.requireDeletable();
         registry.storage().deleteManifest(ex.route().repository(), readReference(ex));
         return Reply.of(Responses.empty(HttpResponseStatus.ACCEPTED));
     }
@@ -64,7 +64,7 @@ final class ManifestEndpoints {
     }
 
     BodySink put(Exchange ex) {
-        registry.requireWritable(ex.method());
+        registry.requireWritable();
         Reference reference = Reference.parse(ex.route().reference());
         List<Tag> tags = new ArrayList<>();
         if (reference instanceof Reference.ByTag t) {

@@ -3,7 +3,6 @@ package io.berth.server.http;
 import io.berth.server.config.RegistryConfig;
 import io.berth.storage.RegistryStorage;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpMethod;
 
 /**
  * What every endpoint shares: the storage, the settings and the meters.
@@ -14,12 +13,17 @@ import io.netty.handler.codec.http.HttpMethod;
  */
 record RegistryContext(RegistryStorage storage, RegistryConfig config, ServerMetrics metrics) {
 
-    /** Refuses writes in read-only mode and deletes unless {@code storage.delete.enabled}, as registry:2 does. */
-    void requireWritable(HttpMethod method) {
+    /** Refuses writes in read-only mode ({@code storage.maintenance.readonly}), as registry:2 does. */
+    void requireWritable() {
         if (config.storage().readOnly()) {
             throw new HttpError(ErrorCode.UNSUPPORTED, "the registry is in read-only mode");
         }
-        if (method.equals(HttpMethod.DELETE) && !config.storage().deleteEnabled()) {
+    }
+
+    /** Refuses deletes of blobs and manifests unless {@code storage.delete.enabled}, as registry:2 does. */
+    void requireDeletable() {
+        requireWritable();
+        if (!config.storage().deleteEnabled()) {
             throw new HttpError(ErrorCode.UNSUPPORTED, "deletes are disabled (storage.delete.enabled)");
         }
     }

@@ -1,7 +1,6 @@
 package io.berth.server.http;
 
 import io.berth.storage.StorageException;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.DefaultFileRegion;
@@ -158,11 +157,8 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
     private void failSink(BodySink failed, HttpError e) {
         failed.abort();
+        sink = null;
         refuse(e);
-        if (!discarding) {
-            FullHttpResponse r = Responses.error(e);
-            sink = BodySink.ignoring(() -> Reply.of(r));
-        }
     }
 
     private Reply finish(BodySink s) {
@@ -200,7 +196,6 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         for (Map.Entry<String, List<String>> h : endpoints.registry().config().http().headers().entrySet()) {
             head.headers().set(h.getKey(), h.getValue());
         }
-        boolean close = HttpHeaderValues.CLOSE.contentEqualsIgnoreCase(head.headers().get(HttpHeaderNames.CONNECTION, ""));
         long bodyBytes = HttpUtil.getContentLength(head, 0L);
         if (ex.isHead() && reply instanceof Reply.Full full) {
             // HEAD: same headers as GET, no body.
@@ -225,9 +220,6 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
                     ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
                 }
             }
-        }
-        if (close) {
-            ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         }
         int status = head.status().code();
         if (!ex.isHead()) {
