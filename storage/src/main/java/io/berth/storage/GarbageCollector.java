@@ -14,6 +14,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,9 +48,9 @@ public final class GarbageCollector {
         Set<Digest> marked = new HashSet<>();
         int[] manifestsDeleted = {0};
         RepositoryWalker.forEachRepository(layout, (repo, dir) -> {
-            Map<Digest, ParsedManifest> revisions = readRevisions(repo);
+            Map<Digest, @Nullable ParsedManifest> revisions = readRevisions(repo);
             Set<Digest> live = deleteUntagged ? reachable(repo, revisions) : revisions.keySet();
-            for (Map.Entry<Digest, ParsedManifest> e : revisions.entrySet()) {
+            for (Map.Entry<Digest, @Nullable ParsedManifest> e : revisions.entrySet()) {
                 Digest digest = e.getKey();
                 if (!live.contains(digest)) {
                     log.info("{}: deleting untagged manifest {}{}", repo, digest, dryRun ? " (dry run)" : "");
@@ -86,27 +87,21 @@ public final class GarbageCollector {
         return new Result(manifestsDeleted[0], blobsDeleted[0], freed[0]);
     }
 
-    private Map<Digest, ParsedManifest> readRevisions(RepositoryName repo) {
-        Map<Digest, ParsedManifest> out = new HashMap<>();
-        for (DigestAlgorithm alg : DigestAlgorithm.values()) {
-            for (Path dir : list(layout.revisionsRoot(repo).resolve(alg.prefix()))) {
-                Digest digest = AtomicFiles.readLink(dir.resolve(Layout.LINK));
-                if (digest == null) {
-                    continue;
-                }
-                try {
-                    out.put(digest, manifests.load(digest).parsed());
-                } catch (StorageException e) {
-                    log.warn("{}: manifest {} cannot be read ({}); keeping it", repo, digest, e.getMessage());
-                    out.put(digest, null);
-                }
+    private Map<Digest, @Nullable ParsedManifest> readRevisions(RepositoryName repo) {
+        Map<Digest, @Nullable ParsedManifest> out = new HashMap<>();
+        for (Digest digest : manifests.revisions(repo)) {
+            try {
+                out.put(digest, manifests.load(digest).parsed());
+            } catch (StorageException e) {
+                log.warn("{}: manifest {} cannot be read ({}); keeping it", repo, digest, e.getMessage());
+                out.put(digest, null);
             }
         }
         return out;
     }
 
     /** Tagged manifests, their index children, and referrers of anything live, transitively. */
-    private Set<Digest> reachable(RepositoryName repo, Map<Digest, ParsedManifest> revisions) {
+    private Set<Digest> reachable(RepositoryName repo, Map<Digest, @Nullable ParsedManifest> revisions) {
         Set<Digest> live = new HashSet<>();
         Deque<Digest> work = new ArrayDeque<>();
         for (Tag tag : manifests.allTags(repo)) {

@@ -97,6 +97,11 @@ final class Layout {
         return digestDir(repository(name).resolve("_berth").resolve("referrers"), subject);
     }
 
+    /** Written once every revision of the repository is in the referrers index, including registry:2's. */
+    Path referrersIndexedMarker(RepositoryName name) {
+        return repository(name).resolve("_berth").resolve("referrers-indexed");
+    }
+
     Path referrerLink(RepositoryName name, Digest subject, Digest referrer) {
         return digestDir(referrersRoot(name, subject), referrer).resolve(LINK);
     }

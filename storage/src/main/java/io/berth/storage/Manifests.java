@@ -10,7 +10,9 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -21,6 +23,7 @@ final class Manifests {
     private final Layout layout;
     private final Blobs blobs;
     private final Cache<Digest, StoredParsed> cache;
+    private final Set<RepositoryName> referrersIndexed = ConcurrentHashMap.newKeySet();
 
     /** A manifest's bytes with what was parsed from them. */
     record StoredParsed(byte[] content, ParsedManifest parsed) {}
@@ -162,6 +165,7 @@ final class Manifests {
 
     /** The manifests in {@code repo} whose subject is {@code subject}, optionally of one artifact type. */
     List<Descriptor> referrers(RepositoryName repo, Digest subject, @Nullable String artifactType) {
+        ensureReferrersIndexed(repo);
         List<Descriptor> out = new ArrayList<>();
         Path root = layout.referrersRoot(repo, subject);
         for (DigestAlgorithm alg : DigestAlgorithm.values()) {
@@ -184,6 +188,53 @@ final class Manifests {
             }
         }
         out.sort((a, b) -> a.digest().toString().compareTo(b.digest().toString()));
+        return out;
+    }
+
+    /**
+     * Berth indexes referrers as they are pushed. Manifests that registry:2 wrote into the volume are
+     * indexed here, once per repository, by reading every revision.
+     */
+    private void ensureReferrersIndexed(RepositoryName repo) {
+        if (referrersIndexed.contains(repo)) {
+            return;
+        }
+        Path marker = layout.referrersIndexedMarker(repo);
+        if (!Files.exists(marker)) {
+            if (!Files.isDirectory(layout.repository(repo))) {
+                return;
+            }
+            for (Digest digest : revisions(repo)) {
+                ParsedManifest parsed = tryParse(digest);
+                if (parsed != null && parsed.subject() != null) {
+                    Path link = layout.referrerLink(repo, parsed.subject().digest(), digest);
+                    if (!Files.exists(link)) {
+                        AtomicFiles.writeLink(link, digest);
+                    }
+                }
+            }
+            AtomicFiles.write(marker, "every revision is indexed\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        }
+        referrersIndexed.add(repo);
+    }
+
+    /** Every manifest revision linked into {@code repo}. */
+    List<Digest> revisions(RepositoryName repo) {
+        List<Digest> out = new ArrayList<>();
+        for (DigestAlgorithm alg : DigestAlgorithm.values()) {
+            try (DirectoryStream<Path> dirs = Files.newDirectoryStream(layout.revisionsRoot(repo).resolve(alg.prefix()))) {
+                for (Path dir : dirs) {
+                    Digest digest = AtomicFiles.readLink(dir.resolve(Layout.LINK));
+                    if (digest != null) {
+                        out.add(digest);
+                    }
+                }
+            } catch (NoSuchFileException e) {
+                // no revisions of this algorithm
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
         return out;
     }
 

@@ -20,6 +20,7 @@ import java.util.List;
  * <table>
  * <caption>Routes</caption>
  * <tr><th>route</th><th>method</th><th>success</th><th>spec</th></tr>
+ * <tr><td>/</td><td>GET, HEAD</td><td>200</td><td>(registry:2's liveness probe)</td></tr>
  * <tr><td>/v2/</td><td>GET, HEAD</td><td>200</td><td>end-1</td></tr>
  * <tr><td>/v2/&lt;name&gt;/blobs/&lt;digest&gt;</td><td>GET, HEAD</td><td>200, 206</td><td>end-2</td></tr>
  * <tr><td>/v2/&lt;name&gt;/manifests/&lt;reference&gt;</td><td>GET, HEAD</td><td>200</td><td>end-3</td></tr>
@@ -58,6 +59,7 @@ final class Endpoints {
         HttpMethod m = ex.method();
         boolean read = m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD);
         return switch (ex.route().kind()) {
+            case ROOT -> read ? BodySink.ignoring(() -> Reply.of(Responses.empty(HttpResponseStatus.OK))) : unsupported(ex);
             case BASE -> read ? BodySink.ignoring(() -> Reply.of(Responses.json(HttpResponseStatus.OK, Responses.JSON.createObjectNode())))
                     : unsupported(ex);
             case CATALOG -> m.equals(HttpMethod.GET) ? BodySink.ignoring(() -> catalog(ex)) : unsupported(ex);

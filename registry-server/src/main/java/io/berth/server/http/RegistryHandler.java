@@ -228,8 +228,9 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         long nanos = System.nanoTime() - ex.startNanos();
         endpoints.registry().metrics().request(ex.route().kind(), ex.method().name(), status, nanos);
         if (endpoints.registry().config().accessLog() && access.isInfoEnabled()) {
-            access.info("{} \"{} {}\" {} {} {}ms \"{}\"", ctx.channel().remoteAddress(), ex.method(), abbreviate(ex.request().uri()),
-                    status, bodyBytes, nanos / 1_000_000, ex.request().headers().get(HttpHeaderNames.USER_AGENT, "-"));
+            access.info("remote={} method={} uri=\"{}\" route={} status={} bytes={} duration_ms={} agent=\"{}\"",
+                    ctx.channel().remoteAddress(), ex.method(), quote(ex.request().uri()), ex.route().kind().name().toLowerCase(java.util.Locale.ROOT),
+                    status, bodyBytes, nanos / 1_000_000, quote(ex.request().headers().get(HttpHeaderNames.USER_AGENT, "-")));
         }
     }
 
@@ -252,6 +253,11 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
             log.warn("connection {} failed", ctx.channel().remoteAddress(), cause);
         }
         ctx.close();
+    }
+
+    /** A value safe inside double quotes in a logfmt line. */
+    private static String quote(String s) {
+        return abbreviate(s).replace("\\", "\\\\").replace("\"", "\\\"");
     }
 
     private static String abbreviate(String s) {

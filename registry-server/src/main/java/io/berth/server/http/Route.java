@@ -14,7 +14,7 @@ import org.jspecify.annotations.Nullable;
 record Route(Kind kind, @Nullable RepositoryName name, String reference) {
 
     /** The endpoints of the distribution API. */
-    enum Kind { BASE, CATALOG, TAGS, MANIFEST, BLOB, UPLOADS, UPLOAD, REFERRERS, NONE }
+    enum Kind { ROOT, BASE, CATALOG, TAGS, MANIFEST, BLOB, UPLOADS, UPLOAD, REFERRERS, NONE }
 
     private static final String UPLOADS_SUFFIX = "/blobs/uploads";
 
@@ -31,6 +31,9 @@ record Route(Kind kind, @Nullable RepositoryName name, String reference) {
     }
 
     private static @Nullable Route parseOrNull(String path) {
+        if (path.equals("/")) {
+            return new Route(Kind.ROOT, null, "");
+        }
         if (path.equals("/v2/") || path.equals("/v2")) {
             return new Route(Kind.BASE, null, "");
         }
