@@ -243,6 +243,6 @@ final class Manifests {
     }
 
     private static StorageException unknown(RepositoryName repo, Reference reference) {
-        return new StorageException(Problem.MANIFEST_UNKNOWN, "manifest unknown: " + repo + ":" + reference);
+        return new StorageException(Problem.MANIFEST_UNKNOWN, "manifest unknown: " + repo + (reference instanceof Reference.ByDigest ? "@" : ":") + reference);
     }
 }

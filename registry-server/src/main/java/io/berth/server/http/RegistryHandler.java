@@ -85,7 +85,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         if (request.decoderResult().isFailure()) {
             Exchange ex = new Exchange(ctx, request, Route.NONE, new QueryStringDecoder(""), start);
             reply(ex, Reply.of(closing(Responses.error(new HttpError(ErrorCode.UNKNOWN, HttpResponseStatus.BAD_REQUEST,
-                    "malformed HTTP request: " + request.decoderResult().cause().getMessage())))));
+                    "malformed HTTP request (TLS sent to a plain-HTTP port?): " + request.decoderResult().cause().getMessage())))));
             discarding = true;
             return;
         }
@@ -229,7 +229,8 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         endpoints.registry().metrics().request(ex.route().kind(), ex.method().name(), status, nanos);
         if (endpoints.registry().config().accessLog() && access.isInfoEnabled()) {
             access.info("remote={} method={} uri=\"{}\" route={} status={} bytes={} duration_ms={} agent=\"{}\"",
-                    ctx.channel().remoteAddress(), ex.method(), quote(ex.request().uri()), ex.route().kind().name().toLowerCase(java.util.Locale.ROOT),
+                    ctx.channel().remoteAddress(), ex.method(),
+                    ex.request().decoderResult().isFailure() ? "<malformed request>" : quote(ex.request().uri()), ex.route().kind().name().toLowerCase(java.util.Locale.ROOT),
                     status, bodyBytes, nanos / 1_000_000, quote(ex.request().headers().get(HttpHeaderNames.USER_AGENT, "-")));
         }
     }

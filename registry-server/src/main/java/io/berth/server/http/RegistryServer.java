@@ -12,6 +12,8 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
@@ -25,6 +27,7 @@ import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.util.concurrent.DefaultEventExecutorGroup;
 import io.netty.util.concurrent.EventExecutorGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -43,13 +46,16 @@ public final class RegistryServer implements AutoCloseable {
     private final EventLoopGroup workers;
     private final EventExecutorGroup storageExecutors;
     private final Channel channel;
+    private final ChannelGroup connections;
     private final DebugServer debug;
 
-    private RegistryServer(EventLoopGroup boss, EventLoopGroup workers, EventExecutorGroup storageExecutors, Channel channel, DebugServer debug) {
+    private RegistryServer(EventLoopGroup boss, EventLoopGroup workers, EventExecutorGroup storageExecutors, Channel channel,
+            ChannelGroup connections, DebugServer debug) {
         this.boss = boss;
         this.workers = workers;
         this.storageExecutors = storageExecutors;
         this.channel = channel;
+        this.connections = connections;
         this.debug = debug;
     }
 
@@ -63,6 +69,7 @@ public final class RegistryServer implements AutoCloseable {
         EventExecutorGroup storageExecutors = new DefaultEventExecutorGroup(Math.max(16, 4 * Runtime.getRuntime().availableProcessors()));
         try {
             RegistryContext context = new RegistryContext(storage, config, new ServerMetrics(meters));
+            ChannelGroup connections = new DefaultChannelGroup("berth-connections", GlobalEventExecutor.INSTANCE);
             Endpoints endpoints = new Endpoints(context);
             ServerBootstrap b = new ServerBootstrap()
                     .group(boss, workers)
@@ -73,6 +80,7 @@ public final class RegistryServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
+                            connections.add(ch);
                             ChannelPipeline p = ch.pipeline();
                             p.addLast("http", new HttpServerCodec(new HttpDecoderConfig()
                                     .setMaxInitialLineLength(16 * 1024)
@@ -92,7 +100,7 @@ public final class RegistryServer implements AutoCloseable {
                 long every = Math.max(purging.interval().toMillis(), 1000);
                 storageExecutors.scheduleAtFixedRate(() -> purge(storage, purging), Math.min(every, 60_000), every, TimeUnit.MILLISECONDS);
             }
-            return new RegistryServer(boss, workers, storageExecutors, channel, debug);
+            return new RegistryServer(boss, workers, storageExecutors, channel, connections, debug);
         } catch (InterruptedException | RuntimeException e) {
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
@@ -128,6 +136,8 @@ public final class RegistryServer implements AutoCloseable {
     public void close() {
         channel.close().syncUninterruptibly();
         debug.close();
+        // Close connections while their event loops still run, so every handler sees channelInactive.
+        connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         storageExecutors.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
