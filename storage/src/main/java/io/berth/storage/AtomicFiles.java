@@ -105,17 +105,16 @@ final class AtomicFiles {
         }
     }
 
-    /** Deletes {@code link} and then its now-empty parent directories up to, not including, {@code stop}. */
-    static void deleteLink(Path link, Path stop) {
+    /**
+     * Deletes a link file and its own digest directory, as registry:2 does. Directories above it stay,
+     * even when empty: registry:2 2.8 recognises a repository by its {@code _layers} directory.
+     */
+    static void deleteLink(Path link) {
         try {
             Files.deleteIfExists(link);
-            for (Path dir = link.getParent(); dir != null && !dir.equals(stop) && dir.startsWith(stop); dir = dir.getParent()) {
-                try {
-                    Files.deleteIfExists(dir);
-                } catch (DirectoryNotEmptyException e) {
-                    return;
-                }
-            }
+            Files.deleteIfExists(link.getParent());
+        } catch (DirectoryNotEmptyException e) {
+            // something else lives beside the link; leave the directory
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -90,7 +90,7 @@ final class Blobs {
         if (!isLinked(repository, digest)) {
             throw new StorageException(Problem.BLOB_UNKNOWN, "blob unknown to registry: " + digest);
         }
-        AtomicFiles.deleteLink(layout.layerLink(repository, digest), layout.repository(repository));
+        AtomicFiles.deleteLink(layout.layerLink(repository, digest));
     }
 
     /** Writes small verified content (a manifest) into the store through a temp file. */

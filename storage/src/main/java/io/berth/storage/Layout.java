@@ -26,6 +26,7 @@ final class Layout {
     static final String DATA = "data";
     static final String STARTED_AT = "startedat";
     static final String MANIFESTS = "_manifests";
+    static final String LAYERS = "_layers";
 
     private final Path v2;
 
@@ -58,7 +59,7 @@ final class Layout {
     }
 
     Path layerLink(RepositoryName name, Digest digest) {
-        return digestDir(repository(name).resolve("_layers"), digest).resolve(LINK);
+        return digestDir(repository(name).resolve(LAYERS), digest).resolve(LINK);
     }
 
     Path revisionsRoot(RepositoryName name) {
@@ -95,11 +96,6 @@ final class Layout {
 
     Path referrersRoot(RepositoryName name, Digest subject) {
         return digestDir(repository(name).resolve("_berth").resolve("referrers"), subject);
-    }
-
-    /** Written once every revision of the repository is in the referrers index, including registry:2's. */
-    Path referrersIndexedMarker(RepositoryName name) {
-        return repository(name).resolve("_berth").resolve("referrers-indexed");
     }
 
     Path referrerLink(RepositoryName name, Digest subject, Digest referrer) {

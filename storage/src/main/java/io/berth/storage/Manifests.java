@@ -124,9 +124,9 @@ final class Manifests {
                 }
                 ParsedManifest parsed = tryParse(digest);
                 if (parsed != null && parsed.subject() != null) {
-                    AtomicFiles.deleteLink(layout.referrerLink(repo, parsed.subject().digest(), digest), layout.repository(repo));
+                    AtomicFiles.deleteLink(layout.referrerLink(repo, parsed.subject().digest(), digest));
                 }
-                AtomicFiles.deleteLink(layout.revisionLink(repo, digest), layout.repository(repo));
+                AtomicFiles.deleteLink(layout.revisionLink(repo, digest));
             }
         }
     }
@@ -193,27 +193,21 @@ final class Manifests {
 
     /**
      * Berth indexes referrers as they are pushed. Manifests that registry:2 wrote into the volume are
-     * indexed here, once per repository, by reading every revision.
+     * indexed here by reading every revision, once per repository in each Berth process: a volume only
+     * changes hands between registry:2 and Berth across a restart, so a fresh process sees them all.
      */
     private void ensureReferrersIndexed(RepositoryName repo) {
-        if (referrersIndexed.contains(repo)) {
+        if (referrersIndexed.contains(repo) || !Files.isDirectory(layout.repository(repo))) {
             return;
         }
-        Path marker = layout.referrersIndexedMarker(repo);
-        if (!Files.exists(marker)) {
-            if (!Files.isDirectory(layout.repository(repo))) {
-                return;
-            }
-            for (Digest digest : revisions(repo)) {
-                ParsedManifest parsed = tryParse(digest);
-                if (parsed != null && parsed.subject() != null) {
-                    Path link = layout.referrerLink(repo, parsed.subject().digest(), digest);
-                    if (!Files.exists(link)) {
-                        AtomicFiles.writeLink(link, digest);
-                    }
+        for (Digest digest : revisions(repo)) {
+            ParsedManifest parsed = tryParse(digest);
+            if (parsed != null && parsed.subject() != null) {
+                Path link = layout.referrerLink(repo, parsed.subject().digest(), digest);
+                if (!Files.exists(link)) {
+                    AtomicFiles.writeLink(link, digest);
                 }
             }
-            AtomicFiles.write(marker, "every revision is indexed\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
         }
         referrersIndexed.add(repo);
     }

@@ -14,8 +14,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Finds repositories the way registry:2 does: a directory holding {@code _manifests} is a repository,
- * and directories whose names start with an underscore are never descended into.
+ * Finds repositories the way registry:2 does: a directory holding {@code _layers} (registry:2 2.8)
+ * or {@code _manifests} (distribution v3) is a repository, and directories whose names start with an
+ * underscore are never descended into. Nested repositories ({@code a} and {@code a/b}) both count.
  */
 final class RepositoryWalker {
     private static final Logger log = LoggerFactory.getLogger(RepositoryWalker.class);
@@ -36,14 +37,20 @@ final class RepositoryWalker {
             throw new UncheckedIOException(e);
         }
         children.sort(null);
+        boolean isRepository = false;
         for (Path child : children) {
             String name = child.getFileName().toString();
-            if (name.equals(Layout.MANIFESTS) && !prefix.isEmpty()) {
-                RepositoryName repo = parse(prefix);
-                if (repo != null) {
-                    action.accept(repo, dir);
-                }
-            } else if (!name.startsWith("_")) {
+            isRepository |= name.equals(Layout.MANIFESTS) || name.equals(Layout.LAYERS);
+        }
+        if (isRepository && !prefix.isEmpty()) {
+            RepositoryName repo = parse(prefix);
+            if (repo != null) {
+                action.accept(repo, dir);
+            }
+        }
+        for (Path child : children) {
+            String name = child.getFileName().toString();
+            if (!name.startsWith("_")) {
                 walk(child, prefix.isEmpty() ? name : prefix + "/" + name, action);
             }
         }

@@ -138,8 +138,13 @@ public final class RegistryServer implements AutoCloseable {
         debug.close();
         // Close connections while their event loops still run, so every handler sees channelInactive.
         connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
-        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-        storageExecutors.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        // A closed pipeline is torn down by hopping between the storage executor and its event loop;
+        // the quiet period lets those last hops run instead of being rejected.
+        var bossDone = boss.shutdownGracefully(50, 2000, TimeUnit.MILLISECONDS);
+        var storageDone = storageExecutors.shutdownGracefully(50, 2000, TimeUnit.MILLISECONDS);
+        var workersDone = workers.shutdownGracefully(50, 2000, TimeUnit.MILLISECONDS);
+        bossDone.syncUninterruptibly();
+        storageDone.syncUninterruptibly();
+        workersDone.syncUninterruptibly();
     }
 }
