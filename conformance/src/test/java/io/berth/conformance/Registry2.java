@@ -1,0 +1,163 @@
+package io.berth.conformance;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Debian's docker-registry 2.8.2 (registry:2) as a peer: {@code serve} on 127.0.0.1 over a given
+ * volume, and its own {@code garbage-collect}. The configuration is the minimal registry:2 one, which
+ * Berth reads too, so one file drives both.
+ */
+final class Registry2 implements AutoCloseable {
+    private final Process process;
+    private final Path log;
+    private final String hostAndPort;
+    private final Path config;
+
+    private Registry2(Process process, Path log, String hostAndPort, Path config) {
+        this.process = process;
+        this.log = log;
+        this.hostAndPort = hostAndPort;
+        this.config = config;
+    }
+
+    /**
+     * Writes a registry:2 config.yml for {@code root} into {@code dir}: filesystem storage, deletes
+     * enabled, no auth, log level warn, listening on 127.0.0.1:{@code port}.
+     */
+    static Path writeConfig(Path dir, Path root, int port) {
+        String yaml = """
+                version: 0.1
+                log:
+                  level: warn
+                storage:
+                  filesystem:
+                    rootdirectory: %s
+                  delete:
+                    enabled: true
+                http:
+                  addr: 127.0.0.1:%d
+                """.formatted(root.toAbsolutePath(), port);
+        try {
+            Files.createDirectories(dir);
+            Path file = Files.createTempFile(dir, "registry2-", ".yml");
+            Files.writeString(file, yaml);
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Starts {@code docker-registry serve} on {@code root} and waits until {@code GET /v2/} answers 200. */
+    static Registry2 serve(Path root, Path configDir) {
+        int port = freePort();
+        Path config = writeConfig(configDir, root, port);
+        Process process;
+        Path log;
+        try {
+            Files.createDirectories(Proc.LOGS);
+            log = Files.createTempFile(Proc.LOGS, "docker-registry-serve-", ".log");
+            process = new ProcessBuilder(Peers.tool("REGISTRY2"), "serve", config.toString())
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Registry2 r = new Registry2(process, log, "127.0.0.1:" + port, config);
+        try {
+            r.awaitReady(Duration.ofSeconds(30));
+        } catch (RuntimeException | Error e) {
+            r.close();
+            throw e;
+        }
+        return r;
+    }
+
+    /**
+     * Runs registry:2's {@code garbage-collect} with {@code flags} (e.g. {@code --dry-run},
+     * {@code --delete-untagged}) over the volume {@code config} names; it must exit 0.
+     */
+    static Proc.Result garbageCollect(Path config, String... flags) {
+        List<String> cmd = new ArrayList<>(List.of(Peers.tool("REGISTRY2"), "garbage-collect", config.toString()));
+        cmd.addAll(List.of(flags));
+        return Proc.ok(cmd, Map.of(), Duration.ofMinutes(2));
+    }
+
+    /** The digests after {@code prefix} in a garbage-collect report, e.g. "blob eligible for deletion: ". */
+    static List<String> reported(Proc.Result gc, String prefix) {
+        return gc.output().lines().filter(l -> l.startsWith(prefix)).map(l -> l.substring(prefix.length()).strip()).sorted().toList();
+    }
+
+    String hostAndPort() {
+        return hostAndPort;
+    }
+
+    URI baseUri() {
+        return URI.create("http://" + hostAndPort);
+    }
+
+    Path config() {
+        return config;
+    }
+
+    private void awaitReady(Duration timeout) {
+        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpRequest ping = HttpRequest.newBuilder(baseUri().resolve("/v2/")).timeout(Duration.ofSeconds(2)).build();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new AssertionError("docker-registry exited " + process.exitValue() + ":\n" + logTail());
+            }
+            try {
+                if (client.send(ping, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException e) {
+                // not listening yet
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+        throw new AssertionError("docker-registry did not answer GET /v2/ with 200 within " + timeout + ":\n" + logTail());
+    }
+
+    private String logTail() {
+        try {
+            return Proc.tail(Files.readString(log));
+        } catch (IOException e) {
+            return "(no log: " + e + ")";
+        }
+    }
+
+    /** Stops the registry and waits for it to exit. */
+    @Override
+    public void close() {
+        Proc.kill(process);
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
