@@ -1,0 +1,143 @@
+package io.berth.conformance;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A private containerd with its CRI plugin: root, config, certs.d and CNI directories under a test's directory,
+ * socket and state under a short directory in /tmp. Its certs.d sends one registry (a live Berth) to plain
+ * HTTP, as a cluster does for an in-cluster registry; {@code ctr} and {@code crictl} talk to it.
+ */
+final class Containerd implements AutoCloseable {
+    static final String NAMESPACE = "berth";
+    private static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(3);
+
+    private final Path shortDir;
+    private final Path socket;
+    private final Path crictlConfig;
+    private @Nullable Daemon daemon;
+
+    private Containerd(Path shortDir, Path crictlConfig) {
+        this.shortDir = shortDir;
+        this.socket = shortDir.resolve("c.sock");
+        this.crictlConfig = crictlConfig;
+    }
+
+    /** Starts containerd with {@code registry} ({@code host:port}) configured as a plain-HTTP registry. */
+    static Containerd start(Path work, String registry) {
+        Path dir = Daemon.shortDirectory("bct");
+        Containerd c;
+        Path config;
+        try {
+            c = new Containerd(dir, work.resolve("crictl.yaml"));
+            config = writeConfig(work, registry);
+            Files.writeString(c.crictlConfig, "runtime-endpoint: unix://" + c.socket + "\nimage-endpoint: unix://" + c.socket + "\ntimeout: 30\n");
+        } catch (IOException e) {
+            Daemon.deleteTree(dir);
+            throw new UncheckedIOException(e);
+        }
+        List<String> command = List.of(Peers.tool("CONTAINERD"), "--config", config.toString(),
+                "--root", work.resolve("root").toString(), "--state", dir.resolve("state").toString(), "--address", c.socket.toString());
+        try {
+            c.daemon = Daemon.start(command, Map.of(), null, Duration.ofMinutes(1),
+                    () -> Files.exists(c.socket) && c.ctr(Duration.ofSeconds(20), "version").exitCode() == 0
+                            && c.crictl(Duration.ofSeconds(20), "images").exitCode() == 0);
+        } catch (RuntimeException | Error e) {
+            Daemon.deleteTree(dir);
+            throw e;
+        }
+        return c;
+    }
+
+    private static Path writeConfig(Path work, String registry) throws IOException {
+        Path certs = Files.createDirectories(work.resolve("certs.d"));
+        Path cniBin = Files.createDirectories(work.resolve("cni/bin"));
+        Path cniConf = Files.createDirectories(work.resolve("cni/conf"));
+        Files.writeString(Files.createDirectories(certs.resolve(registry)).resolve("hosts.toml"), """
+                server = "http://%1$s"
+
+                [host."http://%1$s"]
+                  capabilities = ["pull", "resolve"]
+                """.formatted(registry));
+        return Files.writeString(work.resolve("config.toml"), """
+                version = 2
+                disabled_plugins = ["io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs",
+                                    "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs"]
+
+                # Each namespace (ctr's "berth", the CRI's "k8s.io") fetches every blob itself, so one test's
+                # pull never finds content another test's pull left behind.
+                [plugins."io.containerd.metadata.v1.bolt"]
+                  content_sharing_policy = "isolated"
+
+                [plugins."io.containerd.internal.v1.opt"]
+                  path = "%s"
+
+                [plugins."io.containerd.grpc.v1.cri"]
+                  disable_tcp_service = true
+                  stream_server_address = "127.0.0.1"
+                  stream_server_port = "0"
+
+                  [plugins."io.containerd.grpc.v1.cri".cni]
+                    bin_dir = "%s"
+                    conf_dir = "%s"
+
+                  [plugins."io.containerd.grpc.v1.cri".registry]
+                    config_path = "%s"
+                """.formatted(work.resolve("opt"), cniBin, cniConf, certs));
+    }
+
+    /** Runs {@code ctr --address <socket> -n berth args…} to completion, whatever its exit code. */
+    Proc.Result ctr(Duration timeout, String... args) {
+        List<String> command = new ArrayList<>(List.of(Peers.tool("CTR"), "--address", socket.toString(), "-n", NAMESPACE));
+        command.addAll(List.of(args));
+        return Proc.run(command, Map.of(), timeout);
+    }
+
+    /** Runs {@code crictl} (the kubelet's CRI calls, from the command line) against this containerd. */
+    Proc.Result crictl(Duration timeout, String... args) {
+        List<String> command = new ArrayList<>(List.of(Peers.tool("CRICTL"), "--config", crictlConfig.toString()));
+        command.addAll(List.of(args));
+        return Proc.run(command, Map.of(), timeout);
+    }
+
+    /** {@link #ctr}, failing the test with the output when it exits non-zero. */
+    String ctrOk(String... args) {
+        return requireSuccess("ctr", ctr(COMMAND_TIMEOUT, args), args);
+    }
+
+    /** {@link #crictl}, failing the test with the output when it exits non-zero. */
+    String crictlOk(String... args) {
+        return requireSuccess("crictl", crictl(COMMAND_TIMEOUT, args), args);
+    }
+
+    private String requireSuccess(String tool, Proc.Result r, String... args) {
+        if (r.exitCode() != 0) {
+            throw new AssertionError("`" + tool + " " + String.join(" ", args) + "` exited " + r.exitCode() + ":\n"
+                    + Proc.tail(r.output()) + "\ncontainerd's log:\n" + logTail());
+        }
+        return r.output();
+    }
+
+    String logTail() {
+        return daemon == null ? "" : daemon.logTail();
+    }
+
+    /** Stops containerd with SIGTERM and removes the socket directory. */
+    @Override
+    public void close() {
+        try {
+            if (daemon != null) {
+                daemon.close();
+            }
+        } finally {
+            Daemon.deleteTree(shortDir);
+        }
+    }
+}

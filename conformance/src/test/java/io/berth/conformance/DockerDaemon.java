@@ -1,0 +1,103 @@
+package io.berth.conformance;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A private dockerd (vfs storage, no bridge, no iptables) with its data under a test's directory and its
+ * socket, exec-root and pidfile under a short directory in /tmp, and the Debian docker CLI pointed at it.
+ * Docker treats 127.0.0.0/8 as an insecure registry, so it talks plain HTTP to a local Berth.
+ */
+final class DockerDaemon implements AutoCloseable {
+    private static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(3);
+
+    private final Path shortDir;
+    private final String host;
+    private final Map<String, String> env;
+    private @Nullable Daemon daemon;
+
+    private DockerDaemon(Path shortDir, Path clientConfig) {
+        this.shortDir = shortDir;
+        this.host = "unix://" + shortDir.resolve("docker.sock");
+        this.env = Map.of("DOCKER_CONFIG", clientConfig.toString());
+    }
+
+    /** Starts dockerd with its data root in {@code work} and waits until {@code docker info} answers. */
+    static DockerDaemon start(Path work) {
+        Path dir = Daemon.shortDirectory("bdk");
+        DockerDaemon docker;
+        try {
+            docker = new DockerDaemon(dir, Files.createDirectories(work.resolve("docker-client")));
+        } catch (IOException e) {
+            Daemon.deleteTree(dir);
+            throw new UncheckedIOException(e);
+        }
+        Path pidFile = dir.resolve("docker.pid");
+        List<String> command = List.of(Peers.tool("DOCKERD"),
+                "--storage-driver=vfs", "--iptables=false", "--ip6tables=false", "--bridge=none",
+                "--data-root", work.resolve("docker-data").toString(),
+                "--exec-root", dir.resolve("exec").toString(),
+                "-H", docker.host,
+                "--pidfile", pidFile.toString());
+        try {
+            docker.daemon = Daemon.start(command, Map.of(), pidFile, Duration.ofMinutes(1),
+                    () -> Files.exists(dir.resolve("docker.sock")) && docker.run(Duration.ofSeconds(20), "info").exitCode() == 0);
+        } catch (RuntimeException | Error e) {
+            Daemon.deleteTree(dir);
+            throw e;
+        }
+        return docker;
+    }
+
+    /** Runs {@code docker -H <socket> args…} to completion, whatever its exit code. */
+    Proc.Result run(Duration timeout, String... args) {
+        return run(Map.of(), timeout, args);
+    }
+
+    Proc.Result run(Map<String, String> extraEnv, Duration timeout, String... args) {
+        List<String> command = new ArrayList<>(List.of(Peers.tool("DOCKER"), "-H", host));
+        command.addAll(List.of(args));
+        Map<String, String> all = new HashMap<>(env);
+        all.putAll(extraEnv);
+        return Proc.run(command, all, timeout);
+    }
+
+    /** Runs {@code docker args…}, failing the test (with its output) when it exits non-zero; returns the output. */
+    String ok(String... args) {
+        return ok(Map.of(), args);
+    }
+
+    String ok(Map<String, String> extraEnv, String... args) {
+        Proc.Result r = run(extraEnv, COMMAND_TIMEOUT, args);
+        if (r.exitCode() != 0) {
+            throw new AssertionError("`docker " + String.join(" ", args) + "` exited " + r.exitCode() + ":\n" + Proc.tail(r.output())
+                    + "\ndockerd's log:\n" + logTail());
+        }
+        return r.output();
+    }
+
+    /** The daemon's log, for failure messages. */
+    String logTail() {
+        return daemon == null ? "" : daemon.logTail();
+    }
+
+    /** Stops dockerd with SIGTERM (it stops its containerd on the way out) and removes the socket directory. */
+    @Override
+    public void close() {
+        try {
+            if (daemon != null) {
+                daemon.close();
+            }
+        } finally {
+            Daemon.deleteTree(shortDir);
+        }
+    }
+}
