@@ -67,9 +67,9 @@ public final class Berth implements AutoCloseable {
         return a.getAddress().getHostAddress() + ":" + a.getPort();
     }
 
-    /** The base URL, e.g. {@code http://127.0.0.1:5000}. */
+    /** The base URL, e.g. {@code http://127.0.0.1:5000}, or {@code https://…} with {@code http.tls}. */
     public URI baseUri() {
-        return URI.create("http://" + hostAndPort());
+        return URI.create((config.http().tls() != null ? "https://" : "http://") + hostAndPort());
     }
 
     /** The debug listener's address, or null when {@code http.debug.addr} is not set. */

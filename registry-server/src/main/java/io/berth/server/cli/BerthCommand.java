@@ -90,7 +90,7 @@ public final class BerthCommand implements Callable<Integer> {
             RegistryConfig cfg = configuration(config, out);
             Berth berth = Berth.builder().config(cfg).build();
             berth.start();
-            out.println("berth: serving http://" + berth.hostAndPort() + "/v2/ with data in " + berth.storageDirectory());
+            out.println("berth: serving " + berth.baseUri() + "/v2/ with data in " + berth.storageDirectory());
             out.flush();
             running = true;
             CountDownLatch stopped = new CountDownLatch(1);

@@ -108,7 +108,6 @@ public final class ConfigLoader {
 
     private RegistryConfig read(ObjectNode root) {
         refuse(root, "auth", "auth is not supported by this Berth build yet; refusing to start an open registry");
-        refuse(root, "http.tls", "http.tls is not supported by this Berth build yet; refusing to serve plain HTTP in its place");
         JsonNode storage = root.path("storage");
         for (String driver : OTHER_DRIVERS) {
             if (storage.has(driver)) {
@@ -161,7 +160,8 @@ public final class ConfigLoader {
                 bool(root, "http.relativeurls", false),
                 headers(root),
                 debugAddr == null ? null : address("http.debug.addr", debugAddr),
-                prometheus);
+                prometheus,
+                tls(root));
         RegistryConfig.Health health = new RegistryConfig.Health(
                 bool(root, "health.storagedriver.enabled", true),
                 duration(root, "health.storagedriver.interval", Duration.ofSeconds(10)),
@@ -176,6 +176,43 @@ public final class ConfigLoader {
         }
         collectUnused(root, "");
         return new RegistryConfig(logLevel, accessLog, st, http, health, maxEntries, manifestMax, List.copyOf(warnings));
+    }
+
+    private RegistryConfig.@Nullable Tls tls(JsonNode root) {
+        String certificate = optionalString(root, "http.tls.certificate");
+        String key = optionalString(root, "http.tls.key");
+        JsonNode letsencrypt = at(root, "http.tls.letsencrypt");
+        if (letsencrypt != null && !letsencrypt.isNull() && !(letsencrypt.isObject() && letsencrypt.isEmpty())) {
+            throw new ConfigException("http.tls.letsencrypt: not supported; give http.tls.certificate and key (e.g. from cert-manager)");
+        }
+        if (certificate == null && key == null) {
+            return null;
+        }
+        if (certificate == null || key == null) {
+            throw new ConfigException("http.tls: certificate and key must both be set");
+        }
+        String minimum = string(root, "http.tls.minimumtls", "tls1.2").toLowerCase(Locale.ROOT);
+        if (!minimum.equals("tls1.2") && !minimum.equals("tls1.3")) {
+            throw new ConfigException("http.tls.minimumtls: Berth accepts tls1.2 or tls1.3, not " + minimum);
+        }
+        return new RegistryConfig.Tls(Path.of(certificate), Path.of(key), stringList(root, "http.tls.clientcas").stream().map(Path::of).toList(),
+                minimum, stringList(root, "http.tls.ciphersuites"));
+    }
+
+    private List<String> stringList(JsonNode root, String path) {
+        JsonNode n = use(root, path);
+        List<String> out = new ArrayList<>();
+        if (n == null) {
+            return out;
+        }
+        if (n.isArray()) {
+            n.forEach(v -> out.add(v.asText()));
+        } else if (n.isValueNode()) {
+            out.add(n.asText());
+        } else {
+            throw new ConfigException(path + ": expected a list of strings");
+        }
+        return out;
     }
 
     private void refuse(JsonNode root, String path, String message) {

@@ -56,6 +56,7 @@ public record RegistryConfig(
      * @param headers {@code http.headers}, added to every response
      * @param debugAddr {@code http.debug.addr}, or null for no debug server
      * @param prometheusPath {@code http.debug.prometheus.path}, or null when disabled
+     * @param tls {@code http.tls}, or null for plain HTTP
      */
     public record Http(
             InetSocketAddress addr,
@@ -64,7 +65,19 @@ public record RegistryConfig(
             boolean relativeUrls,
             Map<String, List<String>> headers,
             @Nullable InetSocketAddress debugAddr,
-            @Nullable String prometheusPath) {}
+            @Nullable String prometheusPath,
+            @Nullable Tls tls) {}
+
+    /**
+     * {@code http.tls}, as registry:2 configures it.
+     *
+     * @param certificate the PEM certificate chain
+     * @param key the PEM private key (PKCS#8, PKCS#1 or SEC1)
+     * @param clientCas PEM CA bundles; when present, clients must present a certificate they sign (mutual TLS)
+     * @param minimumTls {@code tls1.2} or {@code tls1.3}
+     * @param cipherSuites IANA cipher suite names, or empty for the provider's defaults
+     */
+    public record Tls(Path certificate, Path key, List<Path> clientCas, String minimumTls, List<String> cipherSuites) {}
 
     /**
      * @param enabled {@code health.storagedriver.enabled}
@@ -77,14 +90,14 @@ public record RegistryConfig(
     public static RegistryConfig defaults(Path dataDir) {
         return new RegistryConfig("info", true,
                 new Storage(dataDir, true, false, new UploadPurging(true, Duration.ofHours(168), Duration.ofHours(24), false)),
-                new Http(new InetSocketAddress("127.0.0.1", 5000), null, "/", false, Map.of(), null, null),
+                new Http(new InetSocketAddress("127.0.0.1", 5000), null, "/", false, Map.of(), null, null, null),
                 new Health(true, Duration.ofSeconds(10), 3),
                 1000, DEFAULT_MANIFEST_MAX_BYTES, List.of());
     }
 
     public RegistryConfig withAddr(InetSocketAddress addr) {
         return new RegistryConfig(logLevel, accessLog, storage,
-                new Http(addr, http.host(), http.prefix(), http.relativeUrls(), http.headers(), http.debugAddr(), http.prometheusPath()),
+                new Http(addr, http.host(), http.prefix(), http.relativeUrls(), http.headers(), http.debugAddr(), http.prometheusPath(), http.tls()),
                 health, catalogMaxEntries, manifestMaxBytes, warnings);
     }
 

@@ -41,7 +41,8 @@ record RegistryContext(RegistryStorage storage, RegistryConfig config, ServerMet
                 return prefixed;
             }
             String proto = ex.header("X-Forwarded-Proto");
-            base = (proto == null ? "http" : proto.split(",")[0].strip()) + "://" + host;
+            String scheme = config.http().tls() != null ? "https" : "http";
+            base = (proto == null ? scheme : proto.split(",")[0].strip()) + "://" + host;
         }
         return base + prefixed;
     }

@@ -70,6 +70,7 @@ public final class RegistryServer implements AutoCloseable {
         try {
             RegistryContext context = new RegistryContext(storage, config, new ServerMetrics(meters));
             ChannelGroup connections = new DefaultChannelGroup("berth-connections", GlobalEventExecutor.INSTANCE);
+            TlsSupport tls = TlsSupport.of(config.http().tls());
             Endpoints endpoints = new Endpoints(context);
             ServerBootstrap b = new ServerBootstrap()
                     .group(boss, workers)
@@ -82,6 +83,9 @@ public final class RegistryServer implements AutoCloseable {
                         protected void initChannel(SocketChannel ch) {
                             connections.add(ch);
                             ChannelPipeline p = ch.pipeline();
+                            if (tls != null) {
+                                p.addLast("detect-tls", tls.newDetector());
+                            }
                             p.addLast("http", new HttpServerCodec(new HttpDecoderConfig()
                                     .setMaxInitialLineLength(16 * 1024)
                                     .setMaxHeaderSize(64 * 1024)
