@@ -27,6 +27,7 @@ final class Layout {
     static final String STARTED_AT = "startedat";
     static final String MANIFESTS = "_manifests";
     static final String LAYERS = "_layers";
+    static final String UPLOADS = "_uploads";
 
     private final Path v2;
 
@@ -87,7 +88,7 @@ final class Layout {
     }
 
     Path uploadsRoot(RepositoryName name) {
-        return repository(name).resolve("_uploads");
+        return repository(name).resolve(UPLOADS);
     }
 
     Path uploadDir(RepositoryName name, String id) {

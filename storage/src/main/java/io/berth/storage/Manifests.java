@@ -39,14 +39,16 @@ final class Manifests {
 
     /** Validates and stores a manifest, then points {@code tags} at it. Returns the stored manifest. */
     StoredManifest put(RepositoryName repo, byte[] content, @Nullable String contentType, @Nullable Digest expected, List<Tag> tags) {
-        ParsedManifest parsed = ParsedManifest.parse(content, contentType);
+        ParsedManifest declared = ParsedManifest.parse(content, contentType);
         Digest digest = expected == null
                 ? Digest.sha256(content)
                 : Digest.of(expected.algorithm(), expected.algorithm().newMessageDigest().digest(content));
         if (expected != null && !digest.equals(expected)) {
             throw new StorageException(Problem.DIGEST_INVALID, "manifest digest is " + digest + ", not " + expected);
         }
-        verifyReferences(repo, parsed);
+        verifyReferences(repo, declared);
+        // Served as parsed from the bytes alone, so a restart or a cache eviction never changes it.
+        ParsedManifest parsed = contentType == null ? declared : ParsedManifest.parse(content, null);
         blobs.put(digest, content, layout.uploadDir(repo, UUID.randomUUID().toString()));
         AtomicFiles.writeLink(layout.revisionLink(repo, digest), digest);
         if (parsed.subject() != null) {
@@ -139,6 +141,14 @@ final class Manifests {
         }
     }
 
+    /** The tags of {@code repo} for the tags API: as registry:2, a repository that never had a tag is unknown. */
+    List<Tag> listTags(RepositoryName repo) {
+        if (!Files.isDirectory(layout.tagsRoot(repo))) {
+            throw new StorageException(Problem.NAME_UNKNOWN, "repository name not known to registry: " + repo);
+        }
+        return allTags(repo);
+    }
+
     List<Tag> allTags(RepositoryName repo) {
         List<Tag> tags = new ArrayList<>();
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(layout.tagsRoot(repo))) {
@@ -153,9 +163,7 @@ final class Manifests {
                 }
             }
         } catch (NoSuchFileException e) {
-            if (!Files.isDirectory(layout.repository(repo))) {
-                throw new StorageException(Problem.NAME_UNKNOWN, "repository name not known to registry: " + repo);
-            }
+            return tags;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -83,6 +83,9 @@ record ParsedManifest(
         if (declared != null && bodyType != null && !declared.equals(bodyType)) {
             throw invalid("Content-Type " + declared + " does not match the manifest's mediaType " + bodyType);
         }
+        if (bodyType == null && (MediaTypes.DOCKER_MANIFEST.equals(declared) || MediaTypes.DOCKER_MANIFEST_LIST.equals(declared))) {
+            throw invalid("Docker manifests must carry their mediaType field");
+        }
         String type = declared != null ? declared : bodyType;
         if (type == null) {
             type = root.has("manifests") ? MediaTypes.OCI_INDEX : MediaTypes.OCI_MANIFEST;

@@ -129,7 +129,7 @@ public final class RegistryStorage {
 
     /** The repository's tags in lexical order, after {@code last}, at most {@code limit}. */
     public List<Tag> tags(RepositoryName repository, @Nullable String last, int limit) {
-        return page(manifests.allTags(repository), last == null ? null : t -> t.value().compareTo(last) > 0, limit);
+        return page(manifests.listTags(repository), last == null ? null : t -> t.value().compareTo(last) > 0, limit);
     }
 
     /** The manifests whose subject is {@code subject}, optionally filtered by artifact type. */

@@ -8,6 +8,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.function.BiConsumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -23,11 +24,18 @@ final class RepositoryWalker {
 
     private RepositoryWalker() {}
 
+    private static final Set<String> REPOSITORY_MARKERS = Set.of(Layout.MANIFESTS, Layout.LAYERS);
+
     static void forEachRepository(Layout layout, BiConsumer<RepositoryName, Path> action) {
-        walk(layout.repositoriesRoot(), "", action);
+        walk(layout.repositoriesRoot(), "", REPOSITORY_MARKERS, action);
     }
 
-    private static void walk(Path dir, String prefix, BiConsumer<RepositoryName, Path> action) {
+    /** Every repository directory holding uploads, including repositories where nothing was committed yet. */
+    static void forEachWithUploads(Layout layout, BiConsumer<RepositoryName, Path> action) {
+        walk(layout.repositoriesRoot(), "", Set.of(Layout.UPLOADS), action);
+    }
+
+    private static void walk(Path dir, String prefix, Set<String> markers, BiConsumer<RepositoryName, Path> action) {
         List<Path> children = new ArrayList<>();
         try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, Files::isDirectory)) {
             stream.forEach(children::add);
@@ -40,7 +48,7 @@ final class RepositoryWalker {
         boolean isRepository = false;
         for (Path child : children) {
             String name = child.getFileName().toString();
-            isRepository |= name.equals(Layout.MANIFESTS) || name.equals(Layout.LAYERS);
+            isRepository |= markers.contains(name);
         }
         if (isRepository && !prefix.isEmpty()) {
             RepositoryName repo = parse(prefix);
@@ -51,7 +59,7 @@ final class RepositoryWalker {
         for (Path child : children) {
             String name = child.getFileName().toString();
             if (!name.startsWith("_")) {
-                walk(child, prefix.isEmpty() ? name : prefix + "/" + name, action);
+                walk(child, prefix.isEmpty() ? name : prefix + "/" + name, markers, action);
             }
         }
     }

@@ -55,6 +55,7 @@ public final class Upload implements Closeable {
      * before calling; {@code maxSize} is checked here too, before any byte is written.
      */
     public void write(ByteBuffer[] buffers, long maxSize) {
+        requireOpen();
         long total = 0;
         for (ByteBuffer b : buffers) {
             total += b.remaining();

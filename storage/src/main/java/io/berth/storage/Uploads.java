@@ -94,28 +94,34 @@ final class Uploads {
     int purge(Duration age) {
         Instant cutoff = clock.instant().minus(age);
         int[] purged = {0};
-        RepositoryWalker.forEachRepository(layout, (name, repoDir) -> {
-            Path uploads = repoDir.resolve("_uploads");
-            try (DirectoryStream<Path> ids = Files.newDirectoryStream(uploads)) {
+        RepositoryWalker.forEachWithUploads(layout, (name, repoDir) -> {
+            try (DirectoryStream<Path> ids = Files.newDirectoryStream(repoDir.resolve(Layout.UPLOADS), Files::isDirectory)) {
                 for (Path dir : ids) {
-                    if (startedAt(dir).isBefore(cutoff)) {
-                        State state = states.get(dir);
-                        if (state != null && state.permit.availablePermits() == 0) {
-                            continue;
-                        }
+                    if (isStale(dir, cutoff)) {
                         log.info("purging stale upload {}", layout.v2().relativize(dir));
                         AtomicFiles.deleteTree(dir);
                         states.remove(dir);
                         purged[0]++;
                     }
                 }
-            } catch (NoSuchFileException e) {
-                // no uploads in this repository
             } catch (IOException e) {
-                throw new UncheckedIOException(e);
+                log.warn("cannot purge uploads of {}: {}", name, e.toString());
             }
         });
         return purged[0];
+    }
+
+    private boolean isStale(Path dir, Instant cutoff) {
+        State state = states.get(dir);
+        if (state != null && state.permit.availablePermits() == 0) {
+            return false;
+        }
+        try {
+            return startedAt(dir).isBefore(cutoff);
+        } catch (IOException e) {
+            log.warn("cannot read the start time of upload {}: {}", dir, e.toString());
+            return false;
+        }
     }
 
     private static Instant startedAt(Path dir) throws IOException {

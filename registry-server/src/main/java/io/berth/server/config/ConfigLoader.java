@@ -262,13 +262,23 @@ public final class ConfigLoader {
         return host.isEmpty() ? new InetSocketAddress(port) : new InetSocketAddress(host, port);
     }
 
+    /** Looks a dotted key up; keys match without regard to case, as environment overrides do. */
     private @Nullable JsonNode at(JsonNode root, String path) {
         JsonNode n = root;
         for (String part : path.split("\\.")) {
-            n = n.get(part);
-            if (n == null) {
+            JsonNode next = n.get(part);
+            if (next == null && n.isObject()) {
+                for (var it = n.properties().iterator(); it.hasNext() && next == null; ) {
+                    var e = it.next();
+                    if (e.getKey().equalsIgnoreCase(part)) {
+                        next = e.getValue();
+                    }
+                }
+            }
+            if (next == null) {
                 return null;
             }
+            n = next;
         }
         return n;
     }

@@ -83,36 +83,28 @@ final class Endpoints {
     private Reply catalog(Exchange ex) {
         int max = registry.config().catalogMaxEntries();
         int n = Pagination.limit(ex, max, max);
-        List<RepositoryName> page = registry.storage().catalog(Pagination.last(ex), n + 1);
-        boolean more = page.size() > n;
-        if (more) {
-            page = page.subList(0, n);
-        }
-        ObjectNode body = Responses.JSON.createObjectNode();
-        ArrayNode repos = body.putArray("repositories");
-        page.forEach(r -> repos.add(r.value()));
-        FullHttpResponse r = Responses.json(HttpResponseStatus.OK, body);
-        if (more) {
-            r.headers().set("Link", Pagination.next(registry.url(ex, "/v2/_catalog"), n, page.get(n - 1).value()));
-        }
-        return Reply.of(r);
+        List<String> names = registry.storage().catalog(Pagination.last(ex), n + 1).stream().map(RepositoryName::value).toList();
+        return listing(ex, "/v2/_catalog", n, names, body -> body.putArray("repositories"));
     }
 
     private Reply tags(Exchange ex) {
         RepositoryName name = ex.route().repository();
         int n = Pagination.limit(ex, Integer.MAX_VALUE, Integer.MAX_VALUE - 1);
-        List<Tag> page = registry.storage().tags(name, Pagination.last(ex), n + 1);
-        boolean more = page.size() > n;
-        if (more) {
-            page = page.subList(0, n);
-        }
+        List<String> tags = registry.storage().tags(name, Pagination.last(ex), n + 1).stream().map(Tag::value).toList();
+        return listing(ex, "/v2/" + name + "/tags/list", n, tags, body -> {
+            body.put("name", name.value());
+            return body.putArray("tags");
+        });
+    }
+
+    /** A page of at most {@code n} of {@code oneMore} (fetched with one extra to tell whether a next page exists). */
+    private Reply listing(Exchange ex, String path, int n, List<String> oneMore, java.util.function.Function<ObjectNode, ArrayNode> array) {
+        List<String> page = oneMore.subList(0, Math.min(n, oneMore.size()));
         ObjectNode body = Responses.JSON.createObjectNode();
-        body.put("name", name.value());
-        ArrayNode tags = body.putArray("tags");
-        page.forEach(t -> tags.add(t.value()));
+        page.forEach(array.apply(body)::add);
         FullHttpResponse r = Responses.json(HttpResponseStatus.OK, body);
-        if (more) {
-            r.headers().set("Link", Pagination.next(registry.url(ex, "/v2/" + name + "/tags/list"), n, page.get(n - 1).value()));
+        if (n > 0 && oneMore.size() > n) {
+            r.headers().set("Link", Pagination.next(registry.url(ex, path), n, page.get(n - 1)));
         }
         return Reply.of(r);
     }

@@ -18,7 +18,7 @@ import org.jspecify.annotations.Nullable;
  */
 final class UploadEndpoints {
     static final String UPLOAD_UUID = "Docker-Upload-UUID";
-    private static final Pattern CONTENT_RANGE = Pattern.compile("(?:bytes[ =])?(\\d+)-(\\d+)(?:/(?:\\d+|\\*))?");
+    private static final Pattern CONTENT_RANGE = Pattern.compile("(?:bytes[ =])?(\\d{1,18})-(\\d{1,18})(?:/(?:\\d{1,18}|\\*))?");
 
     private final RegistryContext registry;
 
@@ -80,7 +80,9 @@ final class UploadEndpoints {
             String range = ex.header(HttpHeaderNames.CONTENT_RANGE);
             if (range != null) {
                 Matcher r = CONTENT_RANGE.matcher(range.strip());
-                if (!r.matches() || Long.parseLong(r.group(1)) != upload.size() || Long.parseLong(r.group(2)) < Long.parseLong(r.group(1))) {
+                long declared = io.netty.handler.codec.http.HttpUtil.getContentLength(ex.request(), -1L);
+                if (!r.matches() || Long.parseLong(r.group(1)) != upload.size() || Long.parseLong(r.group(2)) < Long.parseLong(r.group(1))
+                        || (declared >= 0 && declared != Long.parseLong(r.group(2)) - Long.parseLong(r.group(1)) + 1)) {
                     upload.close();
                     FullHttpResponse error = Responses.error(new HttpError(ErrorCode.RANGE_INVALID,
                             "Content-Range " + range + " does not continue the upload at offset " + upload.size()));
