@@ -1,0 +1,134 @@
+package io.berth.server.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code REGISTRY_*} environment variables override config.yml as in registry:2. */
+class ConfigEnvironmentTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void rootDirectoryOverride() {
+        RegistryConfig c = load(ConfigFiles.REGISTRY2_IMAGE, Map.of("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", "/srv/registry"));
+
+        assertThat(c.storage().rootDirectory()).isEqualTo(Path.of("/srv/registry"));
+    }
+
+    @Test
+    void httpAddrOverrideWithHostAndPort() {
+        RegistryConfig c = load(ConfigFiles.REGISTRY2_IMAGE, Map.of("REGISTRY_HTTP_ADDR", "127.0.0.1:6001"));
+
+        assertThat(c.http().addr().getHostString()).isEqualTo("127.0.0.1");
+        assertThat(c.http().addr().getPort()).isEqualTo(6001);
+    }
+
+    @Test
+    void httpAddrOverrideWithPortOnly() {
+        RegistryConfig c = load(ConfigFiles.REGISTRY2_IMAGE, Map.of("REGISTRY_HTTP_ADDR", ":5001"));
+
+        assertThat(c.http().addr().getPort()).isEqualTo(5001);
+        assertThat(c.http().addr().getAddress().isAnyLocalAddress()).isTrue();
+    }
+
+    @Test
+    void deleteEnabledOverrideAddsASectionMissingFromTheFile() {
+        RegistryConfig without = load(ConfigFiles.REGISTRY2_IMAGE, Map.of());
+        RegistryConfig with = load(ConfigFiles.REGISTRY2_IMAGE, Map.of("REGISTRY_STORAGE_DELETE_ENABLED", "true"));
+
+        assertThat(without.storage().deleteEnabled()).isFalse();
+        assertThat(with.storage().deleteEnabled()).isTrue();
+    }
+
+    @Test
+    void overrideReplacesTheFileValue() {
+        RegistryConfig c = load(ConfigFiles.DEBIAN_WITHOUT_AUTH, Map.of("REGISTRY_STORAGE_DELETE_ENABLED", "false",
+                "REGISTRY_HEALTH_STORAGEDRIVER_INTERVAL", "30s", "REGISTRY_HEALTH_STORAGEDRIVER_THRESHOLD", "7"));
+
+        assertThat(c.storage().deleteEnabled()).isFalse();
+        assertThat(c.health().interval()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.health().threshold()).isEqualTo(7);
+    }
+
+    @Test
+    void nestedOverridesCreateTheWholePath() {
+        RegistryConfig c = load("", Map.of(
+                "REGISTRY_STORAGE_MAINTENANCE_UPLOADPURGING_AGE", "24h",
+                "REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED", "true",
+                "REGISTRY_LOG_LEVEL", "warn",
+                "REGISTRY_HTTP_PREFIX", "/reg"));
+
+        assertThat(c.storage().purging().age()).isEqualTo(Duration.ofHours(24));
+        assertThat(c.storage().readOnly()).isTrue();
+        assertThat(c.logLevel()).isEqualTo("warn");
+        assertThat(c.http().prefix()).isEqualTo("/reg/");
+    }
+
+    @Test
+    void environmentAloneWithoutAFileIsEnough() {
+        RegistryConfig c = ConfigLoader.load(null, Map.of("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", "/env-only"));
+
+        assertThat(c.storage().rootDirectory()).isEqualTo(Path.of("/env-only"));
+        assertThat(c.http().addr().getPort()).isEqualTo(5000);
+    }
+
+    @Test
+    void overridesApplyToEmbeddedDefaultsToo() {
+        RegistryConfig c = ConfigLoader.loadDefaults(dir, Map.of("REGISTRY_STORAGE_DELETE_ENABLED", "false", "REGISTRY_HTTP_ADDR", ":0"));
+
+        assertThat(c.storage().deleteEnabled()).isFalse();
+        assertThat(c.http().addr().getPort()).isZero();
+    }
+
+    @Test
+    void otherVariablesAreIgnored() {
+        RegistryConfig c = load(ConfigFiles.REGISTRY2_IMAGE, Map.of("PATH", "/usr/bin", "HOME", "/root",
+                "REGISTRY_CONFIGURATION_PATH", "/etc/docker/registry/config.yml", "XREGISTRY_HTTP_ADDR", ":1"));
+
+        assertThat(c.http().addr().getPort()).isEqualTo(5000);
+        assertThat(c.warnings()).containsExactly("log.fields.service is not supported by Berth and is ignored");
+    }
+
+    @Test
+    void unknownOverrideIsWarnedAboutByItsKey() {
+        RegistryConfig c = load("", Map.of("REGISTRY_NOTIFICATIONS_EVENTS_INCLUDEREFERENCES", "true"));
+
+        assertThat(c.warnings()).containsExactly("notifications.events.includereferences is not supported by Berth and is ignored");
+    }
+
+    @Test
+    void invalidOverrideNamesTheKey() {
+        assertThatThrownBy(() -> load("", Map.of("REGISTRY_STORAGE_DELETE_ENABLED", "maybe")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("storage.delete.enabled:");
+        assertThatThrownBy(() -> load("", Map.of("REGISTRY_HTTP_ADDR", ":http")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("http.addr:");
+    }
+
+    @Test
+    void authThroughTheEnvironmentIsRefusedToo() {
+        assertThatThrownBy(() -> load("", Map.of("REGISTRY_AUTH_HTPASSWD_PATH", "/auth/htpasswd")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("auth ");
+    }
+
+    @Test
+    void overrideSetsTheRealSettingEvenWhenTheFileMisspellsItsCase() {
+        // registry:2 applies REGISTRY_HTTP_RELATIVEURLS to the relativeurls field; a miscased key in the file is just unknown.
+        RegistryConfig c = load("http:\n  relativeURLs: false\n", Map.of("REGISTRY_HTTP_RELATIVEURLS", "true"));
+
+        assertThat(c.http().relativeUrls()).isTrue();
+    }
+
+    private RegistryConfig load(String yaml, Map<String, String> env) {
+        return ConfigLoader.load(ConfigFiles.write(dir, yaml), env);
+    }
+}

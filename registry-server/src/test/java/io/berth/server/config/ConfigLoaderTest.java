@@ -1,0 +1,229 @@
+package io.berth.server.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void registry2ImageConfigLoads() {
+        RegistryConfig c = load(ConfigFiles.REGISTRY2_IMAGE);
+
+        assertThat(c.storage().rootDirectory()).isEqualTo(Path.of("/var/lib/registry"));
+        assertThat(c.storage().deleteEnabled()).isFalse();
+        assertThat(c.http().addr().getPort()).isEqualTo(5000);
+        assertThat(c.http().addr().getAddress().isAnyLocalAddress()).isTrue();
+        assertThat(c.http().headers()).containsExactly(Map.entry("X-Content-Type-Options", List.of("nosniff")));
+        assertThat(c.health()).isEqualTo(new RegistryConfig.Health(true, Duration.ofSeconds(10), 3));
+        assertThat(c.warnings()).containsExactly("log.fields.service is not supported by Berth and is ignored");
+    }
+
+    @Test
+    void debianConfigWithoutItsAuthSectionLoads() {
+        RegistryConfig c = load(ConfigFiles.DEBIAN_WITHOUT_AUTH);
+
+        assertThat(c.storage().rootDirectory()).isEqualTo(Path.of("/var/lib/docker-registry"));
+        assertThat(c.storage().deleteEnabled()).isTrue();
+        assertThat(c.http().addr().getPort()).isEqualTo(5000);
+        assertThat(c.warnings()).containsExactly("log.fields.service is not supported by Berth and is ignored");
+    }
+
+    @Test
+    void debianConfigAsShippedIsRefusedBecauseOfItsHtpasswdAuth() {
+        assertThatThrownBy(() -> load(ConfigFiles.DEBIAN_WITHOUT_AUTH + ConfigFiles.DEBIAN_AUTH))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("auth ");
+    }
+
+    @Test
+    void installedDebianConfigIsRefusedForItsAuthAndLoadsWithoutIt() throws Exception {
+        Path installed = Path.of("/etc/docker/registry/config.yml");
+        Assumptions.assumeTrue(Files.isReadable(installed), "docker-registry is not installed");
+        String text = Files.readString(installed);
+        Assumptions.assumeTrue(text.contains("\nauth:"), "this config.yml has no auth section");
+
+        assertThatThrownBy(() -> ConfigLoader.load(installed, Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("auth ");
+        String withoutAuth = text.replaceAll("(?m)^auth:\\n(?:[ \\t]+.*\\n?)*", "");
+        assertThat(withoutAuth).doesNotContain("htpasswd");
+        RegistryConfig c = load(withoutAuth);
+        assertThat(c.storage().rootDirectory()).isEqualTo(Path.of("/var/lib/docker-registry"));
+        assertThat(c.http().addr().getPort()).isEqualTo(5000);
+    }
+
+    @Test
+    void emptyFileGivesRegistry2Defaults() {
+        RegistryConfig c = load("");
+
+        assertThat(c.storage().rootDirectory()).isEqualTo(Path.of("/var/lib/registry"));
+        assertThat(c.storage().deleteEnabled()).isFalse();
+        assertThat(c.storage().readOnly()).isFalse();
+        assertThat(c.storage().purging()).isEqualTo(
+                new RegistryConfig.UploadPurging(true, Duration.ofHours(168), Duration.ofHours(24), false));
+        assertThat(c.http().addr().getPort()).isEqualTo(5000);
+        assertThat(c.http().prefix()).isEqualTo("/");
+        assertThat(c.http().host()).isNull();
+        assertThat(c.http().debugAddr()).isNull();
+        assertThat(c.http().prometheusPath()).isNull();
+        assertThat(c.logLevel()).isEqualTo("info");
+        assertThat(c.accessLog()).isTrue();
+        assertThat(c.catalogMaxEntries()).isEqualTo(1000);
+        assertThat(c.manifestMaxBytes()).isEqualTo(4L << 20);
+        assertThat(c.warnings()).isEmpty();
+    }
+
+    @Test
+    void readsEverySupportedSetting() {
+        RegistryConfig c = load("""
+                version: 0.1
+                log:
+                  level: DEBUG
+                  accesslog:
+                    disabled: true
+                storage:
+                  filesystem:
+                    rootdirectory: /data
+                  delete:
+                    enabled: "true"
+                  maintenance:
+                    uploadpurging:
+                      enabled: false
+                      age: 1h30m
+                      interval: 10m
+                      dryrun: true
+                    readonly:
+                      enabled: true
+                  redirect:
+                    disable: true
+                http:
+                  addr: 127.0.0.1:6000
+                  host: https://registry.example.com//
+                  prefix: registry
+                  relativeurls: true
+                  secret: not-used
+                  debug:
+                    addr: localhost:5001
+                    prometheus:
+                      enabled: true
+                      path: /prom
+                health:
+                  storagedriver:
+                    enabled: false
+                    interval: 300ms
+                    threshold: 5
+                catalog:
+                  maxentries: 50
+                berth:
+                  manifestmaxbytes: 8388608
+                """);
+
+        assertThat(c.logLevel()).isEqualTo("debug");
+        assertThat(c.accessLog()).isFalse();
+        assertThat(c.storage()).isEqualTo(new RegistryConfig.Storage(Path.of("/data"), true, true,
+                new RegistryConfig.UploadPurging(false, Duration.ofMinutes(90), Duration.ofMinutes(10), true)));
+        assertThat(c.http().addr().getHostString()).isEqualTo("127.0.0.1");
+        assertThat(c.http().addr().getPort()).isEqualTo(6000);
+        assertThat(c.http().host()).isEqualTo("https://registry.example.com");
+        assertThat(c.http().prefix()).isEqualTo("/registry/");
+        assertThat(c.http().relativeUrls()).isTrue();
+        assertThat(c.http().debugAddr().getPort()).isEqualTo(5001);
+        assertThat(c.http().prometheusPath()).isEqualTo("/prom");
+        assertThat(c.health()).isEqualTo(new RegistryConfig.Health(false, Duration.ofMillis(300), 5));
+        assertThat(c.catalogMaxEntries()).isEqualTo(50);
+        assertThat(c.manifestMaxBytes()).isEqualTo(8L << 20);
+        assertThat(c.warnings()).isEmpty();
+    }
+
+    @Test
+    void durationGivenAsABareNumberIsNanosecondsAsInGo() {
+        RegistryConfig c = load("health: {storagedriver: {interval: 1000000000}}");
+
+        assertThat(c.health().interval()).isEqualTo(Duration.ofSeconds(1));
+    }
+
+    @Test
+    void eachUnknownKeyGivesOneWarningNamingIt() {
+        RegistryConfig c = load("""
+                version: 0.1
+                log:
+                  formatter: text
+                storage:
+                  filesystem:
+                    rootdirectory: /data
+                  tag:
+                    concurrencylimit: 5
+                http:
+                  addr: :5000
+                  http2:
+                    disabled: false
+                notifications:
+                  endpoints:
+                    - name: alistener
+                      url: https://example.com/
+                redis:
+                  addr: localhost:6379
+                  db: 0
+                proxy:
+                  remoteurl: https://registry-1.docker.io
+                """);
+
+        assertThat(c.warnings()).containsExactlyInAnyOrder(
+                "log.formatter is not supported by Berth and is ignored",
+                "storage.tag.concurrencylimit is not supported by Berth and is ignored",
+                "http.http2.disabled is not supported by Berth and is ignored",
+                "notifications.endpoints is not supported by Berth and is ignored",
+                "redis.addr is not supported by Berth and is ignored",
+                "redis.db is not supported by Berth and is ignored",
+                "proxy.remoteurl is not supported by Berth and is ignored");
+    }
+
+    @Test
+    void emptySectionsAreNotWarnedAbout() {
+        RegistryConfig c = load("notifications: {}\nauth: {}\nhttp: {tls: {}}\n");
+
+        assertThat(c.warnings()).isEmpty();
+    }
+
+    @Test
+    void defaultsForEmbeddingListenOnLoopbackWithDeletesEnabled() {
+        RegistryConfig c = ConfigLoader.loadDefaults(dir, Map.of());
+
+        assertThat(c.storage().rootDirectory()).isEqualTo(dir);
+        assertThat(c.storage().deleteEnabled()).isTrue();
+        assertThat(c.http().addr().getAddress().isLoopbackAddress()).isTrue();
+        assertThat(c.http().addr().getPort()).isEqualTo(5000);
+        assertThat(c.warnings()).isEmpty();
+    }
+
+    @Test
+    void missingFileIsAConfigExceptionNamingIt() {
+        Path missing = dir.resolve("nope.yml");
+
+        assertThatThrownBy(() -> ConfigLoader.load(missing, Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(missing.toString());
+    }
+
+    @Test
+    void malformedYamlIsAConfigException() {
+        assertThatThrownBy(() -> load("http:\n  addr: [unclosed\n"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("cannot read");
+    }
+
+    private RegistryConfig load(String yaml) {
+        return ConfigLoader.load(ConfigFiles.write(dir, yaml), Map.of());
+    }
+}

@@ -1,0 +1,275 @@
+package io.berth.server.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.berth.server.Berth;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** A real Berth on a free port, a real HTTP client, and the few helpers every HTTP test needs. */
+final class HttpFixture implements AutoCloseable {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final String OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+    static final String OCI_INDEX = "application/vnd.oci.image.index.v1+json";
+    static final String CONFIG_TYPE = "application/vnd.oci.image.config.v1+json";
+    static final String LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+    final Berth berth;
+    final URI base;
+    final InetSocketAddress address;
+    final HttpClient client;
+
+    private HttpFixture(Berth berth, InetSocketAddress address) {
+        this.berth = berth;
+        this.address = address;
+        this.base = URI.create("http://127.0.0.1:" + address.getPort());
+        this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    static HttpFixture start() {
+        Berth berth = Berth.builder().temporaryStorage().port(0).build();
+        return new HttpFixture(berth, berth.start());
+    }
+
+    /** A fixture on an already started Berth; closing the fixture closes it. */
+    static HttpFixture attach(Berth started) {
+        return new HttpFixture(started, started.address());
+    }
+
+    @Override
+    public void close() {
+        berth.close();
+    }
+
+    // ---- requests
+
+    HttpResponse<byte[]> send(String method, String pathOrUrl, byte[] body, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(resolve(pathOrUrl)).timeout(Duration.ofSeconds(30))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        for (int i = 0; i < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        try {
+            return client.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    HttpResponse<byte[]> get(String pathOrUrl, String... headers) {
+        return send("GET", pathOrUrl, null, headers);
+    }
+
+    HttpResponse<byte[]> head(String pathOrUrl, String... headers) {
+        return send("HEAD", pathOrUrl, null, headers);
+    }
+
+    URI resolve(String pathOrUrl) {
+        return base.resolve(pathOrUrl);
+    }
+
+    // ---- pushes
+
+    /** Starts an upload; returns its Location. */
+    String startUpload(String repo) {
+        HttpResponse<byte[]> r = send("POST", "/v2/" + repo + "/blobs/uploads/", null);
+        assertThat(r.statusCode()).isEqualTo(202);
+        return r.headers().firstValue("Location").orElseThrow();
+    }
+
+    /** Pushes a blob in one monolithic POST; returns its digest. */
+    String pushBlob(String repo, byte[] content) {
+        String digest = sha256(content);
+        HttpResponse<byte[]> r = send("POST", "/v2/" + repo + "/blobs/uploads/?digest=" + digest, content,
+                "Content-Type", "application/octet-stream");
+        assertThat(r.statusCode()).as("monolithic push: %s", text(r)).isEqualTo(201);
+        return digest;
+    }
+
+    /** A pushed manifest. */
+    record Manifest(String digest, byte[] content) {
+        ObjectNode descriptor() {
+            ObjectNode d = JSON.createObjectNode();
+            d.put("mediaType", OCI_MANIFEST);
+            d.put("digest", digest);
+            d.put("size", content.length);
+            return d;
+        }
+    }
+
+    /** An image manifest over a fresh config and layer, unique to {@code seed}; not pushed. */
+    ObjectNode imageJson(String repo, String seed) {
+        byte[] config = utf8("{\"seed\":\"" + seed + "\"}");
+        byte[] layer = utf8("layer of " + seed);
+        ObjectNode m = JSON.createObjectNode();
+        m.put("schemaVersion", 2);
+        m.put("mediaType", OCI_MANIFEST);
+        m.set("config", descriptor(CONFIG_TYPE, pushBlob(repo, config), config.length));
+        m.putArray("layers").add(descriptor(LAYER_TYPE, pushBlob(repo, layer), layer.length));
+        return m;
+    }
+
+    Manifest putManifest(String repo, String reference, ObjectNode json) {
+        byte[] content = bytes(json);
+        HttpResponse<byte[]> r = send("PUT", "/v2/" + repo + "/manifests/" + reference, content,
+                "Content-Type", json.path("mediaType").asText(OCI_MANIFEST));
+        assertThat(r.statusCode()).as("manifest put: %s", text(r)).isEqualTo(201);
+        return new Manifest(r.headers().firstValue("Docker-Content-Digest").orElseThrow(), content);
+    }
+
+    Manifest pushImage(String repo, String seed, String reference) {
+        return putManifest(repo, reference, imageJson(repo, seed));
+    }
+
+    static ObjectNode descriptor(String mediaType, String digest, long size) {
+        ObjectNode d = JSON.createObjectNode();
+        d.put("mediaType", mediaType);
+        d.put("digest", digest);
+        d.put("size", size);
+        return d;
+    }
+
+    // ---- assertions and utilities
+
+    /** Asserts the spec's error shape: status, the JSON body with one error of {@code code}, and the API version header. */
+    static JsonNode assertError(HttpResponse<byte[]> r, int status, String code) {
+        assertThat(r.statusCode()).as("status of %s: %s", r.request().uri(), text(r)).isEqualTo(status);
+        assertThat(r.headers().firstValue("Docker-Distribution-API-Version")).hasValue("registry/2.0");
+        assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(ct -> assertThat(ct).startsWith("application/json"));
+        JsonNode body = json(r.body());
+        assertThat(body.fieldNames()).toIterable().containsExactly("errors");
+        assertThat(body.get("errors").isArray()).isTrue();
+        assertThat(body.get("errors")).hasSize(1);
+        JsonNode e = body.get("errors").get(0);
+        assertThat(e.get("code").asText()).isEqualTo(code);
+        assertThat(e.get("message").isTextual()).isTrue();
+        assertThat(e.get("message").asText()).isNotBlank();
+        assertThat(e.has("detail")).isTrue();
+        return e;
+    }
+
+    static JsonNode json(byte[] body) {
+        try {
+            return JSON.readTree(body);
+        } catch (IOException e) {
+            throw new AssertionError("not JSON: " + new String(body, StandardCharsets.UTF_8), e);
+        }
+    }
+
+    static byte[] bytes(JsonNode node) {
+        try {
+            return JSON.writeValueAsBytes(node);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static String text(HttpResponse<byte[]> r) {
+        return r.body() == null ? "" : new String(r.body(), StandardCharsets.UTF_8);
+    }
+
+    static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    static String sha256(byte[] content) {
+        try {
+            return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static String header(HttpResponse<?> r, String name) {
+        return r.headers().firstValue(name).orElseThrow(() -> new AssertionError("no " + name + " header in " + r.headers().map()));
+    }
+
+    // ---- raw sockets, for what java.net.http will not send
+
+    /** A response read off a raw socket. */
+    record RawResponse(int status, Map<String, String> headers, byte[] body) {
+        String header(String name) {
+            return headers.get(name.toLowerCase(Locale.ROOT));
+        }
+    }
+
+    Socket socket() {
+        try {
+            Socket s = new Socket(address.getAddress(), address.getPort());
+            s.setSoTimeout(15_000);
+            return s;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static void write(Socket s, String text) throws IOException {
+        write(s, text.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    static void write(Socket s, byte[] bytes) throws IOException {
+        OutputStream out = s.getOutputStream();
+        out.write(bytes);
+        out.flush();
+    }
+
+    /** Reads one response: head, then a Content-Length body. */
+    static RawResponse read(Socket s) throws IOException {
+        InputStream in = s.getInputStream();
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        int matched = 0;
+        while (matched < 4) {
+            int b = in.read();
+            if (b < 0) {
+                throw new IOException("connection closed inside the response head: " + head.toString(StandardCharsets.ISO_8859_1));
+            }
+            head.write(b);
+            matched = (b == "\r\n\r\n".charAt(matched)) ? matched + 1 : (b == '\r' ? 1 : 0);
+        }
+        List<String> lines = List.of(head.toString(StandardCharsets.ISO_8859_1).split("\r\n"));
+        int status = Integer.parseInt(lines.get(0).split(" ")[1]);
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (String line : lines.subList(1, lines.size())) {
+            int colon = line.indexOf(':');
+            headers.put(line.substring(0, colon).strip().toLowerCase(Locale.ROOT), line.substring(colon + 1).strip());
+        }
+        int length = Integer.parseInt(headers.getOrDefault("content-length", "0"));
+        byte[] body = in.readNBytes(length);
+        return new RawResponse(status, headers, body);
+    }
+
+    /** Whether the server has closed {@code s}: a read sees end of stream (or a reset) within the socket timeout. */
+    static boolean closedByServer(Socket s) {
+        try {
+            return s.getInputStream().read() < 0;
+        } catch (java.net.SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
+    }
+}
