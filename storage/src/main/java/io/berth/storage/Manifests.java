@@ -85,6 +85,10 @@ final class Manifests {
         return new StoredManifest(digest, m.parsed().mediaType(), m.content(), subjectOf(m.parsed()));
     }
 
+    @Nullable Digest tagTarget(RepositoryName repo, Tag tag) {
+        return AtomicFiles.readLink(layout.tagCurrentLink(repo, tag));
+    }
+
     /** Resolves a reference to a digest that is a live revision of {@code repo}. */
     Digest resolve(RepositoryName repo, Reference reference) {
         Digest digest = switch (reference) {

@@ -132,6 +132,16 @@ public final class RegistryStorage {
         return page(manifests.listTags(repository), last == null ? null : t -> t.value().compareTo(last) > 0, limit);
     }
 
+    /** The digest {@code tag} points at, or null when the repository has no such tag. */
+    public @Nullable Digest tagTarget(RepositoryName repository, Tag tag) {
+        return manifests.tagTarget(repository, tag);
+    }
+
+    /** The tags that point at {@code digest}. */
+    public List<Tag> tagsOf(RepositoryName repository, Digest digest) {
+        return manifests.allTags(repository).stream().filter(t -> digest.equals(manifests.tagTarget(repository, t))).toList();
+    }
+
     /** The manifests whose subject is {@code subject}, optionally filtered by artifact type. */
     public List<Descriptor> referrers(RepositoryName repository, Digest subject, @Nullable String artifactType) {
         return manifests.referrers(repository, subject, artifactType);
@@ -139,8 +149,17 @@ public final class RegistryStorage {
 
     /** Repository names in registry:2's order, after {@code last}, at most {@code limit}. */
     public List<RepositoryName> catalog(@Nullable String last, int limit) {
+        return catalog(last, limit, name -> true);
+    }
+
+    /** Like {@link #catalog(String, int)}, listing only the repositories {@code visible} accepts. */
+    public List<RepositoryName> catalog(@Nullable String last, int limit, java.util.function.Predicate<RepositoryName> visible) {
         List<RepositoryName> all = new ArrayList<>();
-        RepositoryWalker.forEachRepository(layout, (name, dir) -> all.add(name));
+        RepositoryWalker.forEachRepository(layout, (name, dir) -> {
+            if (visible.test(name)) {
+                all.add(name);
+            }
+        });
         all.sort(null);
         String after = last == null ? null : last.replace('/', '\0');
         return page(all, after == null ? null : r -> r.value().replace('/', '\0').compareTo(after) > 0, limit);

@@ -31,10 +31,11 @@ public final class ConfigLoader {
     private static final Set<String> OTHER_DRIVERS = Set.of("inmemory", "s3", "azure", "gcs", "swift", "oss");
     private static final Set<String> STORAGE_SECTIONS = Set.of("filesystem", "cache", "delete", "maintenance", "redirect", "tag");
 
-    private final Set<String> consumed = new HashSet<>();
-    private final List<String> warnings = new ArrayList<>();
+    private final ConfigTree t;
 
-    private ConfigLoader() {}
+    private ConfigLoader(ObjectNode root) {
+        this.t = new ConfigTree(root);
+    }
 
     /** Loads {@code file} with the overrides in {@code env}; {@code file} null means registry:2's config from env alone. */
     public static RegistryConfig load(@Nullable Path file, Map<String, String> env) {
@@ -46,7 +47,7 @@ public final class ConfigLoader {
             throw new ConfigException("cannot read " + file + ": " + e.getMessage());
         }
         applyEnvironment(root, env);
-        return new ConfigLoader().read(root);
+        return new ConfigLoader(root).read();
     }
 
     /**
@@ -60,7 +61,7 @@ public final class ConfigLoader {
         ((ObjectNode) root.get("storage")).putObject("delete").put("enabled", true);
         root.putObject("http").put("addr", "127.0.0.1:5000");
         applyEnvironment(root, env);
-        return new ConfigLoader().read(root);
+        return new ConfigLoader(root).read();
     }
 
     /** Applies every {@code REGISTRY_A_B_C=value} as {@code a.b.c: value}, the value parsed as YAML. */
@@ -106,8 +107,8 @@ public final class ConfigLoader {
         }
     }
 
-    private RegistryConfig read(ObjectNode root) {
-        refuse(root, "auth", "auth is not supported by this Berth build yet; refusing to start an open registry");
+    private RegistryConfig read() {
+        JsonNode root = t.root();
         JsonNode storage = root.path("storage");
         for (String driver : OTHER_DRIVERS) {
             if (storage.has(driver)) {
@@ -119,69 +120,69 @@ public final class ConfigLoader {
                 throw new ConfigException("storage." + name + ": unknown storage section");
             }
         });
-        consumed.add("version");
-        String logLevel = string(root, "log.level", "info").toLowerCase(Locale.ROOT);
+        t.accept("version");
+        String logLevel = t.string("log.level", "info").toLowerCase(Locale.ROOT);
         if (!Set.of("error", "warn", "info", "debug").contains(logLevel)) {
             throw new ConfigException("log.level: expected error, warn, info or debug, not " + logLevel);
         }
-        boolean accessLog = !bool(root, "log.accesslog.disabled", false);
-        consumed.add("storage.cache.blobdescriptor");
-        consumed.add("storage.redirect.disable");
+        boolean accessLog = !t.bool("log.accesslog.disabled", false);
+        t.accept("storage.cache.blobdescriptor");
+        t.accept("storage.redirect.disable");
         RegistryConfig.UploadPurging purging = new RegistryConfig.UploadPurging(
-                bool(root, "storage.maintenance.uploadpurging.enabled", true),
-                duration(root, "storage.maintenance.uploadpurging.age", Duration.ofHours(168)),
-                duration(root, "storage.maintenance.uploadpurging.interval", Duration.ofHours(24)),
-                bool(root, "storage.maintenance.uploadpurging.dryrun", false));
+                t.bool("storage.maintenance.uploadpurging.enabled", true),
+                t.duration("storage.maintenance.uploadpurging.age", Duration.ofHours(168)),
+                t.duration("storage.maintenance.uploadpurging.interval", Duration.ofHours(24)),
+                t.bool("storage.maintenance.uploadpurging.dryrun", false));
         RegistryConfig.Storage st = new RegistryConfig.Storage(
-                Path.of(string(root, "storage.filesystem.rootdirectory", "/var/lib/registry")),
-                bool(root, "storage.delete.enabled", false),
-                bool(root, "storage.maintenance.readonly.enabled", false),
+                Path.of(t.string("storage.filesystem.rootdirectory", "/var/lib/registry")),
+                t.bool("storage.delete.enabled", false),
+                t.bool("storage.maintenance.readonly.enabled", false),
                 purging);
-        String prefix = string(root, "http.prefix", "/");
+        String prefix = t.string("http.prefix", "/");
         if (!prefix.startsWith("/")) {
             prefix = "/" + prefix;
         }
         if (!prefix.endsWith("/")) {
             prefix = prefix + "/";
         }
-        String prometheus = bool(root, "http.debug.prometheus.enabled", false)
-                ? string(root, "http.debug.prometheus.path", "/metrics") : null;
-        String debugAddr = optionalString(root, "http.debug.addr");
-        String net = string(root, "http.net", "tcp");
+        String prometheus = t.bool("http.debug.prometheus.enabled", false)
+                ? t.string("http.debug.prometheus.path", "/metrics") : null;
+        String debugAddr = t.optionalString("http.debug.addr");
+        String net = t.string("http.net", "tcp");
         if (!net.equals("tcp")) {
             throw new ConfigException("http.net: only tcp is supported, not " + net);
         }
-        consumed.add("http.secret");
-        String host = optionalString(root, "http.host");
+        t.accept("http.secret");
+        String host = t.optionalString("http.host");
         RegistryConfig.Http http = new RegistryConfig.Http(
-                address("http.addr", string(root, "http.addr", ":5000")),
+                address("http.addr", t.string("http.addr", ":5000")),
                 host == null ? null : host.replaceAll("/+$", ""),
                 prefix,
-                bool(root, "http.relativeurls", false),
-                headers(root),
+                t.bool("http.relativeurls", false),
+                headers(),
                 debugAddr == null ? null : address("http.debug.addr", debugAddr),
                 prometheus,
-                tls(root));
+                tls());
         RegistryConfig.Health health = new RegistryConfig.Health(
-                bool(root, "health.storagedriver.enabled", true),
-                duration(root, "health.storagedriver.interval", Duration.ofSeconds(10)),
-                integer(root, "health.storagedriver.threshold", 3));
-        int maxEntries = integer(root, "catalog.maxentries", 1000);
+                t.bool("health.storagedriver.enabled", true),
+                t.duration("health.storagedriver.interval", Duration.ofSeconds(10)),
+                t.integer("health.storagedriver.threshold", 3));
+        int maxEntries = t.integer("catalog.maxentries", 1000);
         if (maxEntries <= 0) {
             throw new ConfigException("catalog.maxentries: must be positive");
         }
-        long manifestMax = integer(root, "berth.manifestmaxbytes", (int) RegistryConfig.DEFAULT_MANIFEST_MAX_BYTES);
+        long manifestMax = t.integer("berth.manifestmaxbytes", (int) RegistryConfig.DEFAULT_MANIFEST_MAX_BYTES);
         if (manifestMax < RegistryConfig.DEFAULT_MANIFEST_MAX_BYTES) {
             throw new ConfigException("berth.manifestmaxbytes: must be at least " + RegistryConfig.DEFAULT_MANIFEST_MAX_BYTES);
         }
-        collectUnused(root, "");
-        return new RegistryConfig(logLevel, accessLog, st, http, health, maxEntries, manifestMax, List.copyOf(warnings));
+        SecurityConfig security = SecuritySection.read(t);
+        return new RegistryConfig(logLevel, accessLog, st, http, health, maxEntries, manifestMax, security, t.unusedKeyWarnings());
     }
 
-    private RegistryConfig.@Nullable Tls tls(JsonNode root) {
-        String certificate = optionalString(root, "http.tls.certificate");
-        String key = optionalString(root, "http.tls.key");
-        JsonNode letsencrypt = at(root, "http.tls.letsencrypt");
+    private RegistryConfig.@Nullable Tls tls() {
+        String certificate = t.optionalString("http.tls.certificate");
+        String key = t.optionalString("http.tls.key");
+        JsonNode letsencrypt = t.at("http.tls.letsencrypt");
         if (letsencrypt != null && !letsencrypt.isNull() && !(letsencrypt.isObject() && letsencrypt.isEmpty())) {
             throw new ConfigException("http.tls.letsencrypt: not supported; give http.tls.certificate and key (e.g. from cert-manager)");
         }
@@ -191,40 +192,17 @@ public final class ConfigLoader {
         if (certificate == null || key == null) {
             throw new ConfigException("http.tls: certificate and key must both be set");
         }
-        String minimum = string(root, "http.tls.minimumtls", "tls1.2").toLowerCase(Locale.ROOT);
+        String minimum = t.string("http.tls.minimumtls", "tls1.2").toLowerCase(Locale.ROOT);
         if (!minimum.equals("tls1.2") && !minimum.equals("tls1.3")) {
             throw new ConfigException("http.tls.minimumtls: Berth accepts tls1.2 or tls1.3, not " + minimum);
         }
-        return new RegistryConfig.Tls(Path.of(certificate), Path.of(key), stringList(root, "http.tls.clientcas").stream().map(Path::of).toList(),
-                minimum, stringList(root, "http.tls.ciphersuites"));
+        return new RegistryConfig.Tls(Path.of(certificate), Path.of(key), t.stringList("http.tls.clientcas").stream().map(Path::of).toList(),
+                minimum, t.stringList("http.tls.ciphersuites"));
     }
 
-    private List<String> stringList(JsonNode root, String path) {
-        JsonNode n = use(root, path);
-        List<String> out = new ArrayList<>();
-        if (n == null) {
-            return out;
-        }
-        if (n.isArray()) {
-            n.forEach(v -> out.add(v.asText()));
-        } else if (n.isValueNode()) {
-            out.add(n.asText());
-        } else {
-            throw new ConfigException(path + ": expected a list of strings");
-        }
-        return out;
-    }
-
-    private void refuse(JsonNode root, String path, String message) {
-        JsonNode n = at(root, path);
-        if (n != null && !n.isNull() && !(n.isObject() && n.isEmpty())) {
-            throw new ConfigException(message);
-        }
-    }
-
-    private Map<String, List<String>> headers(JsonNode root) {
-        JsonNode h = at(root, "http.headers");
-        consumed.add("http.headers");
+    private Map<String, List<String>> headers() {
+        JsonNode h = t.at("http.headers");
+        t.accept("http.headers");
         Map<String, List<String>> out = new LinkedHashMap<>();
         if (h == null || h.isNull()) {
             return out;
@@ -260,102 +238,5 @@ public final class ConfigLoader {
             throw new ConfigException(key + ": port out of range in " + value);
         }
         return host.isEmpty() ? new InetSocketAddress(port) : new InetSocketAddress(host, port);
-    }
-
-    /** Looks a dotted key up; keys match without regard to case, as environment overrides do. */
-    private @Nullable JsonNode at(JsonNode root, String path) {
-        JsonNode n = root;
-        for (String part : path.split("\\.")) {
-            JsonNode next = n.get(part);
-            if (next == null && n.isObject()) {
-                for (var it = n.properties().iterator(); it.hasNext() && next == null; ) {
-                    var e = it.next();
-                    if (e.getKey().equalsIgnoreCase(part)) {
-                        next = e.getValue();
-                    }
-                }
-            }
-            if (next == null) {
-                return null;
-            }
-            n = next;
-        }
-        return n;
-    }
-
-    private @Nullable JsonNode use(JsonNode root, String path) {
-        consumed.add(path);
-        JsonNode n = at(root, path);
-        return n == null || n.isNull() ? null : n;
-    }
-
-    private @Nullable String optionalString(JsonNode root, String path) {
-        JsonNode n = use(root, path);
-        if (n == null) {
-            return null;
-        }
-        if (!n.isValueNode()) {
-            throw new ConfigException(path + ": expected a string");
-        }
-        String s = n.asText();
-        return s.isEmpty() ? null : s;
-    }
-
-    private String string(JsonNode root, String path, String fallback) {
-        String s = optionalString(root, path);
-        return s == null ? fallback : s;
-    }
-
-    private boolean bool(JsonNode root, String path, boolean fallback) {
-        JsonNode n = use(root, path);
-        if (n == null) {
-            return fallback;
-        }
-        if (n.isBoolean()) {
-            return n.booleanValue();
-        }
-        return switch (n.asText().toLowerCase(Locale.ROOT)) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw new ConfigException(path + ": expected true or false, not " + n.asText());
-        };
-    }
-
-    private int integer(JsonNode root, String path, int fallback) {
-        JsonNode n = use(root, path);
-        if (n == null) {
-            return fallback;
-        }
-        if (n.canConvertToInt() && n.isIntegralNumber()) {
-            return n.intValue();
-        }
-        try {
-            return Integer.parseInt(n.asText().strip());
-        } catch (NumberFormatException e) {
-            throw new ConfigException(path + ": expected a whole number, not " + n.asText());
-        }
-    }
-
-    private Duration duration(JsonNode root, String path, Duration fallback) {
-        JsonNode n = use(root, path);
-        if (n == null) {
-            return fallback;
-        }
-        try {
-            return n.isIntegralNumber() ? Duration.ofNanos(n.longValue()) : GoDuration.parse(n.asText());
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(path + ": " + e.getMessage());
-        }
-    }
-
-    private void collectUnused(JsonNode node, String path) {
-        if (!path.isEmpty() && consumed.contains(path)) {
-            return;
-        }
-        if (node.isObject() && !node.isEmpty()) {
-            node.properties().forEach(e -> collectUnused(e.getValue(), path.isEmpty() ? e.getKey() : path + "." + e.getKey()));
-        } else if (!path.isEmpty() && !(node.isObject() && node.isEmpty())) {
-            warnings.add(path + " is not supported by Berth and is ignored");
-        }
     }
 }

@@ -17,6 +17,7 @@ import org.jspecify.annotations.Nullable;
  * @param health the storage health check
  * @param catalogMaxEntries the most repositories one catalog page returns
  * @param manifestMaxBytes the largest manifest accepted (Berth's own {@code berth.manifestmaxbytes})
+ * @param security authentication, access rules and the tag policy
  * @param warnings one line for each configuration key Berth ignores
  */
 public record RegistryConfig(
@@ -27,6 +28,7 @@ public record RegistryConfig(
         Health health,
         int catalogMaxEntries,
         long manifestMaxBytes,
+        SecurityConfig security,
         List<String> warnings) {
 
     /** The default largest manifest: 4 MiB, as distribution v3. */
@@ -92,18 +94,18 @@ public record RegistryConfig(
                 new Storage(dataDir, true, false, new UploadPurging(true, Duration.ofHours(168), Duration.ofHours(24), false)),
                 new Http(new InetSocketAddress("127.0.0.1", 5000), null, "/", false, Map.of(), null, null, null),
                 new Health(true, Duration.ofSeconds(10), 3),
-                1000, DEFAULT_MANIFEST_MAX_BYTES, List.of());
+                1000, DEFAULT_MANIFEST_MAX_BYTES, SecurityConfig.OPEN, List.of());
     }
 
     public RegistryConfig withAddr(InetSocketAddress addr) {
         return new RegistryConfig(logLevel, accessLog, storage,
                 new Http(addr, http.host(), http.prefix(), http.relativeUrls(), http.headers(), http.debugAddr(), http.prometheusPath(), http.tls()),
-                health, catalogMaxEntries, manifestMaxBytes, warnings);
+                health, catalogMaxEntries, manifestMaxBytes, security, warnings);
     }
 
     public RegistryConfig withRootDirectory(Path rootDirectory) {
         return new RegistryConfig(logLevel, accessLog,
                 new Storage(rootDirectory, storage.deleteEnabled(), storage.readOnly(), storage.purging()),
-                http, health, catalogMaxEntries, manifestMaxBytes, warnings);
+                http, health, catalogMaxEntries, manifestMaxBytes, security, warnings);
     }
 }

@@ -34,7 +34,8 @@ import java.util.List;
  * <tr><td>/v2/&lt;name&gt;/referrers/&lt;digest&gt;</td><td>GET</td><td>200</td><td>end-12a, end-12b</td></tr>
  * <tr><td>/v2/&lt;name&gt;/blobs/uploads/&lt;id&gt;</td><td>GET</td><td>204</td><td>end-13</td></tr>
  * <tr><td>/v2/&lt;name&gt;/blobs/uploads/&lt;id&gt;</td><td>DELETE</td><td>204</td><td>(cancel)</td></tr>
- * <tr><td>/v2/_catalog</td><td>GET</td><td>200</td><td>(registry:2)</td></tr>
+ * <tr><td>/v2/_catalog</td><td>GET</td><td>200, filtered by the access rules</td><td>(registry:2)</td></tr>
+ * <tr><td>the path of {@code auth.token.realm}</td><td>GET</td><td>200 with a token</td><td>(Docker token protocol)</td></tr>
  * </table>
  * Anything else is 404 NOT_FOUND; a known route with another method is 405 UNSUPPORTED.
  */
@@ -72,6 +73,13 @@ final class Endpoints {
                     : m.equals(HttpMethod.DELETE) ? BodySink.ignoring(() -> manifests.delete(ex)) : unsupported(ex);
             case UPLOADS -> m.equals(HttpMethod.POST) ? uploads.post(ex) : unsupported(ex);
             case UPLOAD -> uploads.open(ex);
+            case TOKEN -> {
+                TokenEndpoint tokens = registry.tokenEndpoint();
+                if (tokens == null) {
+                    throw new HttpError(ErrorCode.NOT_FOUND, "no token server here");
+                }
+                yield BodySink.ignoring(() -> tokens.get(ex));
+            }
             case NONE -> throw new HttpError(ErrorCode.NOT_FOUND, "no such endpoint: " + ex.request().uri());
         };
     }
@@ -83,7 +91,8 @@ final class Endpoints {
     private Reply catalog(Exchange ex) {
         int max = registry.config().catalogMaxEntries();
         int n = Pagination.limit(ex, max, max);
-        List<String> names = registry.storage().catalog(Pagination.last(ex), n + 1).stream().map(RepositoryName::value).toList();
+        List<String> names = registry.storage().catalog(Pagination.last(ex), n + 1, repo -> registry.access().mayList(ex.principal(), repo))
+                .stream().map(RepositoryName::value).toList();
         return listing(ex, "/v2/_catalog", n, names, body -> body.putArray("repositories"));
     }
 

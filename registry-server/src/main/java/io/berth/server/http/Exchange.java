@@ -1,5 +1,6 @@
 package io.berth.server.http;
 
+import io.berth.auth.Principal;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
@@ -15,8 +16,17 @@ import org.jspecify.annotations.Nullable;
  * @param route the endpoint
  * @param query the decoded query string
  * @param startNanos when the request head arrived
+ * @param principal who is asking, once access control has decided
  */
-record Exchange(ChannelHandlerContext ctx, HttpRequest request, Route route, QueryStringDecoder query, long startNanos) {
+record Exchange(ChannelHandlerContext ctx, HttpRequest request, Route route, QueryStringDecoder query, long startNanos, Principal principal) {
+
+    Exchange(ChannelHandlerContext ctx, HttpRequest request, Route route, QueryStringDecoder query, long startNanos) {
+        this(ctx, request, route, query, startNanos, Principal.ANONYMOUS);
+    }
+
+    Exchange as(Principal who) {
+        return new Exchange(ctx, request, route, query, startNanos, who);
+    }
 
     HttpMethod method() {
         return request.method();

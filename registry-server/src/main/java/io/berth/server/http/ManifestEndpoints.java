@@ -1,5 +1,6 @@
 package io.berth.server.http;
 
+import io.berth.auth.TagPolicy;
 import io.berth.storage.Digest;
 import io.berth.storage.Problem;
 import io.berth.storage.Reference;
@@ -43,7 +44,14 @@ final class ManifestEndpoints {
 
     Reply delete(Exchange ex) {
         registry.requireDeletable();
-        registry.storage().deleteManifest(ex.route().repository(), readReference(ex));
+        RepositoryName name = ex.route().repository();
+        Reference reference = readReference(ex);
+        enforce(switch (reference) {
+            case Reference.ByTag t -> registry.tagPolicy().checkDeleteTag(name.value(), t.tag().value());
+            case Reference.ByDigest d -> registry.tagPolicy().checkDeleteManifest(name.value(),
+                    registry.storage().tagsOf(name, d.digest()).stream().map(Tag::value).toList());
+        });
+        registry.storage().deleteManifest(name, reference);
         return Reply.of(Responses.empty(HttpResponseStatus.ACCEPTED));
     }
 
@@ -85,6 +93,13 @@ final class ManifestEndpoints {
         return new ManifestBody(ex, expected, tags, max);
     }
 
+    /** Immutable tags and denied tag names: 403 DENIED naming the rule. */
+    private static void enforce(TagPolicy.Decision decision) {
+        if (decision instanceof TagPolicy.Decision.Denied denied) {
+            throw new HttpError(ErrorCode.DENIED, denied.message());
+        }
+    }
+
     private static HttpError tooLarge(long max) {
         return new HttpError(ErrorCode.SIZE_INVALID, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
                 "manifest exceeds the limit of " + max + " bytes");
@@ -121,7 +136,13 @@ final class ManifestEndpoints {
                 int semi = contentType.indexOf(';');
                 contentType = (semi < 0 ? contentType : contentType.substring(0, semi)).strip();
             }
-            StoredManifest m = registry.storage().putManifest(name, body.toByteArray(),
+            byte[] content = body.toByteArray();
+            Digest digest = expected != null ? expected : Digest.sha256(content);
+            for (Tag tag : tags) {
+                Digest current = registry.storage().tagTarget(name, tag);
+                enforce(registry.tagPolicy().checkPush(name.value(), tag.value(), current == null ? null : current.toString(), digest.toString()));
+            }
+            StoredManifest m = registry.storage().putManifest(name, content,
                     contentType == null || contentType.isEmpty() ? null : contentType, expected, tags);
             FullHttpResponse r = Responses.empty(HttpResponseStatus.CREATED);
             r.headers().set(HttpHeaderNames.LOCATION, registry.url(ex, "/v2/" + name + "/manifests/" + m.digest()));

@@ -1,17 +1,54 @@
 package io.berth.server.http;
 
+import io.berth.auth.TagPolicy;
 import io.berth.server.config.RegistryConfig;
 import io.berth.storage.RegistryStorage;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import java.time.Clock;
+import org.jspecify.annotations.Nullable;
 
-/**
- * What every endpoint shares: the storage, the settings and the meters.
- *
- * @param storage the storage
- * @param config the settings
- * @param metrics the meters
- */
-record RegistryContext(RegistryStorage storage, RegistryConfig config, ServerMetrics metrics) {
+/** What every endpoint shares: the storage, the settings, the meters and the security decisions. */
+final class RegistryContext {
+    private final RegistryStorage storage;
+    private final RegistryConfig config;
+    private final ServerMetrics metrics;
+    private final AccessControl access;
+    private final TagPolicy tagPolicy;
+    private final @Nullable TokenEndpoint tokenEndpoint;
+
+    RegistryContext(RegistryStorage storage, RegistryConfig config, ServerMetrics metrics) {
+        this.storage = storage;
+        this.config = config;
+        this.metrics = metrics;
+        this.access = SecurityWiring.accessControl(config.security(), Clock.systemUTC());
+        this.tagPolicy = SecurityWiring.tagPolicy(config.security());
+        this.tokenEndpoint = SecurityWiring.tokenEndpoint(config.security(), Clock.systemUTC());
+    }
+
+    RegistryStorage storage() {
+        return storage;
+    }
+
+    RegistryConfig config() {
+        return config;
+    }
+
+    ServerMetrics metrics() {
+        return metrics;
+    }
+
+    AccessControl access() {
+        return access;
+    }
+
+    TagPolicy tagPolicy() {
+        return tagPolicy;
+    }
+
+    /** The built-in token server, when {@code berth.tokenIssuer} is configured. */
+    @Nullable TokenEndpoint tokenEndpoint() {
+        return tokenEndpoint;
+    }
 
     /** Refuses writes in read-only mode ({@code storage.maintenance.readonly}), as registry:2 does. */
     void requireWritable() {

@@ -104,6 +104,16 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         Exchange ex = new Exchange(ctx, request, route, query, start);
         exchange = ex;
         try {
+            switch (endpoints.registry().access().check(ex)) {
+                case AccessControl.Outcome.Refused r -> {
+                    refuse(r.response());
+                    return;
+                }
+                case AccessControl.Outcome.Allowed a -> {
+                    ex = ex.as(a.principal());
+                    exchange = ex;
+                }
+            }
             sink = endpoints.open(ex);
         } catch (HttpError e) {
             refuse(e);
@@ -115,6 +125,10 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     }
 
     private Route routeOf(String path) {
+        TokenEndpoint tokens = endpoints.registry().tokenEndpoint();
+        if (tokens != null && path.equals(tokens.path())) {
+            return Route.TOKEN;
+        }
         String prefix = endpoints.registry().config().http().prefix();
         String local = prefix.equals("/") ? path : path.startsWith(prefix) ? path.substring(prefix.length() - 1) : "";
         return Route.parse(local);
@@ -125,11 +139,14 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
      * and the connection closes, so a refused upload is never read.
      */
     private void refuse(HttpError e) {
+        refuse(Responses.error(e));
+    }
+
+    private void refuse(FullHttpResponse r) {
         Exchange ex = exchange;
         if (ex == null) {
             return;
         }
-        FullHttpResponse r = Responses.error(e);
         boolean hasBody = HttpUtil.getContentLength(ex.request(), 0L) > 0 || HttpUtil.isTransferEncodingChunked(ex.request());
         if (hasBody) {
             reply(ex, Reply.of(closing(r)));

@@ -14,12 +14,14 @@ import org.jspecify.annotations.Nullable;
 record Route(Kind kind, @Nullable RepositoryName name, String reference) {
 
     /** The endpoints of the distribution API. */
-    enum Kind { ROOT, BASE, CATALOG, TAGS, MANIFEST, BLOB, UPLOADS, UPLOAD, REFERRERS, NONE }
+    enum Kind { ROOT, BASE, CATALOG, TAGS, MANIFEST, BLOB, UPLOADS, UPLOAD, REFERRERS, TOKEN, NONE }
 
     private static final String UPLOADS_SUFFIX = "/blobs/uploads";
 
     /** The route of a path that is no endpoint. */
     static final Route NONE = new Route(Kind.NONE, null, "");
+    /** The built-in token server's path. */
+    static final Route TOKEN = new Route(Kind.TOKEN, null, "");
 
     /**
      * Parses {@code path} (no query, prefix already stripped). Returns {@link #NONE} for a path that is

@@ -33,7 +33,9 @@ final class UploadEndpoints {
         if (mount != null) {
             Digest digest = Digest.parse(mount);
             String from = ex.param("from");
-            long size = registry.storage().mountBlob(name, from == null || from.isEmpty() ? null : RepositoryName.of(from), digest);
+            RepositoryName source = from == null || from.isEmpty() ? null : RepositoryName.of(from);
+            // Without from=, any stored blob would be linked: only where nobody's access is restricted.
+            long size = source == null && !registry.access().allowsAutomaticMount() ? -1 : registry.storage().mountBlob(name, source, digest);
             if (size >= 0) {
                 return BodySink.ignoring(() -> Reply.of(created(ex, name, digest)));
             }

@@ -114,10 +114,10 @@ class ConfigEnvironmentTest {
     }
 
     @Test
-    void authThroughTheEnvironmentIsRefusedToo() {
-        assertThatThrownBy(() -> load("", Map.of("REGISTRY_AUTH_HTPASSWD_PATH", "/auth/htpasswd")))
-                .isInstanceOf(ConfigException.class)
-                .hasMessageStartingWith("auth ");
+    void authThroughTheEnvironmentIsApplied() {
+        RegistryConfig c = load("", Map.of("REGISTRY_AUTH_HTPASSWD_PATH", "/auth/htpasswd", "REGISTRY_AUTH_HTPASSWD_REALM", "corp"));
+
+        assertThat(c.security().basic()).isEqualTo(new SecurityConfig.Basic("corp", java.nio.file.Path.of("/auth/htpasswd")));
     }
 
     @Test

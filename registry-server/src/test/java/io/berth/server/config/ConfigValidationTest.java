@@ -51,10 +51,15 @@ class ConfigValidationTest {
         assertRefused("storage:\n  ceph:\n    pool: x\n", "storage.ceph: ");
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"htpasswd:\n    realm: r\n    path: /p", "token:\n    realm: https://auth", "silly:\n    realm: r"})
-    void anyAuthSectionIsRefused(String body) {
-        assertRefused("auth:\n  " + body + "\n", "auth ");
+    @Test
+    void unsupportedOrIncompleteAuthIsRefused() {
+        assertRefused("auth:\n  silly:\n    realm: r\n", "auth.silly: ");
+        assertRefused("auth:\n  htpasswd:\n    realm: r\n", "auth.htpasswd.path: ");
+        assertRefused("auth:\n  token:\n    realm: https://auth\n", "auth.token.service: ");
+        assertRefused("auth:\n  htpasswd:\n    path: /p\n  token:\n    realm: https://a\n    service: s\n    issuer: i\n    rootcertbundle: /c\n", "auth: ");
+        assertRefused("berth:\n  tokenIssuer:\n    key: /k\n", "berth.tokenIssuer: ");
+        assertRefused("berth:\n  access:\n    - account: ci\n      repositories: [\"**\"]\n      actions: [fly]\n", "berth.access[0].actions: ");
+        assertRefused("berth:\n  access:\n    - account: ci\n      actions: [pull]\n", "berth.access[0].repositories: ");
     }
 
     @Test

@@ -39,17 +39,40 @@ final class HttpFixture implements AutoCloseable {
     final URI base;
     final InetSocketAddress address;
     final HttpClient client;
+    /** Headers sent with every request of this view, e.g. an Authorization. */
+    private final List<String> defaultHeaders;
 
-    private HttpFixture(Berth berth, InetSocketAddress address) {
+    private HttpFixture(Berth berth, InetSocketAddress address, List<String> defaultHeaders) {
         this.berth = berth;
         this.address = address;
         this.base = URI.create("http://127.0.0.1:" + address.getPort());
         this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+        this.defaultHeaders = defaultHeaders;
+    }
+
+    private HttpFixture(Berth berth, InetSocketAddress address) {
+        this(berth, address, List.of());
     }
 
     static HttpFixture start() {
         Berth berth = Berth.builder().temporaryStorage().port(0).build();
         return new HttpFixture(berth, berth.start());
+    }
+
+    /** A Berth with a full configuration, on temporary storage and a free port. */
+    static HttpFixture start(io.berth.server.config.RegistryConfig config) {
+        Berth berth = Berth.builder().config(config).temporaryStorage().port(0).build();
+        return new HttpFixture(berth, berth.start());
+    }
+
+    /** A view of the same Berth that sends {@code name: value} with every request; do not close it. */
+    HttpFixture with(String name, String value) {
+        return new HttpFixture(berth, address, List.of(name, value));
+    }
+
+    /** A view that sends Basic credentials with every request; do not close it. */
+    HttpFixture as(String user, String password) {
+        return with("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8)));
     }
 
     /** A fixture on an already started Berth; closing the fixture closes it. */
@@ -67,6 +90,9 @@ final class HttpFixture implements AutoCloseable {
     HttpResponse<byte[]> send(String method, String pathOrUrl, byte[] body, String... headers) {
         HttpRequest.Builder b = HttpRequest.newBuilder(resolve(pathOrUrl)).timeout(Duration.ofSeconds(30))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        for (int i = 0; i < defaultHeaders.size(); i += 2) {
+            b.header(defaultHeaders.get(i), defaultHeaders.get(i + 1));
+        }
         for (int i = 0; i < headers.length; i += 2) {
             b.header(headers[i], headers[i + 1]);
         }
