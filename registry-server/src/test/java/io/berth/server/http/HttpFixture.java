@@ -59,9 +59,9 @@ final class HttpFixture implements AutoCloseable {
         return new HttpFixture(berth, berth.start());
     }
 
-    /** A Berth with a full configuration, on temporary storage and a free port. */
+    /** A Berth with a full configuration (its {@code http.addr} included), on temporary storage. */
     static HttpFixture start(io.berth.server.config.RegistryConfig config) {
-        Berth berth = Berth.builder().config(config).temporaryStorage().port(0).build();
+        Berth berth = Berth.builder().config(config).temporaryStorage().build();
         return new HttpFixture(berth, berth.start());
     }
 

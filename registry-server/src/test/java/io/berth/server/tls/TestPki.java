@@ -29,22 +29,22 @@ import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /** A throwaway CA issuing server and client certificates for 127.0.0.1, written as PEM files. */
-final class TestPki {
+public final class TestPki {
     private static final AtomicLong SERIAL = new AtomicLong(System.nanoTime());
 
-    final KeyPair caKey = keyPair();
-    final X509Certificate ca = certificate("CN=Berth Test CA", caKey, "CN=Berth Test CA", caKey, true);
+    public final KeyPair caKey = keyPair();
+    public final X509Certificate ca = certificate("CN=Berth Test CA", caKey, "CN=Berth Test CA", caKey, true);
 
     /** A leaf certificate signed by this CA, valid for 127.0.0.1 and localhost. */
-    Issued issue(String cn) {
+    public Issued issue(String cn) {
         KeyPair key = keyPair();
         return new Issued(certificate("CN=" + cn, key, "CN=Berth Test CA", caKey, false), key);
     }
 
     /** A leaf certificate with its key. */
-    record Issued(X509Certificate certificate, KeyPair key) {
+    public record Issued(X509Certificate certificate, KeyPair key) {
         /** Writes cert and key atomically (temp file, then rename), as a rotated Secret appears. */
-        void writeTo(Path cert, Path keyFile) {
+        public void writeTo(Path cert, Path keyFile) {
             writePem(cert, certificate);
             try {
                 writePem(keyFile, new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(key.getPrivate(), null).generate());
@@ -69,7 +69,7 @@ final class TestPki {
         }
     }
 
-    SSLContext trustingClient() {
+    public SSLContext trustingClient() {
         try {
             SSLContext ctx = SSLContext.getInstance("TLS");
             ctx.init(null, trustManagers(), null);
@@ -88,7 +88,7 @@ final class TestPki {
         return tmf.getTrustManagers();
     }
 
-    static void writePem(Path file, Object object) {
+    public static void writePem(Path file, Object object) {
         try {
             StringWriter sw = new StringWriter();
             try (JcaPEMWriter w = new JcaPEMWriter(sw)) {
