@@ -1,5 +1,6 @@
 package io.berth.server.http;
 
+import io.berth.auth.token.TokenKeys;
 import io.berth.server.config.RegistryConfig;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -14,24 +15,16 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import java.io.IOException;
-import java.io.Reader;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.PrivateKey;
-import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import javax.net.ssl.SSLException;
-import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
-import org.bouncycastle.openssl.PEMKeyPair;
-import org.bouncycastle.openssl.PEMParser;
-import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -126,32 +119,20 @@ final class TlsSupport {
         return sb.toString();
     }
 
-    static List<X509Certificate> certificates(Path pem) {
-        try (var in = Files.newInputStream(pem)) {
-            List<X509Certificate> out = new ArrayList<>();
-            for (var c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
-                out.add((X509Certificate) c);
-            }
-            return out;
-        } catch (IOException | CertificateException e) {
-            throw new IllegalArgumentException("cannot read certificates from " + pem + ": " + e.getMessage(), e);
+    /** The PEM readers of token auth serve TLS too: PKCS#8, PKCS#1 and SEC1 keys, certificate bundles. */
+    private static List<X509Certificate> certificates(Path pem) {
+        try {
+            return TokenKeys.readCertificates(pem);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read certificates: " + e.getMessage(), e);
         }
     }
 
-    static PrivateKey privateKey(Path pem) {
-        try (Reader r = Files.newBufferedReader(pem, StandardCharsets.US_ASCII); PEMParser parser = new PEMParser(r)) {
-            JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
-            for (Object o = parser.readObject(); o != null; o = parser.readObject()) {
-                if (o instanceof PEMKeyPair pair) {
-                    return converter.getPrivateKey(pair.getPrivateKeyInfo());
-                }
-                if (o instanceof PrivateKeyInfo info) {
-                    return converter.getPrivateKey(info);
-                }
-            }
-            throw new IllegalArgumentException("no unencrypted private key in " + pem);
+    private static PrivateKey privateKey(Path pem) {
+        try {
+            return TokenKeys.readPrivateKey(pem);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read private key from " + pem, e);
+            throw new IllegalArgumentException("cannot read the private key: " + e.getMessage(), e);
         }
     }
 
