@@ -25,6 +25,7 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.stream.ChunkedWriteHandler;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultEventExecutorGroup;
 import io.netty.util.concurrent.EventExecutorGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -41,6 +42,23 @@ import org.slf4j.LoggerFactory;
 public final class RegistryServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RegistryServer.class);
     private static final int MAX_CHUNK = 1 << 20;
+    private static final int IDLE_MINUTES = 5;
+
+    /** Closes a connection once {@link IdleStateHandler} reports it idle. */
+    @io.netty.channel.ChannelHandler.Sharable
+    private static final class CloseIdle extends io.netty.channel.ChannelInboundHandlerAdapter {
+        static final CloseIdle INSTANCE = new CloseIdle();
+
+        @Override
+        public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof io.netty.handler.timeout.IdleStateEvent) {
+                log.debug("closing idle connection {}", ctx.channel().remoteAddress());
+                ctx.close();
+            } else {
+                ctx.fireUserEventTriggered(evt);
+            }
+        }
+    }
 
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
@@ -86,6 +104,10 @@ public final class RegistryServer implements AutoCloseable {
                             if (tls != null) {
                                 p.addLast("detect-tls", tls.newDetector());
                             }
+                            // A client that neither sends nor receives for 5 minutes (a stalled upload, say) is dropped,
+                            // which releases its upload; output progress counts, so slow downloads keep going.
+                            p.addLast("idle", new IdleStateHandler(true, 0, 0, IDLE_MINUTES, TimeUnit.MINUTES));
+                            p.addLast("close-idle", CloseIdle.INSTANCE);
                             p.addLast("http", new HttpServerCodec(new HttpDecoderConfig()
                                     .setMaxInitialLineLength(16 * 1024)
                                     .setMaxHeaderSize(64 * 1024)
