@@ -13,18 +13,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class DeleteAndMountTest {
-    private static final RepositoryName REPO = RepositoryName.of("team/app");
-
-    @TempDir
-    Path root;
-
-    private RegistryStorage storage;
-
-    @BeforeEach
-    void open() {
-        storage = RegistryStorage.open(root);
-    }
+class DeleteAndMountTest extends StorageTestBase {
 
     @Test
     void deleteByDigestRemovesEveryTagPointingAtIt() {

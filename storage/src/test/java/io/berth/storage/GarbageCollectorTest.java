@@ -16,18 +16,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class GarbageCollectorTest {
-    private static final RepositoryName REPO = RepositoryName.of("team/app");
-
-    @TempDir
-    Path root;
-
-    private RegistryStorage storage;
-
-    @BeforeEach
-    void open() {
-        storage = RegistryStorage.open(root);
-    }
+class GarbageCollectorTest extends StorageTestBase {
 
     @Test
     void unreferencedBlobIsDeletedAndReferencedOnesKept() {

@@ -12,18 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Tag and catalog listings: registry:2's order and its n/last pagination. */
-class ListingTest {
-    private static final RepositoryName REPO = RepositoryName.of("team/app");
-
-    @TempDir
-    Path root;
-
-    private RegistryStorage storage;
-
-    @BeforeEach
-    void open() {
-        storage = RegistryStorage.open(root);
-    }
+class ListingTest extends StorageTestBase {
 
     @Test
     void tagsAreListedInByteOrder() {

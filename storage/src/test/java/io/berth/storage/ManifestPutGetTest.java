@@ -21,19 +21,12 @@ import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class ManifestPutGetTest {
-    private static final RepositoryName REPO = RepositoryName.of("team/app");
-
-    @TempDir
-    Path root;
-
-    private RegistryStorage storage;
+class ManifestPutGetTest extends StorageTestBase {
     private ObjectNode config;
     private ObjectNode layer;
 
     @BeforeEach
     void open() {
-        storage = RegistryStorage.open(root);
         byte[] c = utf8("{\"architecture\":\"amd64\"}");
         byte[] l = utf8("layer bytes");
         config = descriptor(CONFIG_TYPE, pushBlob(storage, REPO, c), c.length);

@@ -21,19 +21,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Bad manifests are MANIFEST_INVALID and leave nothing behind. */
-class ManifestValidationTest {
-    private static final RepositoryName REPO = RepositoryName.of("team/app");
-
-    @TempDir
-    Path root;
-
-    private RegistryStorage storage;
+class ManifestValidationTest extends StorageTestBase {
     private ObjectNode config;
     private ObjectNode layer;
 
     @BeforeEach
     void open() {
-        storage = RegistryStorage.open(root);
         byte[] c = utf8("{}");
         byte[] l = utf8("layer");
         config = descriptor(CONFIG_TYPE, pushBlob(storage, REPO, c), c.length);

@@ -19,18 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The files Berth writes are exactly registry:2's, and files registry:2 wrote are read back. */
-class OnDiskLayoutTest {
-    private static final RepositoryName REPO = RepositoryName.of("team/app");
-
-    @TempDir
-    Path root;
-
-    private RegistryStorage storage;
-
-    @BeforeEach
-    void open() {
-        storage = RegistryStorage.open(root);
-    }
+class OnDiskLayoutTest extends StorageTestBase {
 
     @Test
     void blobDataLivesUnderBlobsAlgorithmTwoHexCharsAndHex() throws IOException {

@@ -19,18 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-class UploadTest {
-    private static final RepositoryName REPO = RepositoryName.of("team/app");
-
-    @TempDir
-    Path root;
-
-    private RegistryStorage storage;
-
-    @BeforeEach
-    void open() {
-        storage = RegistryStorage.open(root);
-    }
+class UploadTest extends StorageTestBase {
 
     @Test
     void chunksWrittenAcrossRequestsCommitToOneBlob() throws IOException {
