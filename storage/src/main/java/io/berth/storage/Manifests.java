@@ -24,6 +24,17 @@ final class Manifests {
     private final Blobs blobs;
     private final Cache<Digest, StoredParsed> cache;
     private final Set<RepositoryName> referrersIndexed = ConcurrentHashMap.newKeySet();
+    /**
+     * Tag to live revision, so a pull storm (AlwaysPullImages) reads no link file. Berth is the volume's
+     * only writer, and every tag write and delete below updates it; the expiry bounds how long a change
+     * made behind Berth's back (an offline garbage-collect) can go unseen.
+     */
+    private final Cache<TagKey, Digest> tagTargets = Caffeine.newBuilder()
+            .maximumSize(100_000)
+            .expireAfterWrite(java.time.Duration.ofSeconds(10))
+            .build();
+
+    private record TagKey(RepositoryName repo, Tag tag) {}
 
     /** A manifest's bytes with what was parsed from them. */
     record StoredParsed(byte[] content, ParsedManifest parsed) {}
@@ -57,6 +68,7 @@ final class Manifests {
         for (Tag tag : tags) {
             AtomicFiles.writeLink(layout.tagIndexLink(repo, tag, digest), digest);
             AtomicFiles.writeLink(layout.tagCurrentLink(repo, tag), digest);
+            tagTargets.put(new TagKey(repo, tag), digest);
         }
         cache.put(digest, new StoredParsed(content, parsed));
         return new StoredManifest(digest, parsed.mediaType(), content, subjectOf(parsed));
@@ -91,12 +103,21 @@ final class Manifests {
 
     /** Resolves a reference to a digest that is a live revision of {@code repo}. */
     Digest resolve(RepositoryName repo, Reference reference) {
+        if (reference instanceof Reference.ByTag t) {
+            Digest cached = tagTargets.getIfPresent(new TagKey(repo, t.tag()));
+            if (cached != null) {
+                return cached;
+            }
+        }
         Digest digest = switch (reference) {
             case Reference.ByDigest d -> d.digest();
             case Reference.ByTag t -> AtomicFiles.readLink(layout.tagCurrentLink(repo, t.tag()));
         };
         if (digest == null || !isRevision(repo, digest)) {
             throw unknown(repo, reference);
+        }
+        if (reference instanceof Reference.ByTag t) {
+            tagTargets.put(new TagKey(repo, t.tag()), digest);
         }
         return digest;
     }
@@ -116,6 +137,7 @@ final class Manifests {
                 if (AtomicFiles.readLink(current) == null) {
                     throw unknown(repo, reference);
                 }
+                tagTargets.invalidate(new TagKey(repo, t.tag()));
                 AtomicFiles.deleteTree(layout.tagDir(repo, t.tag()));
             }
             case Reference.ByDigest d -> {
@@ -125,6 +147,7 @@ final class Manifests {
                 }
                 for (Tag tag : allTags(repo)) {
                     if (digest.equals(AtomicFiles.readLink(layout.tagCurrentLink(repo, tag)))) {
+                        tagTargets.invalidate(new TagKey(repo, tag));
                         AtomicFiles.deleteTree(layout.tagDir(repo, tag));
                     }
                 }

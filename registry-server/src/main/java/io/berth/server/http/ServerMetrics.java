@@ -22,14 +22,19 @@ final class ServerMetrics {
         registry.gauge("berth.uploads.active", activeUploads);
     }
 
+    /** One timer per route, method and status, looked up without building a meter id on every request. */
+    private record TimerKey(Route.Kind route, String method, int status) {}
+
+    private final java.util.concurrent.ConcurrentHashMap<TimerKey, Timer> timers = new java.util.concurrent.ConcurrentHashMap<>();
+
     void request(Route.Kind route, String method, int status, long nanos) {
-        Timer.builder("berth.http.requests")
-                .tag("route", route.name().toLowerCase(java.util.Locale.ROOT))
-                .tag("method", method)
-                .tag("status", Integer.toString(status))
-                .publishPercentileHistogram()
-                .maximumExpectedValue(Duration.ofSeconds(60))
-                .register(registry)
+        timers.computeIfAbsent(new TimerKey(route, method, status), k -> Timer.builder("berth.http.requests")
+                        .tag("route", k.route().name().toLowerCase(java.util.Locale.ROOT))
+                        .tag("method", k.method())
+                        .tag("status", Integer.toString(k.status()))
+                        .publishPercentileHistogram()
+                        .maximumExpectedValue(Duration.ofSeconds(60))
+                        .register(registry))
                 .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
 
