@@ -109,35 +109,17 @@ final class Containerd implements AutoCloseable {
 
     /** {@link #ctr}, failing the test with the output when it exits non-zero. */
     String ctrOk(String... args) {
-        return requireSuccess("ctr", ctr(COMMAND_TIMEOUT, args), args);
+        return Daemon.requireSuccess(ctr(COMMAND_TIMEOUT, args), "ctr " + String.join(" ", args), "containerd", daemon);
     }
 
     /** {@link #crictl}, failing the test with the output when it exits non-zero. */
     String crictlOk(String... args) {
-        return requireSuccess("crictl", crictl(COMMAND_TIMEOUT, args), args);
-    }
-
-    private String requireSuccess(String tool, Proc.Result r, String... args) {
-        if (r.exitCode() != 0) {
-            throw new AssertionError("`" + tool + " " + String.join(" ", args) + "` exited " + r.exitCode() + ":\n"
-                    + Proc.tail(r.output()) + "\ncontainerd's log:\n" + logTail());
-        }
-        return r.output();
-    }
-
-    String logTail() {
-        return daemon == null ? "" : daemon.logTail();
+        return Daemon.requireSuccess(crictl(COMMAND_TIMEOUT, args), "crictl " + String.join(" ", args), "containerd", daemon);
     }
 
     /** Stops containerd with SIGTERM and removes the socket directory. */
     @Override
     public void close() {
-        try {
-            if (daemon != null) {
-                daemon.close();
-            }
-        } finally {
-            Daemon.deleteTree(shortDir);
-        }
+        Daemon.stop(daemon, shortDir);
     }
 }

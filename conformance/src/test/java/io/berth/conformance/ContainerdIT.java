@@ -36,15 +36,7 @@ class ContainerdIT {
 
     @AfterAll
     static void stop() {
-        try {
-            if (containerd != null) {
-                containerd.close();
-            }
-        } finally {
-            if (berth != null) {
-                berth.close();
-            }
-        }
+        Daemon.closeAll(containerd, berth);
     }
 
     @Test
@@ -69,7 +61,7 @@ class ContainerdIT {
     void criPullImageByDigestRecordsTheDigest() {
         String digest = new CraneSeed(berth, work.resolve("seed-cri")).image("seed/cri:1", 22);
         String ref = host + "/seed/cri@" + digest;
-        ClientHttp.Response manifest = ClientHttp.manifest(berth.baseUri(), "seed/cri", digest, ClientHttp.DOCKER_MANIFEST, ClientHttp.OCI_MANIFEST);
+        RegistryHttp.Response manifest = new RegistryHttp(berth).manifest("seed/cri", digest, RegistryHttp.DOCKER_MANIFEST, RegistryHttp.OCI_MANIFEST);
         assertThat(manifest.status()).as("GET the seeded manifest: %s", manifest).isEqualTo(200);
         String config = manifest.json().path("config").path("digest").asText();
 

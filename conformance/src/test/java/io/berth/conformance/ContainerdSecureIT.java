@@ -34,15 +34,7 @@ class ContainerdSecureIT {
 
     @AfterAll
     static void stop() {
-        try {
-            if (containerd != null) {
-                containerd.close();
-            }
-        } finally {
-            if (registry != null) {
-                registry.close();
-            }
-        }
+        Daemon.closeAll(containerd, registry);
     }
 
     /** containerd reads hosts.toml at every pull, so each test can point it at the CA it needs. */

@@ -3,57 +3,26 @@ package io.berth.conformance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.berth.server.Berth;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** crane (go-containerregistry) against a live Berth: push, pull, indexes, cross-repository copy, listing, delete. */
-class CraneIT {
-    private static Berth berth;
-    private static RegistryHttp http;
-
-    @TempDir
-    Path work;
-
-    @BeforeAll
-    static void start() {
-        berth = Berth.builder().temporaryStorage().port(0).build();
-        berth.start();
-        http = new RegistryHttp(berth);
-    }
-
-    @AfterAll
-    static void stop() {
-        berth.close();
-    }
-
-    private PeerCli crane() {
-        return PeerCli.of("CRANE", work.resolve("crane-home"));
-    }
-
-    private static String ref(String repoRef) {
-        return berth.hostAndPort() + "/" + repoRef;
-    }
-
+class CraneIT extends LiveBerthTest {
     @Test
     void appendedImagePullsBackByTagAndByDigestWithTheSameContent() throws Exception {
-        PeerCli crane = crane();
-        List<Path> layers = new CraneSeed(berth, work.resolve("seed")).layers(1);
+        PeerCli crane = peer("CRANE");
+        List<Path> layers = seed().layers(1);
         String pushed = CraneSeed.digestOf(crane.text("append", "--insecure",
                 "-f", layers.get(0).toString(), "-f", layers.get(1).toString(), "-t", ref("crane/app:v1")));
 
         assertThat(crane.text("digest", "--insecure", ref("crane/app:v1"))).isEqualTo(pushed);
-        HttpResponse<byte[]> get = http.get("/v2/crane/app/manifests/v1");
-        assertThat(get.statusCode()).isEqualTo(200);
+        RegistryHttp.Response get = http.get("/v2/crane/app/manifests/v1");
+        assertThat(get.status()).isEqualTo(200);
         assertThat(get.headers().firstValue("Docker-Content-Digest")).hasValue(pushed);
         assertThat(RegistryHttp.sha256(get.body())).isEqualTo(pushed);
         assertThat(crane.bytes("manifest", "--insecure", ref("crane/app:v1"))).isEqualTo(get.body());
@@ -95,15 +64,15 @@ class CraneIT {
 
     @Test
     void multiArchIndexServesTheIndexAndEachPlatformChild() {
-        PeerCli crane = crane();
-        CraneSeed seed = new CraneSeed(berth, work.resolve("seed"));
+        PeerCli crane = peer("CRANE");
+        CraneSeed seed = seed();
         String amd64 = seed.platformImage("crane/multi:amd64", "linux/amd64", 10);
         String arm64 = seed.platformImage("crane/multi:arm64", "linux/arm64", 11);
 
         String index = CraneSeed.digestOf(crane.text("index", "append", "--insecure",
                 "-m", ref("crane/multi@" + amd64), "-m", ref("crane/multi@" + arm64), "-t", ref("crane/multi:v1")));
 
-        byte[] served = http.manifest("crane/multi", "v1");
+        byte[] served = http.requireManifest("crane/multi", "v1").body();
         assertThat(RegistryHttp.sha256(served)).isEqualTo(index);
         assertThat(http.get("/v2/crane/multi/manifests/v1").headers().firstValue("Content-Type"))
                 .hasValue("application/vnd.oci.image.index.v1+json");
@@ -122,7 +91,7 @@ class CraneIT {
         assertThat(children).containsExactly(amd64, arm64);
 
         for (String child : children) {
-            byte[] childBody = http.manifest("crane/multi", child);
+            byte[] childBody = http.requireManifest("crane/multi", child).body();
             assertThat(RegistryHttp.sha256(childBody)).isEqualTo(child);
             assertThat(crane.bytes("manifest", "--insecure", ref("crane/multi@" + child))).isEqualTo(childBody);
         }
@@ -132,21 +101,18 @@ class CraneIT {
 
     @Test
     void copyToAnotherRepositoryMountsEveryBlobInsteadOfUploadingIt() {
-        PeerCli crane = crane();
-        String digest = new CraneSeed(berth, work.resolve("seed")).image("crane/source:v1", 20);
+        PeerCli crane = peer("CRANE");
+        String digest = seed().image("crane/source:v1", 20);
 
         PeerCli.Out copy = crane.ok("copy", "--insecure", "-v", ref("crane/source:v1"), ref("crane/target:v1"));
 
         assertThat(crane.text("digest", "--insecure", ref("crane/target:v1"))).isEqualTo(digest);
-        JsonNode manifest = RegistryHttp.json(http.manifest("crane/target", "v1"));
-        List<JsonNode> blobs = new ArrayList<>();
-        blobs.add(manifest.path("config"));
-        manifest.path("layers").forEach(blobs::add);
+        List<JsonNode> blobs = blobDescriptors(http.requireManifest("crane/target", "v1").json());
         assertThat(blobs).hasSize(3);
         for (JsonNode blob : blobs) {
             String d = blob.path("digest").asText();
-            HttpResponse<byte[]> head = http.head("/v2/crane/target/blobs/" + d);
-            assertThat(head.statusCode()).as("HEAD blob %s in the target", d).isEqualTo(200);
+            RegistryHttp.Response head = http.head("/v2/crane/target/blobs/" + d);
+            assertThat(head.status()).as("HEAD blob %s in the target", d).isEqualTo(200);
             assertThat(head.headers().firstValue("Docker-Content-Digest")).hasValue(d);
             assertThat(head.headers().firstValueAsLong("Content-Length")).hasValue(blob.path("size").asLong());
         }
@@ -159,8 +125,8 @@ class CraneIT {
 
     @Test
     void lsAndCatalogListEveryPushedTagAndRepository() {
-        PeerCli crane = crane();
-        CraneSeed seed = new CraneSeed(berth, work.resolve("seed"));
+        PeerCli crane = peer("CRANE");
+        CraneSeed seed = seed();
         seed.image("crane/listed:v1", 30);
         seed.image("crane/listed:v2", 31);
         seed.image("crane/listed-too:latest", 32);
@@ -175,17 +141,17 @@ class CraneIT {
 
     @Test
     void deletingAManifestByDigestMakesItAndItsTagUnknown() {
-        PeerCli crane = crane();
-        String digest = new CraneSeed(berth, work.resolve("seed")).image("crane/doomed:v1", 40);
-        assertThat(http.get("/v2/crane/doomed/manifests/" + digest).statusCode()).isEqualTo(200);
+        PeerCli crane = peer("CRANE");
+        String digest = seed().image("crane/doomed:v1", 40);
+        assertThat(http.get("/v2/crane/doomed/manifests/" + digest).status()).isEqualTo(200);
 
         crane.ok("delete", "--insecure", ref("crane/doomed@" + digest));
 
-        HttpResponse<byte[]> byDigest = http.get("/v2/crane/doomed/manifests/" + digest);
-        assertThat(byDigest.statusCode()).isEqualTo(404);
+        RegistryHttp.Response byDigest = http.get("/v2/crane/doomed/manifests/" + digest);
+        assertThat(byDigest.status()).isEqualTo(404);
         assertThat(RegistryHttp.json(byDigest.body()).path("errors").get(0).path("code").asText()).isEqualTo("MANIFEST_UNKNOWN");
         // As in registry:2, deleting a manifest removes the tags that pointed at it.
-        assertThat(http.get("/v2/crane/doomed/manifests/v1").statusCode()).isEqualTo(404);
+        assertThat(http.get("/v2/crane/doomed/manifests/v1").status()).isEqualTo(404);
         assertThat(crane.text("ls", "--insecure", ref("crane/doomed"))).isEmpty();
         assertThat(crane.run("manifest", "--insecure", ref("crane/doomed@" + digest)).exitCode()).isNotZero();
     }

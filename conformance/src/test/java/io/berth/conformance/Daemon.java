@@ -81,10 +81,62 @@ final class Daemon implements AutoCloseable {
     }
 
     String logTail() {
+        return Proc.tailOf(log);
+    }
+
+    /**
+     * The output of {@code r}, a run of {@code command} against {@code daemon}; when it exited non-zero, fails the test
+     * with the output and the tail of the daemon's log (none when it has not been started).
+     */
+    static String requireSuccess(Proc.Result r, String command, String daemonName, @Nullable Daemon daemon) {
+        if (r.exitCode() != 0) {
+            throw new AssertionError("`" + command + "` exited " + r.exitCode() + ":\n" + Proc.tail(r.output())
+                    + "\n" + daemonName + "'s log:\n" + (daemon == null ? "" : daemon.logTail()));
+        }
+        return r.output();
+    }
+
+    /** Stops {@code daemon} (when it was started), then deletes {@code shortDir}, the directory of its socket. */
+    static void stop(@Nullable Daemon daemon, Path shortDir) {
         try {
-            return Proc.tail(Files.readString(log));
-        } catch (IOException e) {
-            return "(no log: " + e + ")";
+            if (daemon != null) {
+                daemon.close();
+            }
+        } finally {
+            deleteTree(shortDir);
+        }
+    }
+
+    /**
+     * Closes what a test class started, in the order given and skipping what is null (never started): each is closed
+     * even when one before it fails, and the first failure is thrown, with any later ones suppressed.
+     */
+    static void closeAll(@Nullable AutoCloseable... started) {
+        Throwable first = null;
+        for (AutoCloseable c : started) {
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (Throwable t) {
+                if (t instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                }
+                if (first == null) {
+                    first = t;
+                } else {
+                    first.addSuppressed(t);
+                }
+            }
+        }
+        if (first instanceof RuntimeException e) {
+            throw e;
+        }
+        if (first instanceof Error e) {
+            throw e;
+        }
+        if (first != null) {
+            throw new IllegalStateException(first);
         }
     }
 

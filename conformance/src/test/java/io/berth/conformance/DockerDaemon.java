@@ -70,34 +70,40 @@ final class DockerDaemon implements AutoCloseable {
         return Proc.run(command, all, timeout);
     }
 
+    /**
+     * The docker CLI pointed at this daemon ({@code docker -H <socket>}) with its client configuration, as a
+     * {@link PeerCli}: stdout and stderr apart, and standard input for {@code login --password-stdin}.
+     */
+    PeerCli cli() {
+        return PeerCli.command(List.of(Peers.tool("DOCKER"), "-H", host), env);
+    }
+
+    /**
+     * Builds {@code tag} offline and returns its base image: the busybox root file system imported as
+     * {@code berth-it/busybox:base}, plus a second layer from the legacy builder, out of a context under {@code work}.
+     */
+    String buildOffline(Path work, String tag) throws IOException {
+        String base = "berth-it/busybox:base";
+        ok("import", TestImages.busyboxRootfs(Files.createDirectories(work.resolve("busybox"))).toString(), base);
+        Path context = Files.createDirectories(work.resolve("context"));
+        Files.writeString(context.resolve("somefile"), "a second layer, built offline\n");
+        Files.writeString(context.resolve("Dockerfile"), "FROM " + base + "\nCOPY somefile /\n");
+        ok(Map.of("DOCKER_BUILDKIT", "0"), "build", "-t", tag, context.toString());
+        return base;
+    }
+
     /** Runs {@code docker args…}, failing the test (with its output) when it exits non-zero; returns the output. */
     String ok(String... args) {
         return ok(Map.of(), args);
     }
 
     String ok(Map<String, String> extraEnv, String... args) {
-        Proc.Result r = run(extraEnv, COMMAND_TIMEOUT, args);
-        if (r.exitCode() != 0) {
-            throw new AssertionError("`docker " + String.join(" ", args) + "` exited " + r.exitCode() + ":\n" + Proc.tail(r.output())
-                    + "\ndockerd's log:\n" + logTail());
-        }
-        return r.output();
-    }
-
-    /** The daemon's log, for failure messages. */
-    String logTail() {
-        return daemon == null ? "" : daemon.logTail();
+        return Daemon.requireSuccess(run(extraEnv, COMMAND_TIMEOUT, args), "docker " + String.join(" ", args), "dockerd", daemon);
     }
 
     /** Stops dockerd with SIGTERM (it stops its containerd on the way out) and removes the socket directory. */
     @Override
     public void close() {
-        try {
-            if (daemon != null) {
-                daemon.close();
-            }
-        } finally {
-            Daemon.deleteTree(shortDir);
-        }
+        Daemon.stop(daemon, shortDir);
     }
 }

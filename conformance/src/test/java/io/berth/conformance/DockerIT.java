@@ -4,10 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.berth.server.Berth;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -37,26 +35,13 @@ class DockerIT {
 
     @AfterAll
     static void stop() {
-        try {
-            if (docker != null) {
-                docker.close();
-            }
-        } finally {
-            if (berth != null) {
-                berth.close();
-            }
-        }
+        Daemon.closeAll(docker, berth);
     }
 
     @Test
     void dockerPushThenPullByDigestRunsTheImage() throws IOException {
-        String base = "berth-it/busybox:base";
-        docker.ok("import", TestImages.busyboxRootfs(Files.createDirectories(work.resolve("busybox"))).toString(), base);
-        Path context = Files.createDirectories(work.resolve("context"));
-        Files.writeString(context.resolve("somefile"), "a second layer, built offline\n");
-        Files.writeString(context.resolve("Dockerfile"), "FROM " + base + "\nCOPY somefile /\n");
         String repo = berth.hostAndPort() + "/docker/app";
-        docker.ok(Map.of("DOCKER_BUILDKIT", "0"), "build", "-t", repo + ":v1", context.toString());
+        String base = docker.buildOffline(work, repo + ":v1");
         String imageId = inspect(repo + ":v1", "{{.Id}}");
 
         String push = docker.ok("push", repo + ":v1");
@@ -65,11 +50,11 @@ class DockerIT {
         String digest = pushed.group(1);
         assertThat(inspect(repo + ":v1", "{{index .RepoDigests 0}}")).isEqualTo(repo + "@" + digest);
 
-        ClientHttp.Response manifest = ClientHttp.manifest(berth.baseUri(), "docker/app", "v1", ClientHttp.DOCKER_MANIFEST);
+        RegistryHttp.Response manifest = new RegistryHttp(berth).manifest("docker/app", "v1", RegistryHttp.DOCKER_MANIFEST);
         assertThat(manifest.status()).as("GET /v2/docker/app/manifests/v1: %s", manifest).isEqualTo(200);
         assertThat(manifest.header("Docker-Content-Digest")).as("Docker-Content-Digest").isEqualTo(digest);
         assertThat(manifest.sha256()).as("sha256 of the manifest Berth serves").isEqualTo(digest);
-        assertThat(manifest.header("Content-Type")).isEqualTo(ClientHttp.DOCKER_MANIFEST);
+        assertThat(manifest.header("Content-Type")).isEqualTo(RegistryHttp.DOCKER_MANIFEST);
         assertThat(manifest.body()).hasSize(Integer.parseInt(pushed.group(2)));
         assertThat(manifest.json().path("layers")).as("layers of %s", manifest).hasSize(2);
 

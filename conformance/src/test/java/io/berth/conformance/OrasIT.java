@@ -3,53 +3,26 @@ package io.berth.conformance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.berth.server.Berth;
 import java.net.URLEncoder;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** oras against a live Berth: artifacts with custom types, pulls by tag and digest, attach and referrers discovery. */
-class OrasIT {
+class OrasIT extends LiveBerthTest {
     private static final String BUNDLE_TYPE = "application/vnd.berth.test.bundle";
     private static final String SBOM_TYPE = "application/vnd.berth.test.sbom+json";
 
-    private static Berth berth;
-    private static RegistryHttp http;
-
-    @TempDir
-    Path work;
-
     private PeerCli oras;
-
-    @BeforeAll
-    static void start() {
-        berth = Berth.builder().temporaryStorage().port(0).build();
-        berth.start();
-        http = new RegistryHttp(berth);
-    }
-
-    @AfterAll
-    static void stop() {
-        berth.close();
-    }
 
     @BeforeEach
     void privateHome() {
-        oras = PeerCli.of("ORAS", work.resolve("oras-home"));
-    }
-
-    private static String ref(String repoRef) {
-        return berth.hostAndPort() + "/" + repoRef;
+        oras = peer("ORAS");
     }
 
     /** Runs oras in {@code dir} (oras names files by their relative paths); requires success. */
@@ -81,7 +54,7 @@ class OrasIT {
         Path source = twoFiles("source", 300);
         String digest = pushTwoFiles(source, "oras/artifact:v1");
 
-        byte[] served = http.manifest("oras/artifact", "v1");
+        byte[] served = http.requireManifest("oras/artifact", "v1").body();
         assertThat(RegistryHttp.sha256(served)).isEqualTo(digest);
         JsonNode manifest = RegistryHttp.json(served);
         assertThat(manifest.path("mediaType").asText()).isEqualTo("application/vnd.oci.image.manifest.v1+json");
@@ -108,7 +81,7 @@ class OrasIT {
 
     @Test
     void attachedSbomIsDiscoveredThroughTheReferrersApi() throws Exception {
-        String subject = new CraneSeed(berth, work.resolve("seed")).image("crane/app:v1", 310);
+        String subject = seed().image("crane/app:v1", 310);
         Path dir = Files.createDirectories(work.resolve("sbom"));
         Files.writeString(dir.resolve("sbom.json"), "{\"spdxVersion\":\"SPDX-2.3\",\"name\":\"crane-app\"}\n");
 
@@ -119,7 +92,7 @@ class OrasIT {
                 ref("crane/app@" + subject), "sbom.json").stdout());
         String sbom = attached.path("digest").asText();
         assertThat(sbom).startsWith("sha256:");
-        JsonNode sbomManifest = RegistryHttp.json(http.manifest("crane/app", sbom));
+        JsonNode sbomManifest = http.requireManifest("crane/app", sbom).json();
         assertThat(sbomManifest.path("subject").path("digest").asText()).isEqualTo(subject);
 
         JsonNode discovered = RegistryHttp.json(orasIn(work, "discover", "--plain-http", "--format", "json",
@@ -133,9 +106,9 @@ class OrasIT {
         assertThat(filtered.path("referrers")).isEmpty();
 
         // The referrers API itself, filtered by artifactType on the server.
-        HttpResponse<byte[]> referrers = http.get("/v2/crane/app/referrers/" + subject
+        RegistryHttp.Response referrers = http.get("/v2/crane/app/referrers/" + subject
                 + "?artifactType=" + URLEncoder.encode(SBOM_TYPE, StandardCharsets.UTF_8));
-        assertThat(referrers.statusCode()).isEqualTo(200);
+        assertThat(referrers.status()).isEqualTo(200);
         assertThat(referrers.headers().firstValue("Content-Type")).hasValue("application/vnd.oci.image.index.v1+json");
         assertThat(referrers.headers().firstValue("OCI-Filters-Applied")).hasValue("artifactType");
         JsonNode index = RegistryHttp.json(referrers.body());
@@ -144,7 +117,7 @@ class OrasIT {
         assertThat(descriptor.path("digest").asText()).isEqualTo(sbom);
         assertThat(descriptor.path("artifactType").asText()).isEqualTo(SBOM_TYPE);
         assertThat(descriptor.path("mediaType").asText()).isEqualTo("application/vnd.oci.image.manifest.v1+json");
-        assertThat(descriptor.path("size").asLong()).isEqualTo(http.manifest("crane/app", sbom).length);
+        assertThat(descriptor.path("size").asLong()).isEqualTo(http.requireManifest("crane/app", sbom).body().length);
         // Berth answered the PUT with OCI-Subject, so oras made no fallback tag (sha256-<hex>).
         assertThat(orasIn(work, "repo", "tags", "--plain-http", ref("crane/app")).text().strip().lines()).containsExactly("v1");
     }
@@ -157,7 +130,7 @@ class OrasIT {
         List<String> tags = orasIn(work, "repo", "tags", "--plain-http", ref("oras/tags")).text().strip().lines().toList();
         assertThat(tags).containsExactlyInAnyOrder("v1", "v2", "latest");
         for (String tag : tags) {
-            byte[] served = http.manifest("oras/tags", tag);
+            byte[] served = http.requireManifest("oras/tags", tag).body();
             assertThat(RegistryHttp.sha256(served)).as("tag %s", tag).isEqualTo(digest);
             assertThat(orasIn(work, "manifest", "fetch", "--plain-http", ref("oras/tags:" + tag)).stdout()).isEqualTo(served);
         }

@@ -1,6 +1,7 @@
 package io.berth.conformance;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,11 +12,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One registry client program run with a private home: HOME, DOCKER_CONFIG, the XDG directories, TMPDIR and
- * REGCTL_CONFIG all point under a test's temporary directory, so no run reads or writes the user's ~.
- * Unlike {@link Proc}, stdout is kept apart from stderr, because manifests are compared byte for byte.
+ * REGCTL_CONFIG all point under a test's temporary directory, so no run reads or writes the user's ~; plus, where a
+ * test needs it, environment of its own (the CA to trust, an auth file), leading arguments (global flags) and, for
+ * {@code login --password-stdin}, standard input. Unlike {@link Proc}, stdout is kept apart from stderr, because
+ * manifests are compared byte for byte; both are logged under {@link Proc#LOGS} (stdin, a password, is not).
  */
 final class PeerCli {
     private static final Duration TIMEOUT = Duration.ofMinutes(3);
@@ -42,21 +46,40 @@ final class PeerCli {
         }
     }
 
-    private final String program;
+    private final List<String> prefix;
     private final Map<String, String> env;
 
-    private PeerCli(String program, Map<String, String> env) {
-        this.program = program;
-        this.env = env;
+    private PeerCli(List<String> prefix, Map<String, String> env) {
+        this.prefix = List.copyOf(prefix);
+        this.env = Map.copyOf(env);
     }
 
     /** The peer {@code BERTH_<name>} (see {@link Peers#tool}) with its home under {@code home}. */
     static PeerCli of(String peer, Path home) {
-        return new PeerCli(Peers.tool(peer), privateEnv(home));
+        return of(peer, home, Map.of());
+    }
+
+    /** The peer {@code BERTH_<peer>} with its home under {@code home}, and {@code extraEnv} on top. */
+    static PeerCli of(String peer, Path home, Map<String, String> extraEnv) {
+        Map<String, String> all = new HashMap<>(privateEnv(home));
+        all.putAll(extraEnv);
+        return new PeerCli(List.of(Peers.tool(peer)), all);
+    }
+
+    /** {@code command…} (a program and leading arguments, such as docker's {@code -H}) with exactly {@code env} added. */
+    static PeerCli command(List<String> command, Map<String, String> env) {
+        return new PeerCli(command, env);
+    }
+
+    /** The same program with further leading arguments (global flags). */
+    PeerCli withArgs(String... args) {
+        List<String> all = new ArrayList<>(prefix);
+        all.addAll(List.of(args));
+        return new PeerCli(all, env);
     }
 
     /** Environment variables that keep a client's configuration, caches and temporary files under {@code home}. */
-    static Map<String, String> privateEnv(Path home) {
+    private static Map<String, String> privateEnv(Path home) {
         try {
             Map<String, String> env = new HashMap<>();
             env.put("HOME", dir(home).toString());
@@ -80,26 +103,43 @@ final class PeerCli {
         return Files.createDirectories(p);
     }
 
-    /** Runs the program with {@code args} in {@code workDir} (null: the current directory). */
-    Out runIn(Path workDir, List<String> args) {
-        List<String> command = new ArrayList<>();
-        command.add(program);
+    /** Runs the program with {@code args} in {@code workDir} (null: the current directory), with no input (/dev/null). */
+    Out runIn(@Nullable Path workDir, List<String> args) {
+        return execute(workDir, null, args);
+    }
+
+    /** Runs to completion with {@code stdin} written to its standard input, which is then closed; whatever the exit code. */
+    Out runWithInput(String stdin, String... args) {
+        return execute(null, stdin, List.of(args));
+    }
+
+    private Out execute(@Nullable Path workDir, @Nullable String stdin, List<String> args) {
+        List<String> command = new ArrayList<>(prefix);
         command.addAll(args);
         try {
             Files.createDirectories(Proc.LOGS);
-            String name = Path.of(program).getFileName() + "-";
+            String name = Path.of(command.get(0)).getFileName() + "-";
             Path out = Files.createTempFile(Proc.LOGS, name, ".out");
             Path err = Files.createTempFile(Proc.LOGS, name, ".err");
             Files.writeString(err, "$ " + String.join(" ", command) + "\n");
             ProcessBuilder pb = new ProcessBuilder(command)
                     .redirectOutput(out.toFile())
-                    .redirectError(ProcessBuilder.Redirect.appendTo(err.toFile()))
-                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+                    .redirectError(ProcessBuilder.Redirect.appendTo(err.toFile()));
+            if (stdin == null) {
+                pb.redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+            }
             pb.environment().putAll(env);
             if (workDir != null) {
                 pb.directory(workDir.toFile());
             }
             Process p = pb.start();
+            if (stdin != null) {
+                try (OutputStream in = p.getOutputStream()) {
+                    in.write(stdin.getBytes(StandardCharsets.UTF_8));
+                } catch (IOException e) {
+                    // It exited without reading its input; its exit code and output tell why.
+                }
+            }
             if (!p.waitFor(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
                 Proc.kill(p);
                 throw new AssertionError("`" + String.join(" ", command) + "` timed out after " + TIMEOUT + ":\n"
@@ -114,6 +154,7 @@ final class PeerCli {
         }
     }
 
+    /** Runs to completion with no input (/dev/null), whatever the exit code. */
     Out run(String... args) {
         return runIn(null, List.of(args));
     }
@@ -131,5 +172,15 @@ final class PeerCli {
     /** Runs and requires exit code 0; returns stdout, raw. */
     byte[] bytes(String... args) {
         return ok(args).stdout();
+    }
+
+    /** Runs and requires a non-zero exit code; returns stdout and stderr together, for checking the reason. */
+    String fails(String... args) {
+        Out r = run(args);
+        if (r.exitCode() == 0) {
+            throw new AssertionError("`" + String.join(" ", r.command()) + "` succeeded but should have been refused:\n"
+                    + Proc.tail(r.text()) + "\n" + Proc.tail(r.stderr()));
+        }
+        return r.text() + "\n" + r.stderr();
     }
 }

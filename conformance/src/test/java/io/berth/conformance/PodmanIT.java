@@ -28,6 +28,7 @@ class PodmanIT {
     static Path work;
 
     private static Berth berth;
+    private static RegistryHttp http;
     private static String host;
     private static Map<String, String> env;
 
@@ -35,6 +36,7 @@ class PodmanIT {
     static void start() throws IOException {
         berth = Berth.builder().temporaryStorage().port(0).build();
         berth.start();
+        http = new RegistryHttp(berth);
         host = berth.hostAndPort();
         // Nothing from the host's registries.conf or auth file: no search registries, no mirrors.
         Path registries = Files.writeString(work.resolve("registries.conf"), "unqualified-search-registries = []\n");
@@ -65,8 +67,8 @@ class PodmanIT {
         String digest = Files.readString(digestFile).strip();
         assertThat(digest).matches("sha256:[0-9a-f]{64}");
 
-        ClientHttp.Response manifest = ClientHttp.manifest(berth.baseUri(), "podman/app", "v1",
-                ClientHttp.OCI_MANIFEST, ClientHttp.DOCKER_MANIFEST);
+        RegistryHttp.Response manifest = http.manifest("podman/app", "v1",
+                RegistryHttp.OCI_MANIFEST, RegistryHttp.DOCKER_MANIFEST);
         assertThat(manifest.status()).as("GET /v2/podman/app/manifests/v1: %s", manifest).isEqualTo(200);
         assertThat(manifest.header("Docker-Content-Digest")).isEqualTo(digest);
         assertThat(manifest.sha256()).as("sha256 of the manifest Berth serves").isEqualTo(digest);
@@ -101,13 +103,13 @@ class PodmanIT {
                 list, "docker://" + host + "/podman/multi:v1");
         String digest = Files.readString(digestFile).strip();
 
-        ClientHttp.Response index = ClientHttp.manifest(berth.baseUri(), "podman/multi", "v1",
-                ClientHttp.OCI_INDEX, ClientHttp.DOCKER_MANIFEST_LIST);
+        RegistryHttp.Response index = http.manifest("podman/multi", "v1",
+                RegistryHttp.OCI_INDEX, RegistryHttp.DOCKER_MANIFEST_LIST);
         assertThat(index.status()).as("GET /v2/podman/multi/manifests/v1: %s", index).isEqualTo(200);
         assertThat(index.header("Docker-Content-Digest")).isEqualTo(digest);
         assertThat(index.sha256()).as("sha256 of the index Berth serves").isEqualTo(digest);
         JsonNode json = index.json();
-        assertThat(index.header("Content-Type")).isIn(ClientHttp.OCI_INDEX, ClientHttp.DOCKER_MANIFEST_LIST)
+        assertThat(index.header("Content-Type")).isIn(RegistryHttp.OCI_INDEX, RegistryHttp.DOCKER_MANIFEST_LIST)
                 .isEqualTo(json.path("mediaType").asText());
         List<String> platforms = new ArrayList<>();
         json.path("manifests").forEach(m -> platforms.add(m.path("platform").path("os").asText() + "/" + m.path("platform").path("architecture").asText()));
@@ -117,14 +119,14 @@ class PodmanIT {
         String arm64Digest = "";
         for (JsonNode child : json.path("manifests")) {
             String childDigest = child.path("digest").asText();
-            ClientHttp.Response m = ClientHttp.manifest(berth.baseUri(), "podman/multi", childDigest, child.path("mediaType").asText());
+            RegistryHttp.Response m = http.manifest("podman/multi", childDigest, child.path("mediaType").asText());
             assertThat(m.status()).as("GET the child %s: %s", childDigest, m).isEqualTo(200);
             assertThat(m.header("Docker-Content-Digest")).isEqualTo(childDigest);
             assertThat(m.sha256()).isEqualTo(childDigest);
             assertThat(m.header("Content-Type")).isEqualTo(child.path("mediaType").asText());
             assertThat((long) m.body().length).isEqualTo(child.path("size").asLong());
             String config = m.json().path("config").path("digest").asText();
-            ClientHttp.Response blob = ClientHttp.get(berth.baseUri().resolve("/v2/podman/multi/blobs/" + config));
+            RegistryHttp.Response blob = http.blob("podman/multi", config);
             assertThat(blob.status()).as("GET the config blob of %s: %s", childDigest, blob).isEqualTo(200);
             assertThat(blob.sha256()).isEqualTo(config);
             if (child.path("platform").path("architecture").asText().equals("arm64")) {

@@ -75,6 +75,15 @@ final class Proc {
         }
     }
 
+    /** The tail of a log file, for failure messages. */
+    static String tailOf(Path log) {
+        try {
+            return tail(Files.readString(log));
+        } catch (IOException e) {
+            return "(no log: " + e + ")";
+        }
+    }
+
     static String tail(String s) {
         return s.length() <= 4000 ? s : "…" + s.substring(s.length() - 4000);
     }

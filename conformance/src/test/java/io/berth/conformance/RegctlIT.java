@@ -3,54 +3,26 @@ package io.berth.conformance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.berth.server.Berth;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** regctl (regclient) against a live Berth: copy, raw manifests, indexes, tags, blobs and referrers. */
-class RegctlIT {
+class RegctlIT extends LiveBerthTest {
     private static final String SBOM_TYPE = "application/vnd.berth.test.sbom+json";
-
-    private static Berth berth;
-    private static RegistryHttp http;
-
-    @TempDir
-    Path work;
 
     private PeerCli regctl;
     private CraneSeed seed;
 
-    @BeforeAll
-    static void start() {
-        berth = Berth.builder().temporaryStorage().port(0).build();
-        berth.start();
-        http = new RegistryHttp(berth);
-    }
-
-    @AfterAll
-    static void stop() {
-        berth.close();
-    }
-
     @BeforeEach
     void privateConfig() {
-        Path home = work.resolve("regctl-home");
-        regctl = PeerCli.of("REGCTL", home);
+        regctl = peer("REGCTL");
         regctl.ok("registry", "set", "--tls", "disabled", berth.hostAndPort());
-        assertThat(home.resolve(".regctl/config.json")).content().contains("\"tls\": \"disabled\"");
-        seed = new CraneSeed(berth, work.resolve("seed"));
-    }
-
-    private static String ref(String repoRef) {
-        return berth.hostAndPort() + "/" + repoRef;
+        assertThat(home("REGCTL").resolve(".regctl/config.json")).content().contains("\"tls\": \"disabled\"");
+        seed = seed();
     }
 
     @Test
@@ -60,7 +32,7 @@ class RegctlIT {
         regctl.ok("image", "copy", ref("seed/regctl-app:v1"), ref("regctl/app:v1"));
 
         assertThat(regctl.text("image", "digest", ref("regctl/app:v1"))).isEqualTo(digest);
-        byte[] served = http.manifest("regctl/app", "v1");
+        byte[] served = http.requireManifest("regctl/app", "v1").body();
         assertThat(RegistryHttp.sha256(served)).isEqualTo(digest);
         assertThat(regctl.bytes("manifest", "get", "--format", "raw-body", ref("regctl/app:v1"))).isEqualTo(served);
         assertThat(regctl.bytes("manifest", "get", "--format", "raw-body", ref("regctl/app@" + digest))).isEqualTo(served);
@@ -85,10 +57,10 @@ class RegctlIT {
         regctl.ok("image", "copy", ref("seed/regctl-multi:arm64"), ref("regctl/multi:arm64"));
 
         regctl.ok("index", "create", ref("regctl/multi:v1"), "--ref", ref("regctl/multi:amd64"));
-        assertThat(children(http.manifest("regctl/multi", "v1"))).containsExactly("linux/amd64=" + amd64);
+        assertThat(children(http.requireManifest("regctl/multi", "v1").body())).containsExactly("linux/amd64=" + amd64);
         regctl.ok("index", "add", ref("regctl/multi:v1"), "--ref", ref("regctl/multi:arm64"));
 
-        byte[] served = http.manifest("regctl/multi", "v1");
+        byte[] served = http.requireManifest("regctl/multi", "v1").body();
         assertThat(RegistryHttp.json(served).path("mediaType").asText()).isEqualTo("application/vnd.oci.image.index.v1+json");
         assertThat(children(served)).containsExactly("linux/amd64=" + amd64, "linux/arm64=" + arm64);
         assertThat(regctl.bytes("manifest", "get", "--format", "raw-body", ref("regctl/multi:v1"))).isEqualTo(served);
@@ -113,8 +85,8 @@ class RegctlIT {
                 .contains("resp-status=\"202 Accepted\"")
                 .doesNotContain("req-method=PUT");
         assertThat(regctl.text("tag", "ls", ref("regctl/tags")).lines()).containsExactly("v2");
-        assertThat(http.get("/v2/regctl/tags/manifests/v1").statusCode()).isEqualTo(404);
-        assertThat(http.get("/v2/regctl/tags/manifests/" + digest).statusCode()).isEqualTo(200);
+        assertThat(http.get("/v2/regctl/tags/manifests/v1").status()).isEqualTo(404);
+        assertThat(http.get("/v2/regctl/tags/manifests/" + digest).status()).isEqualTo(200);
         assertThat(regctl.text("image", "digest", ref("regctl/tags:v2"))).isEqualTo(digest);
     }
 
@@ -122,10 +94,7 @@ class RegctlIT {
     void blobGetReturnsContentMatchingEachDigest() {
         String digest = seed.image("seed/regctl-blobs:v1", 130);
         regctl.ok("image", "copy", ref("seed/regctl-blobs:v1"), ref("regctl/blobs:v1"));
-        JsonNode manifest = RegistryHttp.json(http.manifest("regctl/blobs", digest));
-        List<JsonNode> blobs = new ArrayList<>();
-        blobs.add(manifest.path("config"));
-        manifest.path("layers").forEach(blobs::add);
+        List<JsonNode> blobs = blobDescriptors(http.requireManifest("regctl/blobs", digest).json());
         assertThat(blobs).hasSize(3);
 
         for (JsonNode blob : blobs) {
@@ -152,14 +121,14 @@ class RegctlIT {
         assertThat(referrer.path("mediaType").asText()).isEqualTo("application/vnd.oci.image.manifest.v1+json");
         String artifact = referrer.path("digest").asText();
 
-        byte[] artifactManifest = http.manifest("regctl/ref", artifact);
+        byte[] artifactManifest = http.requireManifest("regctl/ref", artifact).body();
         assertThat(RegistryHttp.json(artifactManifest).path("subject").path("digest").asText()).isEqualTo(subject);
         String layer = RegistryHttp.json(artifactManifest).path("layers").get(0).path("digest").asText();
         assertThat(regctl.bytes("blob", "get", ref("regctl/ref"), layer)).isEqualTo(Files.readAllBytes(sbom));
 
         // The same list through the referrers API, filtered by the server.
-        HttpResponse<byte[]> filtered = http.get("/v2/regctl/ref/referrers/" + subject + "?artifactType=application/vnd.berth.other");
-        assertThat(filtered.statusCode()).isEqualTo(200);
+        RegistryHttp.Response filtered = http.get("/v2/regctl/ref/referrers/" + subject + "?artifactType=application/vnd.berth.other");
+        assertThat(filtered.status()).isEqualTo(200);
         assertThat(filtered.headers().firstValue("OCI-Filters-Applied")).hasValue("artifactType");
         assertThat(RegistryHttp.json(filtered.body()).path("manifests")).isEmpty();
         JsonNode byType = RegistryHttp.json(regctl.bytes("artifact", "list", "--format", "body",

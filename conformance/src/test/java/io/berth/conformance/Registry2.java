@@ -140,11 +140,7 @@ final class Registry2 implements AutoCloseable {
     }
 
     private String logTail() {
-        try {
-            return Proc.tail(Files.readString(log));
-        } catch (IOException e) {
-            return "(no log: " + e + ")";
-        }
+        return Proc.tailOf(log);
     }
 
     /** Stops the registry and waits for it to exit. */

@@ -21,10 +21,8 @@ import io.berth.conformance.RoundTripContent.MultiArch;
 import io.berth.conformance.RoundTripContent.Snapshot;
 import io.berth.server.Berth;
 import io.berth.server.cli.BerthCommand;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,7 +58,7 @@ class Registry2RoundTripIT {
         String referrer;
         try (Registry2 r2 = Registry2.serve(volume, work)) {
             String h = r2.hostAndPort();
-            RoundTripHttp http = new RoundTripHttp(h);
+            RegistryHttp http = new RegistryHttp(h);
             v1 = pushImage(h + "/rt/app:v1", l.a, l.b);
             crane("tag", h + "/rt/app:v1", "stable");
             pushImage(h + "/rt/app:v2", l.c);
@@ -82,7 +80,7 @@ class Registry2RoundTripIT {
         List<String> untagged = new ArrayList<>(List.of("rt/app@" + referrer));
         try (Berth berth = berth(volume)) {
             String h = berth.hostAndPort();
-            RoundTripHttp http = new RoundTripHttp(h);
+            RegistryHttp http = new RegistryHttp(h);
             assertSameContent(read(http, untagged), written, "Berth serving registry:2's volume");
             RoundTripContent.cranePullEverything(h, written, work.resolve("pulled-from-berth"));
 
@@ -104,14 +102,14 @@ class Registry2RoundTripIT {
 
         String referrer3b;
         try (Registry2 r2 = Registry2.serve(volume, work)) {
-            RoundTripHttp http = new RoundTripHttp(r2.hostAndPort());
+            RegistryHttp http = new RegistryHttp(r2.hostAndPort());
             assertSameContent(read(http, untagged), afterBerth, "registry:2 serving Berth's additions");
             crane("pull", "--format", "oci", r2.hostAndPort() + "/rt/multi:next", work.resolve("next-r2").toString());
             referrer3b = pushReferrer(http, "rt/app", v3, "second sbom of v3, pushed to registry:2");
         }
         // The volume goes back to Berth a second time: what registry:2 added since must be indexed too.
         try (Berth berth = berth(volume)) {
-            softly.assertThat(referrerDigests(new RoundTripHttp(berth.hostAndPort()), "rt/app", v3))
+            softly.assertThat(referrerDigests(new RegistryHttp(berth.hostAndPort()), "rt/app", v3))
                     .as("Berth's referrers of rt/app@%s after registry:2 added %s on the second hand-over", v3, referrer3b)
                     .containsExactlyInAnyOrder(referrer3, referrer3b);
         }
@@ -123,20 +121,16 @@ class Registry2RoundTripIT {
         Path volume = work.resolve("volume");
         Layers l = new Layers(work);
         Snapshot written;
-        String referrer;
-        MultiArch multi;
+        App app;
         Garbage garbage;
         try (Berth berth = berth(volume)) {
             String h = berth.hostAndPort();
-            RoundTripHttp http = new RoundTripHttp(h);
-            String v1 = pushImage(h + "/rt/app:v1", l.a, l.b, l.c);
-            pushImage(h + "/rt/base:1", l.a);
-            multi = pushMultiArch(h, h + "/rt/base:1", "rt/app", "multi", l.amd64, l.arm64);
-            referrer = pushReferrer(http, "rt/app", v1, "sbom of v1, pushed to Berth");
+            RegistryHttp http = new RegistryHttp(h);
+            app = pushApp(http, h, l, "sbom of v1, pushed to Berth", l.a, l.b, l.c);
             garbage = pushGarbage(http, h, "rt/app", l.doomed);
-            written = read(http, List.of("rt/app@" + referrer));
+            written = read(http, List.of("rt/app@" + app.referrer()));
             assertThat(written.tags().get("rt/app")).containsExactly("multi", "v1");
-            assertThat(written.manifests()).containsKeys("rt/app@" + multi.children().get(0), "rt/app@" + multi.children().get(1));
+            assertThat(written.manifests()).containsKeys("rt/app@" + app.multi().children().get(0), "rt/app@" + app.multi().children().get(1));
         }
         SortedMap<String, String> before = tree(volume);
         SortedSet<String> unreferenced = minus(storedBlobs(volume), written.liveDigests());
@@ -155,8 +149,8 @@ class Registry2RoundTripIT {
         assertThat(tree(volume)).as("the volume after registry:2's garbage-collect").isEqualTo(expected);
 
         try (Registry2 r2 = Registry2.serve(volume, work)) {
-            RoundTripHttp http = new RoundTripHttp(r2.hostAndPort());
-            assertSameContent(read(http, List.of("rt/app@" + referrer)), written, "registry:2 serving Berth's volume");
+            RegistryHttp http = new RegistryHttp(r2.hostAndPort());
+            assertSameContent(read(http, List.of("rt/app@" + app.referrer())), written, "registry:2 serving Berth's volume");
             RoundTripContent.cranePullEverything(r2.hostAndPort(), written, work.resolve("pulled-from-registry2"));
             assertThat(http.manifest("rt/app", garbage.manifest()).status()).isEqualTo(404);
         }
@@ -167,23 +161,19 @@ class Registry2RoundTripIT {
         Path volume = work.resolve("volume");
         Layers l = new Layers(work);
         Snapshot live;
-        MultiArch multi;
-        String referrer;
+        App app;
         String untagged;
         Garbage garbage;
         SortedSet<String> untaggedBlobs = new TreeSet<>();
         try (Berth berth = berth(volume)) {
             String h = berth.hostAndPort();
-            RoundTripHttp http = new RoundTripHttp(h);
-            String v1 = pushImage(h + "/rt/app:v1", l.a, l.b);
-            pushImage(h + "/rt/base:1", l.a);
-            multi = pushMultiArch(h, h + "/rt/base:1", "rt/app", "multi", l.amd64, l.arm64);
-            referrer = pushReferrer(http, "rt/app", v1, "sbom of v1, pushed to Berth");
+            RegistryHttp http = new RegistryHttp(h);
+            app = pushApp(http, h, l, "sbom of v1, pushed to Berth", l.a, l.b);
             untagged = RoundTripContent.pushUntagged(h, h + "/rt/app:v1", "rt/app");
             untaggedBlobs.add(untagged);
             untaggedBlobs.addAll(referencedBlobs(http.requireManifest("rt/app", untagged).json()));
             garbage = pushGarbage(http, h, "rt/app", l.doomed);
-            live = read(http, List.of("rt/app@" + referrer));
+            live = read(http, List.of("rt/app@" + app.referrer()));
         }
         Path copy = work.resolve("volume-for-registry2");
         RoundTripContent.copyTree(volume, copy);
@@ -198,15 +188,15 @@ class Registry2RoundTripIT {
         SortedSet<String> after = storedBlobs(volume);
         assertThat(after).as("blobs kept by berth garbage-collect --delete-untagged").isEqualTo(minus(before, unreachable));
         assertThat(minus(before, after)).containsAll(garbage.blobs()).containsAll(minus(untaggedBlobs, live.liveDigests()));
-        for (String child : multi.children()) {
+        for (String child : app.multi().children()) {
             assertThat(volume.resolve(revisionLink("rt/app", child))).hasContent(child);
         }
-        assertThat(volume.resolve(revisionLink("rt/app", referrer))).hasContent(referrer);
+        assertThat(volume.resolve(revisionLink("rt/app", app.referrer()))).hasContent(app.referrer());
         assertThat(volume.resolve(revisionLink("rt/app", untagged))).doesNotExist();
 
         try (Registry2 r2 = Registry2.serve(volume, work)) {
-            RoundTripHttp http = new RoundTripHttp(r2.hostAndPort());
-            assertSameContent(read(http, List.of("rt/app@" + referrer)), live, "registry:2 after berth garbage-collect");
+            RegistryHttp http = new RegistryHttp(r2.hostAndPort());
+            assertSameContent(read(http, List.of("rt/app@" + app.referrer())), live, "registry:2 after berth garbage-collect");
             crane("pull", "--format", "oci", r2.hostAndPort() + "/rt/app:multi", work.resolve("multi").toString());
             assertThat(http.manifest("rt/app", untagged).status()).isEqualTo(404);
         }
@@ -214,19 +204,19 @@ class Registry2RoundTripIT {
         // registry:2 2.8.2's own --delete-untagged on the same content: it deletes the index's
         // children and the tagged image's referrer, and the layers only the children used.
         Proc.Result gc = Registry2.garbageCollect(Registry2.writeConfig(work, copy, 5000), "--delete-untagged");
-        List<String> expectedDeleted = new ArrayList<>(multi.children());
-        expectedDeleted.add(referrer);
+        List<String> expectedDeleted = new ArrayList<>(app.multi().children());
+        expectedDeleted.add(app.referrer());
         expectedDeleted.add(untagged);
         assertThat(Registry2.reported(gc, MANIFEST_ELIGIBLE)).containsExactlyInAnyOrderElementsOf(expectedDeleted);
         SortedSet<String> childOnly = new TreeSet<>();
-        multi.children().forEach(c -> childOnly.addAll(referencedBlobs(manifestJson(live, "rt/app@" + c))));
+        app.multi().children().forEach(c -> childOnly.addAll(referencedBlobs(manifestJson(live, "rt/app@" + c))));
         live.manifests().keySet().stream().filter(k -> !k.contains("@"))
                 .forEach(tagRef -> childOnly.removeAll(referencedBlobs(manifestJson(live, tagRef))));
         assertThat(childOnly).isNotEmpty();
         assertThat(storedBlobs(copy)).as("blobs left by registry:2's --delete-untagged").doesNotContainAnyElementsOf(childOnly);
         try (Registry2 r2 = Registry2.serve(copy, work)) {
-            RoundTripHttp http = new RoundTripHttp(r2.hostAndPort());
-            assertThat(http.requireManifest("rt/app", "multi").digest()).isEqualTo(multi.index());
+            RegistryHttp http = new RegistryHttp(r2.hostAndPort());
+            assertThat(http.requireManifest("rt/app", "multi").digest()).isEqualTo(app.multi().index());
             for (String gone : expectedDeleted) {
                 assertThat(http.manifest("rt/app", gone).status()).as("registry:2 GET rt/app@%s after its own GC", gone).isEqualTo(404);
             }
@@ -256,7 +246,7 @@ class Registry2RoundTripIT {
         List<String> appBlobs = new ArrayList<>(referencedBlobs(byBerth.v1Manifest()));
         for (String blob : appBlobs) {
             assertThat(files).containsKey(blobPath(blob));
-            assertThat(berthVolume.resolve(blobPath(blob))).satisfies(p -> assertThat(RoundTripHttp.sha256(Files.readAllBytes(p))).isEqualTo(blob));
+            assertThat(berthVolume.resolve(blobPath(blob))).satisfies(p -> assertThat(RegistryHttp.sha256(Files.readAllBytes(p))).isEqualTo(blob));
             assertThat(files).containsEntry(repo + "_layers/" + hexPath(blob) + "/link", blob);
         }
         List<String> manifests = new ArrayList<>(byBerth.multi().children());
@@ -298,7 +288,7 @@ class Registry2RoundTripIT {
         SoftAssertions softly = new SoftAssertions();
         softly.assertThat(berthCatalog).as("Berth's catalog after the same operations as registry:2").isEqualTo(r2Catalog);
         try (Registry2 r2 = Registry2.serve(berthVolume, work)) {
-            softly.assertThat(new RoundTripHttp(r2.hostAndPort()).catalog()).as("registry:2's catalog of Berth's volume").isEqualTo(r2Catalog);
+            softly.assertThat(new RegistryHttp(r2.hostAndPort()).catalog()).as("registry:2's catalog of Berth's volume").isEqualTo(r2Catalog);
         }
         List<String> berthEligible = Registry2.reported(Registry2.garbageCollect(Registry2.writeConfig(work, berthVolume, 5000), "--dry-run"), BLOB_ELIGIBLE);
         softly.assertThat(berthEligible).as("blobs registry:2's garbage-collect would delete from Berth's volume, where rt/solo:v1 is still tagged")
@@ -311,7 +301,7 @@ class Registry2RoundTripIT {
      * stay), and uploads a blob to rt/blobs-only with no manifest. Returns the catalog.
      */
     private static List<String> deleteBlobsOfATaggedImageAndUploadAnUnusedBlob(String h, Layers l) {
-        RoundTripHttp http = new RoundTripHttp(h);
+        RegistryHttp http = new RegistryHttp(h);
         String solo = pushImage(h + "/rt/solo:v1", l.a);
         for (String blob : referencedBlobs(http.requireManifest("rt/solo", solo).json())) {
             assertThat(http.deleteBlob("rt/solo", blob)).as("DELETE rt/solo blob %s on %s", blob, h).isEqualTo(202);
@@ -323,13 +313,24 @@ class Registry2RoundTripIT {
 
     /** The same crane and HTTP pushes, in the same order, to either registry. */
     private static Pushed pushSameContent(String h, Layers l) {
-        RoundTripHttp http = new RoundTripHttp(h);
-        String v1 = pushImage(h + "/rt/app:v1", l.a, l.b);
+        RegistryHttp http = new RegistryHttp(h);
+        App app = pushApp(http, h, l, "sbom of v1", l.a, l.b);
         crane("tag", h + "/rt/app:v1", "latest");
+        return new Pushed(app.v1(), http.requireManifest("rt/app", app.v1()).text(), app.multi(), app.referrer());
+    }
+
+    /** What {@link #pushApp} pushed: the image rt/app:v1, the index rt/app:multi and the referrer of v1. */
+    private record App(String v1, MultiArch multi, String referrer) {}
+
+    /**
+     * Pushes rt/app:v1 of {@code appLayers}, rt/base:1 of layer a, the index rt/app:multi of two platform images
+     * made from rt/base:1, and an SBOM of rt/app:v1 (with {@code sbom} as its content) that refers to it.
+     */
+    private static App pushApp(RegistryHttp http, String h, Layers l, String sbom, Path... appLayers) {
+        String v1 = pushImage(h + "/rt/app:v1", appLayers);
         pushImage(h + "/rt/base:1", l.a);
         MultiArch multi = pushMultiArch(h, h + "/rt/base:1", "rt/app", "multi", l.amd64, l.arm64);
-        String referrer = pushReferrer(http, "rt/app", v1, "sbom of v1");
-        return new Pushed(v1, http.requireManifest("rt/app", v1).text(), multi, referrer);
+        return new App(v1, multi, pushReferrer(http, "rt/app", v1, sbom));
     }
 
     private record Pushed(String v1, String v1Body, MultiArch multi, String referrer) {
@@ -369,8 +370,8 @@ class Registry2RoundTripIT {
         return berth;
     }
 
-    private static List<String> referrerDigests(RoundTripHttp http, String repo, String subject) {
-        RoundTripHttp.Fetched f = http.referrers(repo, subject);
+    private static List<String> referrerDigests(RegistryHttp http, String repo, String subject) {
+        RegistryHttp.Response f = http.referrers(repo, subject);
         assertThat(f.status()).as("GET referrers of %s@%s: %s", repo, subject, f.text()).isEqualTo(200);
         List<String> out = new ArrayList<>();
         f.json().path("manifests").forEach(m -> out.add(m.path("digest").asText()));
@@ -382,11 +383,7 @@ class Registry2RoundTripIT {
     }
 
     private static JsonNode json(String body) {
-        try {
-            return RoundTripHttp.JSON.readTree(body.getBytes(StandardCharsets.ISO_8859_1));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return RegistryHttp.json(body.getBytes(StandardCharsets.ISO_8859_1));
     }
 
     private static String revisionLink(String repo, String digest) {

@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -18,59 +19,193 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 
 /**
- * Plain HTTP against Berth's distribution API, to check from the registry's side what a client did
- * (used by CraneIT, RegctlIT, SkopeoIT and OrasIT), plus the JSON and digest helpers they share.
+ * Plain HTTP against a registry's distribution API (Berth or registry:2), to check from the registry's side what a
+ * client did, and for the few raw calls where a client tool would hide the bytes: manifests with a chosen Accept and
+ * their headers, blobs, catalog and tag lists, monolithic blob pushes, manifest puts and deletes. Also the JSON and
+ * digest helpers the tests share.
  */
 final class RegistryHttp {
+    static final String DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
+    static final String DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
+    static final String OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+    static final String OCI_INDEX = "application/vnd.oci.image.index.v1+json";
     /** Every manifest type Berth serves, as a client that knows them all asks for them. */
-    static final String MANIFEST_TYPES = String.join(", ",
-            "application/vnd.oci.image.index.v1+json",
-            "application/vnd.oci.image.manifest.v1+json",
-            "application/vnd.docker.distribution.manifest.list.v2+json",
-            "application/vnd.docker.distribution.manifest.v2+json");
+    static final String MANIFEST_TYPES = String.join(", ", OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST);
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * A response, whole.
+     *
+     * @param status the HTTP status
+     * @param headers the response headers
+     * @param body the body bytes
+     */
+    record Response(int status, HttpHeaders headers, byte[] body) {
+        /** The first value of header {@code name}, or "". */
+        String header(String name) {
+            return headers.firstValue(name).orElse("");
+        }
+
+        String contentType() {
+            return header("Content-Type");
+        }
+
+        /** The Docker-Content-Digest header, or "". */
+        String digest() {
+            return header("Docker-Content-Digest");
+        }
+
+        String location() {
+            return header("Location");
+        }
+
+        JsonNode json() {
+            return RegistryHttp.json(body);
+        }
+
+        String text() {
+            return new String(body, StandardCharsets.UTF_8);
+        }
+
+        /** The sha256 digest of the body, as {@code sha256:<hex>}. */
+        String sha256() {
+            return RegistryHttp.sha256(body);
+        }
+
+        @Override
+        public String toString() {
+            return status + " " + headers.map() + "\n" + Proc.tail(text());
+        }
+    }
 
     private final URI base;
     private final HttpClient client = HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(10))
+            .followRedirects(HttpClient.Redirect.NORMAL)
             .build();
 
     RegistryHttp(Berth berth) {
         this.base = berth.baseUri();
     }
 
+    /** A plain-HTTP registry at {@code host:port}. */
+    RegistryHttp(String hostAndPort) {
+        this.base = URI.create("http://" + hostAndPort);
+    }
+
     /** GET {@code path} (e.g. {@code /v2/a/b/manifests/v1}) accepting every manifest type. */
-    HttpResponse<byte[]> get(String path) {
+    Response get(String path) {
         return send(HttpRequest.newBuilder(base.resolve(path)).header("Accept", MANIFEST_TYPES).GET());
     }
 
     /** HEAD {@code path} accepting every manifest type. */
-    HttpResponse<byte[]> head(String path) {
+    Response head(String path) {
         return send(HttpRequest.newBuilder(base.resolve(path)).header("Accept", MANIFEST_TYPES)
                 .method("HEAD", HttpRequest.BodyPublishers.noBody()));
     }
 
-    /** The manifest {@code repo:reference} as Berth stores it; fails unless Berth answers 200. */
-    byte[] manifest(String repo, String reference) {
-        HttpResponse<byte[]> r = get("/v2/" + repo + "/manifests/" + reference);
-        assertThat(r.statusCode()).as("GET manifest %s:%s", repo, reference).isEqualTo(200);
-        return r.body();
+    /** GET {@code /v2/<repo>/manifests/<reference>} with the given Accept types (none given: every manifest type). */
+    Response manifest(String repo, String reference, String... accept) {
+        String types = accept.length == 0 ? MANIFEST_TYPES : String.join(", ", accept);
+        return send(HttpRequest.newBuilder(base.resolve("/v2/" + repo + "/manifests/" + reference)).header("Accept", types).GET());
     }
 
-    private HttpResponse<byte[]> send(HttpRequest.Builder request) {
+    /** GET of a manifest (accepting every type) that must exist: fails unless the registry answers 200. */
+    Response requireManifest(String repo, String reference) {
+        Response r = manifest(repo, reference);
+        assertThat(r.status()).as("GET %s/v2/%s/manifests/%s: %s", base, repo, reference, r.text()).isEqualTo(200);
+        return r;
+    }
+
+    Response blob(String repo, String digest) {
+        return send(HttpRequest.newBuilder(base.resolve("/v2/" + repo + "/blobs/" + digest)).GET());
+    }
+
+    /** Downloads a blob, checking that its bytes hash to its digest and that it has the expected size. */
+    void requireBlob(String repo, String digest, long size) {
+        Response r = blob(repo, digest);
+        assertThat(r.status()).as("GET %s/v2/%s/blobs/%s", base, repo, digest).isEqualTo(200);
+        assertThat(r.sha256()).as("sha256 of blob %s in %s from %s", digest, repo, base).isEqualTo(digest);
+        assertThat((long) r.body().length).as("size of blob %s", digest).isEqualTo(size);
+    }
+
+    List<String> catalog() {
+        return strings(requireOk("/v2/_catalog?n=1000").json().path("repositories"));
+    }
+
+    List<String> tags(String repo) {
+        return strings(requireOk("/v2/" + repo + "/tags/list?n=1000").json().path("tags"));
+    }
+
+    Response referrers(String repo, String digest) {
+        return send(HttpRequest.newBuilder(base.resolve("/v2/" + repo + "/referrers/" + digest)).GET());
+    }
+
+    /** Uploads {@code content} in one POST + PUT; returns its digest. */
+    String pushBlob(String repo, byte[] content) {
+        String digest = sha256(content);
+        Response started = send(HttpRequest.newBuilder(base.resolve("/v2/" + repo + "/blobs/uploads/"))
+                .POST(HttpRequest.BodyPublishers.noBody()));
+        assertThat(started.status()).as("POST upload to %s/%s", base, repo).isEqualTo(202);
+        URI location = base.resolve(started.location());
+        String sep = location.getRawQuery() == null ? "?" : "&";
+        Response done = send(HttpRequest.newBuilder(URI.create(location + sep + "digest=" + digest))
+                .header("Content-Type", "application/octet-stream").PUT(HttpRequest.BodyPublishers.ofByteArray(content)));
+        assertThat(done.status()).as("PUT blob %s to %s/%s: %s", digest, base, repo, done.text()).isEqualTo(201);
+        return digest;
+    }
+
+    /** PUTs a manifest under {@code reference}; it must be accepted with 201. Returns the registry's digest header. */
+    String putManifest(String repo, String reference, String mediaType, byte[] content) {
+        Response r = send(HttpRequest.newBuilder(base.resolve("/v2/" + repo + "/manifests/" + reference))
+                .header("Content-Type", mediaType).PUT(HttpRequest.BodyPublishers.ofByteArray(content)));
+        assertThat(r.status()).as("PUT manifest %s:%s to %s: %s", repo, reference, base, r.text()).isEqualTo(201);
+        return r.digest();
+    }
+
+    int deleteManifest(String repo, String digest) {
+        return send(HttpRequest.newBuilder(base.resolve("/v2/" + repo + "/manifests/" + digest)).DELETE()).status();
+    }
+
+    int deleteBlob(String repo, String digest) {
+        return send(HttpRequest.newBuilder(base.resolve("/v2/" + repo + "/blobs/" + digest)).DELETE()).status();
+    }
+
+    private Response requireOk(String path) {
+        Response r = send(HttpRequest.newBuilder(base.resolve(path)).GET());
+        assertThat(r.status()).as("GET %s%s: %s", base, path, r.text()).isEqualTo(200);
+        return r;
+    }
+
+    private Response send(HttpRequest.Builder request) {
+        HttpResponse<byte[]> r = exchange(client, request.timeout(Duration.ofMinutes(1)));
+        return new Response(r.statusCode(), r.headers(), r.body());
+    }
+
+    /** Sends {@code request} with {@code client}, whole; I/O failures become unchecked. */
+    static HttpResponse<byte[]> exchange(HttpClient client, HttpRequest.Builder request) {
+        HttpRequest built = request.build();
         try {
-            return client.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofByteArray());
+            return client.send(built, HttpResponse.BodyHandlers.ofByteArray());
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new UncheckedIOException(built.method() + " " + built.uri(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    private static List<String> strings(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
     }
 
     static JsonNode json(byte[] body) {

@@ -122,7 +122,7 @@ final class RoundTripContent {
     }
 
     /** Pushes an image with its own layer, then deletes its manifest by digest: its blobs become garbage. */
-    static Garbage pushGarbage(RoundTripHttp http, String host, String repo, Path uniqueLayer) {
+    static Garbage pushGarbage(RegistryHttp http, String host, String repo, Path uniqueLayer) {
         String digest = pushImage(host + "/" + repo + ":doomed", uniqueLayer);
         SortedSet<String> blobs = new TreeSet<>(referencedBlobs(http.requireManifest(repo, digest).json()));
         assertThat(http.deleteManifest(repo, digest)).as("DELETE %s@%s", repo, digest).isEqualTo(202);
@@ -135,21 +135,21 @@ final class RoundTripContent {
      * An OCI artifact (empty config, one text layer) whose {@code subject} is {@code repo@subject},
      * pushed by digest over HTTP since crane has no verb for it. Returns its digest.
      */
-    static String pushReferrer(RoundTripHttp http, String repo, String subject, String payload) {
-        RoundTripHttp.Fetched target = http.requireManifest(repo, subject);
+    static String pushReferrer(RegistryHttp http, String repo, String subject, String payload) {
+        RegistryHttp.Response target = http.requireManifest(repo, subject);
         String config = http.pushBlob(repo, "{}".getBytes(StandardCharsets.UTF_8));
         byte[] data = payload.getBytes(StandardCharsets.UTF_8);
         String layer = http.pushBlob(repo, data);
-        ObjectNode m = RoundTripHttp.JSON.createObjectNode();
+        ObjectNode m = RegistryHttp.JSON.createObjectNode();
         m.put("schemaVersion", 2);
-        m.put("mediaType", RoundTripHttp.OCI_MANIFEST);
+        m.put("mediaType", RegistryHttp.OCI_MANIFEST);
         m.put("artifactType", "application/vnd.berth.test.sbom");
         m.putObject("config").put("mediaType", "application/vnd.oci.empty.v1+json").put("digest", config).put("size", 2).put("data", "e30=");
         m.putArray("layers").addObject().put("mediaType", "text/plain").put("digest", layer).put("size", data.length);
         m.putObject("subject").put("mediaType", target.contentType()).put("digest", subject).put("size", target.body().length);
         byte[] content = m.toString().getBytes(StandardCharsets.UTF_8);
-        String digest = RoundTripHttp.sha256(content);
-        assertThat(http.putManifest(repo, digest, RoundTripHttp.OCI_MANIFEST, content)).isEqualTo(digest);
+        String digest = RegistryHttp.sha256(content);
+        assertThat(http.putManifest(repo, digest, RegistryHttp.OCI_MANIFEST, content)).isEqualTo(digest);
         return digest;
     }
 
@@ -166,7 +166,7 @@ final class RoundTripContent {
     // ---- reading a registry
 
     /** Reads everything {@code http} serves; {@code untagged} adds "repo@digest" references no tag reaches. */
-    static Snapshot read(RoundTripHttp http, Collection<String> untagged) {
+    static Snapshot read(RegistryHttp http, Collection<String> untagged) {
         List<String> catalog = http.catalog();
         SortedMap<String, List<String>> tags = new TreeMap<>();
         SortedMap<String, Served> manifests = new TreeMap<>();
@@ -176,7 +176,7 @@ final class RoundTripContent {
             // registry:2 2.8 lists tags in directory order, not lexically; compare them as sets.
             tags.put(repo, http.tags(repo).stream().sorted().toList());
             for (String tag : tags.get(repo)) {
-                RoundTripHttp.Fetched f = http.requireManifest(repo, tag);
+                RegistryHttp.Response f = http.requireManifest(repo, tag);
                 manifests.put(repo + ":" + tag, served(f));
                 byDigest.add(repo + "@" + f.digest());
             }
@@ -188,9 +188,9 @@ final class RoundTripContent {
             }
             String repo = ref.substring(0, ref.indexOf('@'));
             String digest = ref.substring(ref.indexOf('@') + 1);
-            RoundTripHttp.Fetched f = http.requireManifest(repo, digest);
+            RegistryHttp.Response f = http.requireManifest(repo, digest);
             assertThat(f.digest()).as("Docker-Content-Digest of %s", ref).isEqualTo(digest);
-            assertThat(RoundTripHttp.sha256(f.body())).as("sha256 of manifest %s", ref).isEqualTo(digest);
+            assertThat(RegistryHttp.sha256(f.body())).as("sha256 of manifest %s", ref).isEqualTo(digest);
             manifests.put(ref, served(f));
             JsonNode json = f.json();
             json.path("manifests").forEach(c -> byDigest.add(repo + "@" + c.path("digest").asText()));
@@ -222,7 +222,7 @@ final class RoundTripContent {
         }
     }
 
-    private static Served served(RoundTripHttp.Fetched f) {
+    private static Served served(RegistryHttp.Response f) {
         return new Served(f.contentType(), f.digest(), new String(f.body(), StandardCharsets.ISO_8859_1));
     }
 
@@ -239,7 +239,7 @@ final class RoundTripContent {
                 byte[] bytes = Files.readAllBytes(file);
                 String rel = root.relativize(file).toString();
                 out.put(rel, file.getFileName().toString().equals("link")
-                        ? new String(bytes, StandardCharsets.ISO_8859_1) : RoundTripHttp.sha256(bytes));
+                        ? new String(bytes, StandardCharsets.ISO_8859_1) : RegistryHttp.sha256(bytes));
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -55,40 +55,28 @@ class SecureClientsIT {
     }
 
     @AfterAll
-    static void stop() throws IOException {
-        try {
-            if (docker != null) {
-                docker.close();
-            }
-        } finally {
+    static void stop() {
+        Daemon.closeAll(docker, SecureClientsIT::removeTheCaFromDocker, registry);
+    }
+
+    /** Deletes the CA from /etc/docker/certs.d, and the directories this class created for it. */
+    private static void removeTheCaFromDocker() throws IOException {
+        if (registry != null) {
+            Daemon.deleteTree(DOCKER_CERTS.resolve(registry.host()));
+        }
+        for (Path p : createdForDocker) { // innermost first; only directories this class created, once empty
             try {
-                if (registry != null) {
-                    Daemon.deleteTree(DOCKER_CERTS.resolve(registry.host()));
-                }
-                for (Path p : createdForDocker) { // innermost first; only directories this class created, once empty
-                    try {
-                        Files.deleteIfExists(p);
-                    } catch (DirectoryNotEmptyException e) {
-                        break;
-                    }
-                }
-            } finally {
-                if (registry != null) {
-                    registry.close();
-                }
+                Files.deleteIfExists(p);
+            } catch (DirectoryNotEmptyException e) {
+                break;
             }
         }
     }
 
     @Test
     void dockerPushesAsCiThenClusterPullsByDigestAndRunsItButMayNotPushOrDelete() throws IOException {
-        String base = "berth-it/busybox:base";
-        docker.ok("import", TestImages.busyboxRootfs(Files.createDirectories(work.resolve("busybox"))).toString(), base);
-        Path context = Files.createDirectories(work.resolve("context"));
-        Files.writeString(context.resolve("somefile"), "a second layer, built offline\n");
-        Files.writeString(context.resolve("Dockerfile"), "FROM " + base + "\nCOPY somefile /\n");
         String app = registry.ref("team/app");
-        docker.ok(Map.of("DOCKER_BUILDKIT", "0"), "build", "-t", app + ":v1", context.toString());
+        String base = docker.buildOffline(work, app + ":v1");
 
         assertThat(dockerLogin("ci", registry.password("ci")).requireSuccess().text()).contains("Login Succeeded");
         String push = docker.ok("push", app + ":v1");
@@ -128,7 +116,7 @@ class SecureClientsIT {
     void podmanTrustsTheCaInItsCertDirPushesAsCiAndPullsAsClusterButMayNotPush(@TempDir Path store) throws IOException {
         Path registries = Files.writeString(store.resolve("registries.conf"), "unqualified-search-registries = []\n");
         Path authFile = store.resolve("auth.json");
-        SecureCli podman = SecureCli.of("PODMAN", store.resolve("home"), Map.of("CONTAINERS_REGISTRIES_CONF", registries.toString()))
+        PeerCli podman = PeerCli.of("PODMAN", store.resolve("home"), Map.of("CONTAINERS_REGISTRIES_CONF", registries.toString()))
                 .withArgs("--root", store.resolve("root").toString(), "--runroot", store.resolve("run").toString(),
                         "--tmpdir", store.resolve("tmp").toString(), "--storage-driver", "vfs", "--events-backend", "file",
                         "--cgroup-manager", "cgroupfs");
@@ -159,7 +147,7 @@ class SecureClientsIT {
         String digest = registry.seed(home, "team/skopeo-seed:v1", 300);
         Path policy = Files.writeString(home.resolve("policy.json"), "{\"default\":[{\"type\":\"insecureAcceptAnything\"}]}");
         // Trust comes from --*-cert-dir alone (no SSL_CERT_FILE); credentials from --*-creds (an empty auth file).
-        SecureCli skopeo = SecureCli.of("SKOPEO", home, Map.of("REGISTRY_AUTH_FILE", Files.writeString(home.resolve("auth.json"), "{}").toString()))
+        PeerCli skopeo = PeerCli.of("SKOPEO", home, Map.of("REGISTRY_AUTH_FILE", Files.writeString(home.resolve("auth.json"), "{}").toString()))
                 .withArgs("--policy", policy.toString(), "--registries.d", Files.createDirectories(home.resolve("registries.d")).toString());
         String certs = registry.certDir().toString();
         String cluster = "cluster:" + registry.password("cluster");
@@ -187,14 +175,14 @@ class SecureClientsIT {
 
     @Test
     void cranePushesAsCiClusterReadsButMayNotPushOrDeleteAndAdminDeletes(@TempDir Path home) throws IOException {
-        SecureCli ci = registry.crane(home.resolve("ci"), "ci");
+        PeerCli ci = registry.crane(home.resolve("ci"), "ci");
         List<Path> layers = SecureRegistry.layers(home, 400);
         // A build tag, neither v* nor x.y.z: immutable tags would protect the manifest from deletion.
         String ref = registry.ref("team/crane:build-1");
         String digest = CraneSeed.digestOf(ci.text("append", "-f", layers.get(0).toString(), "-f", layers.get(1).toString(), "-t", ref));
         String byDigest = registry.ref("team/crane@" + digest);
 
-        SecureCli cluster = registry.crane(home.resolve("cluster"), "cluster");
+        PeerCli cluster = registry.crane(home.resolve("cluster"), "cluster");
         assertThat(cluster.text("digest", ref)).isEqualTo(digest);
         Path tar = home.resolve("pulled.tar");
         cluster.ok("pull", byDigest, tar.toString());
@@ -210,7 +198,7 @@ class SecureClientsIT {
 
     @Test
     void pushingAnotherImageToAnExistingReleaseTagIsDeniedButRepushingTheSameImageIsAllowed(@TempDir Path home) throws IOException {
-        SecureCli ci = registry.crane(home, "ci");
+        PeerCli ci = registry.crane(home, "ci");
         String v1 = registry.ref("team/tags:v1");
         List<Path> first = SecureRegistry.layers(home, 500);
         String digest = CraneSeed.digestOf(ci.text("append", "-f", first.get(0).toString(), "-f", first.get(1).toString(), "-t", v1));
@@ -226,7 +214,7 @@ class SecureClientsIT {
 
     @Test
     void pushingLatestIsDenied(@TempDir Path home) throws IOException {
-        SecureCli ci = registry.crane(home, "ci");
+        PeerCli ci = registry.crane(home, "ci");
         List<Path> layers = SecureRegistry.layers(home, 600);
         String build = registry.ref("team/latest:build-1");
         ci.ok("append", "-f", layers.get(0).toString(), "-f", layers.get(1).toString(), "-t", build);
@@ -279,18 +267,8 @@ class SecureClientsIT {
         assertThat(r.body()).contains("HTTP request to an HTTPS server");
     }
 
-    /**
-     * {@code docker login --password-stdin} against the private dockerd, with the CLI configuration DockerDaemon
-     * uses. DockerDaemon runs the CLI without standard input, so the daemon's socket is read from its command line.
-     */
+    /** {@code docker login --password-stdin} against the private dockerd, with the CLI configuration DockerDaemon uses. */
     private static PeerCli.Out dockerLogin(String account, String password) {
-        String dataRoot = work.resolve("docker").resolve("docker-data").toString();
-        List<String> daemonArgs = ProcessHandle.allProcesses()
-                .map(p -> List.of(p.info().arguments().orElse(new String[0])))
-                .filter(args -> args.contains(dataRoot) && args.contains("-H"))
-                .findFirst().orElseThrow(() -> new AssertionError("no dockerd with --data-root " + dataRoot));
-        SecureCli cli = SecureCli.command(List.of(Peers.tool("DOCKER"), "-H", daemonArgs.get(daemonArgs.indexOf("-H") + 1)),
-                Map.of("DOCKER_CONFIG", work.resolve("docker").resolve("docker-client").toString()));
-        return cli.runWithInput(password, "login", "-u", account, "--password-stdin", registry.host());
+        return docker.cli().runWithInput(password, "login", "-u", account, "--password-stdin", registry.host());
     }
 }

@@ -139,15 +139,15 @@ final class SecureRegistry implements AutoCloseable {
     }
 
     /** crane with a home of its own under {@code home}, trusting the CA, logged in as {@code account}. */
-    SecureCli crane(Path home, String account) {
-        SecureCli crane = SecureCli.of("CRANE", home, trustEnv(home));
+    PeerCli crane(Path home, String account) {
+        PeerCli crane = PeerCli.of("CRANE", home, trustEnv(home));
         crane.ok("auth", "login", host, "-u", account, "-p", password(account));
         return crane;
     }
 
     /** Pushes a two-layer image (busybox and seeded random bytes) as ci to {@code repoTag}; returns its digest. */
     String seed(Path work, String repoTag, long seed) {
-        SecureCli crane = crane(work.resolve("seed-home-" + seed), "ci");
+        PeerCli crane = crane(work.resolve("seed-home-" + seed), "ci");
         List<Path> layers = layers(work, seed);
         return CraneSeed.digestOf(crane.text("append", "-f", layers.get(0).toString(), "-f", layers.get(1).toString(), "-t", ref(repoTag)));
     }
@@ -198,14 +198,7 @@ final class SecureRegistry implements AutoCloseable {
 
     /** Sends with a client that trusts the test CA. */
     HttpResponse<byte[]> send(HttpRequest.Builder request) {
-        try {
-            return http.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofByteArray());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return RegistryHttp.exchange(http, request.timeout(Duration.ofSeconds(30)));
     }
 
     /** The claims of a JWT, decoded (not verified). */

@@ -3,55 +3,32 @@ package io.berth.conformance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.berth.server.Berth;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * skopeo (containers/image) against a live Berth: registry-to-registry copies (single images and whole
  * indexes), raw inspection, pulls into {@code dir:} and {@code oci:} layouts, tag listing and delete.
  */
-class SkopeoIT {
-    private static Berth berth;
-    private static RegistryHttp http;
-
-    @TempDir
-    Path work;
-
+class SkopeoIT extends LiveBerthTest {
     private PeerCli skopeo;
     private List<String> global;
     private CraneSeed seed;
 
-    @BeforeAll
-    static void start() {
-        berth = Berth.builder().temporaryStorage().port(0).build();
-        berth.start();
-        http = new RegistryHttp(berth);
-    }
-
-    @AfterAll
-    static void stop() {
-        berth.close();
-    }
-
     @BeforeEach
     void privateConfig() throws Exception {
-        Path home = work.resolve("skopeo-home");
-        skopeo = PeerCli.of("SKOPEO", home);
+        Path home = home("SKOPEO");
+        skopeo = peer("SKOPEO");
         // Trust policy, registries.d and temporary files of our own: nothing from /etc/containers or ~.
         Path policy = Files.writeString(home.resolve("policy.json"), "{\"default\":[{\"type\":\"insecureAcceptAnything\"}]}");
         Path registriesD = Files.createDirectories(home.resolve("registries.d"));
         global = List.of("--policy", policy.toString(), "--registries.d", registriesD.toString(),
                 "--tmpdir", home.resolve("tmp").toString());
-        seed = new CraneSeed(berth, work.resolve("seed"));
+        seed = seed();
     }
 
     /** Runs skopeo with the private global flags; requires success. */
@@ -79,7 +56,7 @@ class SkopeoIT {
 
         copy(docker("seed/skopeo-app:v1"), docker("skopeo/app:v1"));
 
-        byte[] served = http.manifest("skopeo/app", "v1");
+        byte[] served = http.requireManifest("skopeo/app", "v1").body();
         assertThat(RegistryHttp.sha256(served)).isEqualTo(digest);
         assertThat(skopeo("inspect", "--raw", "--tls-verify=false", docker("skopeo/app:v1")).stdout()).isEqualTo(served);
         assertThat(skopeo("inspect", "--raw", "--tls-verify=false", docker("skopeo/app@" + digest)).stdout()).isEqualTo(served);
@@ -95,7 +72,7 @@ class SkopeoIT {
     void pullByTagIntoDirAndByDigestIntoOciLayoutYieldsTheSameLayers() throws Exception {
         String digest = seed.image("seed/skopeo-pull:v1", 210);
         copy(docker("seed/skopeo-pull:v1"), docker("skopeo/pull:v1"));
-        byte[] served = http.manifest("skopeo/pull", digest);
+        byte[] served = http.requireManifest("skopeo/pull", digest).body();
         List<String> layers = layerDigests(served);
 
         // dir: keeps the manifest exactly as served, so its digest is the pushed one.
@@ -129,23 +106,23 @@ class SkopeoIT {
 
         copy(docker("seed/skopeo-multi:v1"), docker("skopeo/multi:v1"), "--all");
 
-        byte[] served = http.manifest("skopeo/multi", "v1");
+        byte[] served = http.requireManifest("skopeo/multi", "v1").body();
         JsonNode index = RegistryHttp.json(served);
         assertThat(index.path("mediaType").asText()).isEqualTo("application/vnd.oci.image.index.v1+json");
         List<String> children = new ArrayList<>();
         index.path("manifests").forEach(m -> children.add(m.path("platform").path("architecture").asText() + "=" + m.path("digest").asText()));
         assertThat(children).containsExactly("amd64=" + amd64, "arm64=" + arm64);
         for (String child : List.of(amd64, arm64)) {
-            byte[] copied = http.manifest("skopeo/multi", child);
-            assertThat(copied).isEqualTo(http.manifest("seed/skopeo-multi", child));
+            byte[] copied = http.requireManifest("skopeo/multi", child).body();
+            assertThat(copied).isEqualTo(http.requireManifest("seed/skopeo-multi", child).body());
             for (String layer : layerDigests(copied)) {
-                assertThat(http.head("/v2/skopeo/multi/blobs/" + layer).statusCode()).as("layer %s of %s", layer, child).isEqualTo(200);
+                assertThat(http.head("/v2/skopeo/multi/blobs/" + layer).status()).as("layer %s of %s", layer, child).isEqualTo(200);
             }
         }
         // skopeo 1.9 re-serialises the index it writes (dropping descriptor fields it does not know, such as
         // crane's artifactType), so the index digest may differ from the source; it is consistent with the bytes.
         assertThat(skopeo("inspect", "--raw", "--tls-verify=false", docker("skopeo/multi:v1")).stdout()).isEqualTo(served);
-        HttpResponse<byte[]> head = http.head("/v2/skopeo/multi/manifests/v1");
+        RegistryHttp.Response head = http.head("/v2/skopeo/multi/manifests/v1");
         assertThat(head.headers().firstValue("Docker-Content-Digest")).hasValue(RegistryHttp.sha256(served));
         JsonNode arm = RegistryHttp.json(skopeo("inspect", "--tls-verify=false", "--override-arch", "arm64", docker("skopeo/multi:v1")).stdout());
         // skopeo inspect reports the index's digest but the chosen platform's image.
@@ -153,7 +130,7 @@ class SkopeoIT {
         assertThat(arm.path("Architecture").asText()).isEqualTo("arm64");
         List<String> armLayers = new ArrayList<>();
         arm.path("Layers").forEach(l -> armLayers.add(l.asText()));
-        assertThat(armLayers).isEqualTo(layerDigests(http.manifest("skopeo/multi", arm64)));
+        assertThat(armLayers).isEqualTo(layerDigests(http.requireManifest("skopeo/multi", arm64).body()));
     }
 
     @Test
@@ -175,14 +152,14 @@ class SkopeoIT {
     void deleteRemovesTheManifestAndItsTag() {
         String digest = seed.image("seed/skopeo-delete:v1", 240);
         copy(docker("seed/skopeo-delete:v1"), docker("skopeo/delete:v1"));
-        assertThat(http.get("/v2/skopeo/delete/manifests/" + digest).statusCode()).isEqualTo(200);
+        assertThat(http.get("/v2/skopeo/delete/manifests/" + digest).status()).isEqualTo(200);
 
         skopeo("delete", "--tls-verify=false", docker("skopeo/delete:v1"));
 
-        assertThat(http.get("/v2/skopeo/delete/manifests/" + digest).statusCode()).isEqualTo(404);
-        assertThat(http.get("/v2/skopeo/delete/manifests/v1").statusCode()).isEqualTo(404);
+        assertThat(http.get("/v2/skopeo/delete/manifests/" + digest).status()).isEqualTo(404);
+        assertThat(http.get("/v2/skopeo/delete/manifests/v1").status()).isEqualTo(404);
         // The seed repository's copy is untouched.
-        assertThat(http.get("/v2/seed/skopeo-delete/manifests/" + digest).statusCode()).isEqualTo(200);
+        assertThat(http.get("/v2/seed/skopeo-delete/manifests/" + digest).status()).isEqualTo(200);
         List<String> inspect = new ArrayList<>(global);
         inspect.addAll(List.of("inspect", "--raw", "--tls-verify=false", docker("skopeo/delete@" + digest)));
         PeerCli.Out gone = skopeo.run(inspect.toArray(String[]::new));

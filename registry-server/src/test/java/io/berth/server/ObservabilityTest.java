@@ -69,7 +69,13 @@ class ObservabilityTest {
             InetSocketAddress addr = berth.start();
             get(addr, "/v2/");
             get(addr, "/v2/team/app/manifests/missing");
+            // A request is counted once its response is written, so the scrape may briefly lag the client.
             HttpResponse<String> metrics = get(berth.debugAddress(), "/metrics");
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (!metrics.body().contains("route=\"manifest\",status=\"404\"") && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+                metrics = get(berth.debugAddress(), "/metrics");
+            }
             assertThat(metrics.statusCode()).isEqualTo(200);
             assertThat(metrics.body())
                     .contains("berth_http_requests_seconds_count{method=\"GET\",route=\"base\",status=\"200\"} 1")

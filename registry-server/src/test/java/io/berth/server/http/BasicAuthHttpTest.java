@@ -4,13 +4,8 @@ import static io.berth.server.http.HttpFixture.assertError;
 import static io.berth.server.http.HttpFixture.header;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.berth.server.config.ConfigLoader;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.util.Map;
-import org.bouncycastle.crypto.generators.OpenBSDBCrypt;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -28,24 +23,10 @@ class BasicAuthHttpTest {
     private HttpFixture puller;
     private HttpFixture admin;
 
-    static String bcrypt(String password) {
-        byte[] salt = new byte[16];
-        new SecureRandom().nextBytes(salt);
-        return OpenBSDBCrypt.generate("2y", password.toCharArray(), salt, 4);
-    }
-
     @BeforeEach
     void start() throws Exception {
-        Files.writeString(dir.resolve("htpasswd"), "ci:" + bcrypt("ci-secret") + "\npuller:" + bcrypt("pull-secret") + "\nadmin:" + bcrypt("admin-secret") + "\n");
-        Files.writeString(dir.resolve("config.yml"), """
-                version: 0.1
-                storage:
-                  filesystem:
-                    rootdirectory: %s
-                  delete:
-                    enabled: true
-                http:
-                  addr: 127.0.0.1:0
+        HttpFixture.writeHtpasswd(dir.resolve("htpasswd"), "ci", "ci-secret", "puller", "pull-secret", "admin", "admin-secret");
+        registry = HttpFixture.startWithConfig(dir, "127.0.0.1:0", """
                 auth:
                   htpasswd:
                     realm: berth-test
@@ -65,8 +46,7 @@ class BasicAuthHttpTest {
                     - repositories: ["team/**"]
                       tags: ["v*"]
                   denyTags: [latest]
-                """.formatted(dir.resolve("data"), dir.resolve("htpasswd")));
-        registry = HttpFixture.start(ConfigLoader.load(dir.resolve("config.yml"), Map.of()));
+                """.formatted(dir.resolve("htpasswd")));
         ci = registry.as("ci", "ci-secret");
         puller = registry.as("puller", "pull-secret");
         admin = registry.as("admin", "admin-secret");

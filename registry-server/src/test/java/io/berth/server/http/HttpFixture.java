@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.berth.server.Berth;
+import io.berth.server.config.ConfigLoader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,14 +19,18 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.bouncycastle.crypto.generators.OpenBSDBCrypt;
 
 /** A real Berth on a free port, a real HTTP client, and the few helpers every HTTP test needs. */
 final class HttpFixture implements AutoCloseable {
@@ -63,6 +68,47 @@ final class HttpFixture implements AutoCloseable {
     static HttpFixture start(io.berth.server.config.RegistryConfig config) {
         Berth berth = Berth.builder().config(config).temporaryStorage().build();
         return new HttpFixture(berth, berth.start());
+    }
+
+    /**
+     * Writes {@code dir/config.yml} (filesystem storage under {@code dir/data} with deletes enabled, {@code http.addr}
+     * {@code addr}, then {@code sections}: auth, berth and the like) and starts a Berth with it.
+     */
+    static HttpFixture startWithConfig(Path dir, String addr, String sections) {
+        String yaml = """
+                version: 0.1
+                storage:
+                  filesystem:
+                    rootdirectory: %s
+                  delete:
+                    enabled: true
+                http:
+                  addr: %s
+                """.formatted(dir.resolve("data"), addr) + sections;
+        try {
+            return start(ConfigLoader.load(Files.writeString(dir.resolve("config.yml"), yaml), Map.of()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Writes an htpasswd file of {@code user, password, user, password…}, each password bcrypt-hashed. */
+    static void writeHtpasswd(Path file, String... usersAndPasswords) {
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < usersAndPasswords.length; i += 2) {
+            lines.append(usersAndPasswords[i]).append(':').append(bcrypt(usersAndPasswords[i + 1])).append('\n');
+        }
+        try {
+            Files.writeString(file, lines);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String bcrypt(String password) {
+        byte[] salt = new byte[16];
+        new SecureRandom().nextBytes(salt);
+        return OpenBSDBCrypt.generate("2y", password.toCharArray(), salt, 4);
     }
 
     /** A view of the same Berth that sends {@code name: value} with every request; do not close it. */

@@ -19,31 +19,16 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** What java.net.http will not do: set Content-Length, send partial bodies, hang up mid-request. Raw sockets. */
-class RegistryHttpConnectionTest {
-    private static final AtomicInteger REPOS = new AtomicInteger();
+class RegistryHttpConnectionTest extends SharedBerthTest {
     private static final int FOUR_MIB = 4 << 20;
-    private static HttpFixture http;
-
-    @BeforeAll
-    static void start() {
-        http = HttpFixture.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        http.close();
-    }
 
     private static String newRepo() {
-        return "raw/test" + REPOS.incrementAndGet();
+        return newRepo("raw/test");
     }
 
     @Test

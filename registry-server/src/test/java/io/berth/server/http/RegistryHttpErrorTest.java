@@ -11,7 +11,6 @@ import io.berth.server.config.RegistryConfig;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,19 +18,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** Every failure is the spec's JSON error with the API version header, and the right status. */
-class RegistryHttpErrorTest {
+class RegistryHttpErrorTest extends SharedBerthTest {
     private static final String DIGEST = sha256(utf8("whatever"));
-    private static HttpFixture http;
 
     @BeforeAll
-    static void start() {
-        http = HttpFixture.start();
+    static void seed() {
         http.pushImage("app", "seed", "latest");
-    }
-
-    @AfterAll
-    static void stop() {
-        http.close();
     }
 
     @ParameterizedTest

@@ -11,20 +11,17 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /** tags/list and _catalog over HTTP: order, n and last, and the Link header. Owns its server, so it knows every repository. */
-class RegistryHttpListingTest {
+class RegistryHttpListingTest extends SharedBerthTest {
     private static final Pattern NEXT = Pattern.compile("<([^>]+)>; rel=\"next\"");
     private static final List<String> REPOS = List.of("b", "a-b", "a.b", "a/b", "a");
-    private static HttpFixture http;
 
     @BeforeAll
-    static void start() {
-        http = HttpFixture.start();
+    static void seed() {
         for (String repo : REPOS) {
             http.pushImage(repo, "seed " + repo, "latest");
         }
@@ -32,11 +29,6 @@ class RegistryHttpListingTest {
         for (String tag : List.of("e", "B", "c", "10", "9", "d")) {
             http.putManifest("tagged", tag, json(m.content()).deepCopy());
         }
-    }
-
-    @AfterAll
-    static void stop() {
-        http.close();
     }
 
     @Test

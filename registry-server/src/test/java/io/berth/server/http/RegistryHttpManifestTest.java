@@ -11,28 +11,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.net.http.HttpResponse;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Manifest and referrers endpoints against a real Berth. */
-class RegistryHttpManifestTest {
-    private static final AtomicInteger REPOS = new AtomicInteger();
-    private static HttpFixture http;
-
-    @BeforeAll
-    static void start() {
-        http = HttpFixture.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        http.close();
-    }
-
+class RegistryHttpManifestTest extends SharedBerthTest {
     private static String newRepo() {
-        return "manifests/test" + REPOS.incrementAndGet();
+        return newRepo("manifests/test");
     }
 
     @Test

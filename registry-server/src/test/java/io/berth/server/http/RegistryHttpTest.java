@@ -8,29 +8,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.http.HttpResponse;
 import java.util.Arrays;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /** Blob pushes and pulls against a real Berth, driven by java.net.http. */
-class RegistryHttpTest {
-    private static final AtomicInteger REPOS = new AtomicInteger();
-    private static HttpFixture http;
-
-    @BeforeAll
-    static void start() {
-        http = HttpFixture.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        http.close();
-    }
-
+class RegistryHttpTest extends SharedBerthTest {
     private static String newRepo() {
-        return "blobs/test" + REPOS.incrementAndGet();
+        return newRepo("blobs/test");
     }
 
     @Test

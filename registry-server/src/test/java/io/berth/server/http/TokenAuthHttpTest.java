@@ -5,15 +5,12 @@ import static io.berth.server.http.HttpFixture.header;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.berth.server.config.ConfigLoader;
 import io.berth.server.tls.TestPki;
 import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -38,16 +35,8 @@ class TokenAuthHttpTest {
         realm = "http://127.0.0.1:" + port + "/auth/token";
         TestPki pki = new TestPki();
         pki.issue("berth token signer").writeTo(dir.resolve("token.crt"), dir.resolve("token.key"));
-        Files.writeString(dir.resolve("htpasswd"), "ci:" + BasicAuthHttpTest.bcrypt("ci-secret") + "\ncluster:" + BasicAuthHttpTest.bcrypt("pull-secret") + "\n");
-        Files.writeString(dir.resolve("config.yml"), """
-                version: 0.1
-                storage:
-                  filesystem:
-                    rootdirectory: %s
-                  delete:
-                    enabled: true
-                http:
-                  addr: 127.0.0.1:%d
+        HttpFixture.writeHtpasswd(dir.resolve("htpasswd"), "ci", "ci-secret", "cluster", "pull-secret");
+        registry = HttpFixture.startWithConfig(dir, "127.0.0.1:" + port, """
                 auth:
                   token:
                     realm: %s
@@ -65,8 +54,7 @@ class TokenAuthHttpTest {
                     - account: cluster
                       repositories: ["team/**"]
                       actions: [pull]
-                """.formatted(dir.resolve("data"), port, realm, dir.resolve("token.crt"), dir.resolve("htpasswd"), dir.resolve("token.key")));
-        registry = HttpFixture.start(ConfigLoader.load(dir.resolve("config.yml"), Map.of()));
+                """.formatted(realm, dir.resolve("token.crt"), dir.resolve("htpasswd"), dir.resolve("token.key")));
         assertThat(registry.address.getPort()).isEqualTo(port);
     }
 
