@@ -28,7 +28,7 @@ final class ConfigTree {
 
     /** Marks {@code path} (and all below it) as understood, without reading it. */
     void accept(String path) {
-        consumed.add(path);
+        consumed.add(path.toLowerCase(Locale.ROOT));
     }
 
     /** One warning for each key nobody read. */
@@ -81,7 +81,7 @@ final class ConfigTree {
     }
 
     @Nullable JsonNode use(String path) {
-        consumed.add(path);
+        consumed.add(path.toLowerCase(Locale.ROOT));
         JsonNode n = at(path);
         return n == null || n.isNull() ? null : n;
     }
@@ -146,7 +146,7 @@ final class ConfigTree {
     }
 
     void collectUnused(JsonNode node, String path) {
-        if (!path.isEmpty() && consumed.contains(path)) {
+        if (!path.isEmpty() && (consumed.contains(path) || consumed.contains(path.toLowerCase(Locale.ROOT)))) {
             return;
         }
         if (node.isObject() && !node.isEmpty()) {

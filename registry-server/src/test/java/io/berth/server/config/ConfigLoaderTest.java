@@ -223,4 +223,15 @@ class ConfigLoaderTest {
     private RegistryConfig load(String yaml) {
         return ConfigLoader.load(ConfigFiles.write(dir, yaml), Map.of());
     }
+
+    @Test
+    void theReadmesSecureExampleLoadsWithoutAWarning() {
+        RegistryConfig c = ConfigLoader.load(Path.of("..", "examples", "secure", "config.yml"), Map.of());
+
+        assertThat(c.warnings()).isEmpty();
+        assertThat(c.security().issuer()).isNotNull();
+        assertThat(c.security().access()).hasSize(3);
+        assertThat(c.security().immutableTags()).hasSize(1);
+        assertThat(c.security().denyTags()).containsExactly("latest");
+    }
 }
