@@ -1,0 +1,145 @@
+package io.berth.k8s;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The default deployment applied server-side to a real API server, as the README says, and the two scripts an
+ * operator runs against it: bootstrap-secrets.sh (TLS and auth Secrets) and pull-secret.sh (imagePullSecrets).
+ */
+class ClusterApplyIT {
+    private static ControlPlane cp;
+
+    @BeforeAll
+    static void cluster() {
+        cp = SharedCluster.withBerthApplied();
+    }
+
+    @Test
+    void serverSideApplyCreatesEveryObjectWithoutWarnings() {
+        String out = SharedCluster.applyOutput();
+        assertThat(out).contains(
+                "namespace/berth-system serverside-applied",
+                "statefulset.apps/berth serverside-applied",
+                "service/berth serverside-applied",
+                "ingress.networking.k8s.io/berth serverside-applied",
+                "networkpolicy.networking.k8s.io/berth serverside-applied",
+                "poddisruptionbudget.policy/berth serverside-applied",
+                "validatingadmissionpolicy.admissionregistration.k8s.io/berth-images-by-digest serverside-applied",
+                "validatingadmissionpolicybinding.admissionregistration.k8s.io/berth-images-by-digest serverside-applied");
+        assertThat(out).as("no Pod Security or deprecation warnings").doesNotContainIgnoringCase("warning");
+    }
+
+    @Test
+    void thePolicyTypeChecksCleanly() {
+        JsonNode status = cp.get("/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/" + Policy.NAME).body().path("status");
+        assertThat(status.path("typeChecking").path("expressionWarnings").isEmpty())
+                .as("type-checking warnings: %s", status).isTrue();
+    }
+
+    @Test
+    void reapplyingChangesNothing() {
+        String out = cp.kubectl(Manifests.renderText(Tools.k8sDir()), "apply", "--server-side", "--field-manager=berth-test", "-f", "-")
+                .requireSuccess().output();
+        assertThat(out).doesNotContain("configured", "created");
+        Proc.Result diff = cp.kubectl(Manifests.renderText(Tools.k8sDir()), "diff", "--server-side", "--field-manager=berth-test", "-f", "-");
+        assertThat(diff.exitCode()).as("kubectl diff finds no difference:%n%s", diff.output()).isZero();
+    }
+
+    @Test
+    void berthsPodPassesPodSecurityRestricted() {
+        JsonNode template = cp.get("/apis/apps/v1/namespaces/berth-system/statefulsets/berth").body().path("spec").path("template");
+        ObjectNode pod = Workloads.JSON.createObjectNode().put("apiVersion", "v1").put("kind", "Pod");
+        pod.putObject("metadata").put("name", "berth-psa-check");
+        ObjectNode spec = template.path("spec").deepCopy();
+        spec.withArray("volumes").addObject().put("name", "data").putObject("emptyDir");   // the volumeClaimTemplate's
+        pod.set("spec", spec);
+        ControlPlane.Response r = cp.create("/api/v1/namespaces/berth-system/pods?dryRun=All", pod);
+        assertThat(r.status()).as("%s", r).isEqualTo(201);
+        assertThat(r.warnings()).isEmpty();
+        assertThat(cp.get("/api/v1/namespaces/berth-system").body().path("metadata").path("labels")
+                .path("pod-security.kubernetes.io/enforce").asText()).isEqualTo("restricted");
+    }
+
+    @Test
+    void bootstrapSecretsMakesEveryReferencedSecretOnceAndReusesIt(@TempDir Path tmp) {
+        Path dir = tmp.resolve("berth-secrets");
+        runScript("bootstrap-secrets.sh", "--dir", dir.toString());
+        JsonNode tls = secret("berth-tls");
+        JsonNode auth = secret("berth-auth");
+        assertThat(tls.path("type").asText()).isEqualTo("kubernetes.io/tls");
+        assertThat(fieldNames(secret("berth-ca").path("data"))).containsExactlyInAnyOrder("tls.crt", "ca.crt");
+        assertThat(fieldNames(auth.path("data"))).containsExactlyInAnyOrder("htpasswd", "token.key", "token.crt");
+        String htpasswd = decode(auth, "htpasswd");
+        assertThat(htpasswd.lines().map(l -> l.substring(0, l.indexOf(':'))).toList()).containsExactly("admin", "ci", "cluster");
+        assertThat(htpasswd.lines().allMatch(l -> l.contains(":$2y$"))).as("bcrypt: %s", htpasswd).isTrue();
+        assertThat(cp.get("/api/v1/namespaces/berth-system/configmaps/berth-ca").body().path("data").path("ca.crt").asText())
+                .startsWith("-----BEGIN CERTIFICATE-----");
+
+        Proc.Result san = Proc.run(List.of("openssl", "x509", "-noout", "-ext", "subjectAltName", "-in", dir.resolve("tls.crt").toString()),
+                Map.of(), Duration.ofSeconds(30), null).requireSuccess();
+        assertThat(san.output()).contains("DNS:" + Workloads.HOST, "DNS:berth.berth-system.svc", "DNS:berth.berth-system.svc.cluster.local");
+        Proc.run(List.of("openssl", "verify", "-CAfile", dir.resolve("ca.crt").toString(), dir.resolve("tls.crt").toString()),
+                Map.of(), Duration.ofSeconds(30), null).requireSuccess();
+
+        String tlsBefore = decode(tls, "tls.crt");
+        runScript("bootstrap-secrets.sh", "--dir", dir.toString());
+        assertThat(decode(secret("berth-tls"), "tls.crt")).as("a second run reuses the certificate").isEqualTo(tlsBefore);
+    }
+
+    @Test
+    void pullSecretGivesANamespaceTheReadOnlyAccountOnce(@TempDir Path tmp) throws Exception {
+        Policy.namespace(cp, "team-pull");
+        Path password = Files.writeString(tmp.resolve("cluster.password"), "s3cret-pull");
+        runScript("pull-secret.sh", "team-pull", "--password-file", password.toString());
+        runScript("pull-secret.sh", "team-pull", "--password-file", password.toString(), "--service-account", "default",
+                "--service-account", "builder");
+
+        JsonNode secret = cp.get("/api/v1/namespaces/team-pull/secrets/berth-pull").body();
+        assertThat(secret.path("type").asText()).isEqualTo("kubernetes.io/dockerconfigjson");
+        JsonNode auth = Workloads.JSON.readTree(decode(secret, ".dockerconfigjson")).path("auths").path(Workloads.HOST);
+        assertThat(auth.path("username").asText()).isEqualTo("cluster");
+        assertThat(auth.path("password").asText()).isEqualTo("s3cret-pull");
+        for (String sa : List.of("default", "builder")) {
+            JsonNode pullSecrets = cp.get("/api/v1/namespaces/team-pull/serviceaccounts/" + sa).body().path("imagePullSecrets");
+            assertThat(pullSecrets.toString()).as(sa).isEqualTo("[{\"name\":\"berth-pull\"}]");
+        }
+    }
+
+    private static void runScript(String script, String... args) {
+        List<String> command = new java.util.ArrayList<>(List.of("bash", Tools.k8sDir().resolve("scripts").resolve(script).toString()));
+        command.addAll(List.of(args));
+        Map<String, String> env = new HashMap<>(cp.kubectlEnv());
+        env.put("PATH", Path.of(Tools.tool("KUBECTL")).getParent() + ":" + System.getenv("PATH"));
+        Proc.run(command, env, Duration.ofMinutes(2), null).requireSuccess();
+    }
+
+    private static JsonNode secret(String name) {
+        ControlPlane.Response r = cp.get("/api/v1/namespaces/berth-system/secrets/" + name);
+        assertThat(r.status()).as("%s", r).isEqualTo(200);
+        return r.body();
+    }
+
+    private static String decode(JsonNode secret, String key) {
+        return new String(Base64.getDecoder().decode(secret.path("data").path(key).asText()), StandardCharsets.UTF_8);
+    }
+
+    private static List<String> fieldNames(JsonNode n) {
+        List<String> out = new java.util.ArrayList<>();
+        n.fieldNames().forEachRemaining(out::add);
+        return out;
+    }
+}

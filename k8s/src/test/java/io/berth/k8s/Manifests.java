@@ -1,0 +1,119 @@
+package io.berth.k8s;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.databind.MappingIterator;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Renders kustomizations with the real {@code kubectl kustomize} and reads the result. */
+final class Manifests {
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+    private final List<JsonNode> objects;
+
+    private Manifests(List<JsonNode> objects) {
+        this.objects = objects;
+    }
+
+    static String renderText(Path kustomization) {
+        return Proc.run(List.of(Tools.tool("KUBECTL"), "kustomize", kustomization.toString()), Map.of(), Duration.ofMinutes(1), null)
+                .requireSuccess().output();
+    }
+
+    static Manifests render(Path kustomization) {
+        return parse(renderText(kustomization));
+    }
+
+    static Manifests parse(String yaml) {
+        List<JsonNode> out = new ArrayList<>();
+        try (MappingIterator<JsonNode> it = YAML.readerFor(JsonNode.class).readValues(yaml)) {
+            while (it.hasNext()) {
+                JsonNode n = it.next();
+                if (n != null && !n.isNull() && !n.isEmpty()) {
+                    out.add(n);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("rendered manifests do not parse:\n" + yaml, e);
+        }
+        return new Manifests(out);
+    }
+
+    List<JsonNode> all() {
+        return objects;
+    }
+
+    List<JsonNode> ofKind(String kind) {
+        return objects.stream().filter(o -> o.path("kind").asText().equals(kind)).toList();
+    }
+
+    Optional<JsonNode> find(String kind, String name) {
+        return ofKind(kind).stream().filter(o -> o.path("metadata").path("name").asText().equals(name)).findFirst();
+    }
+
+    JsonNode get(String kind, String name) {
+        return find(kind, name).orElseThrow(() -> new AssertionError("no " + kind + " " + name + " in " + ids()));
+    }
+
+    List<String> ids() {
+        return objects.stream().map(o -> o.path("kind").asText() + "/" + o.path("metadata").path("namespace").asText("")
+                + "/" + o.path("metadata").path("name").asText()).toList();
+    }
+
+    /** Every value at any depth under a field named {@code field}, e.g. every {@code nodePort}. */
+    static List<JsonNode> findAll(JsonNode root, String field) {
+        List<JsonNode> out = new ArrayList<>();
+        collect(root, field, out);
+        return out;
+    }
+
+    private static void collect(JsonNode node, String field, List<JsonNode> out) {
+        if (node.isObject()) {
+            node.properties().forEach(e -> {
+                if (e.getKey().equals(field)) {
+                    out.add(e.getValue());
+                }
+                collect(e.getValue(), field, out);
+            });
+        } else if (node instanceof ArrayNode a) {
+            a.forEach(n -> collect(n, field, out));
+        }
+    }
+
+    /** The registry's config.yml, from the generated ConfigMap berth-config-<hash>. */
+    String berthConfigYml() {
+        return ofKind("ConfigMap").stream().filter(c -> c.path("metadata").path("name").asText().startsWith("berth-config-"))
+                .findFirst().orElseThrow(() -> new AssertionError("no berth-config ConfigMap in " + ids()))
+                .path("data").path("config.yml").asText();
+    }
+
+    /** The environment the StatefulSet gives Berth's container. */
+    Map<String, String> berthEnv() {
+        Map<String, String> env = new java.util.HashMap<>();
+        get("StatefulSet", "berth").path("spec").path("template").path("spec").path("containers").get(0).path("env")
+                .forEach(e -> env.put(e.path("name").asText(), e.path("value").asText()));
+        return env;
+    }
+
+    /** The whole rendering as YAML text, for searching. */
+    String text() {
+        try {
+            StringBuilder sb = new StringBuilder();
+            for (JsonNode o : objects) {
+                sb.append(YAML.writeValueAsString(o));
+            }
+            return sb.toString();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

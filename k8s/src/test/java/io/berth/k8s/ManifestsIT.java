@@ -1,0 +1,314 @@
+package io.berth.k8s;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.berth.server.config.ConfigLoader;
+import io.berth.server.config.RegistryConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * What {@code kubectl kustomize} makes of k8s/, of each component and of the example overlay: the objects the
+ * issue asks for, hardened as it asks, and nothing that exposes a node (no NodePort anywhere).
+ */
+class ManifestsIT {
+    private static final Path K8S = Tools.k8sDir();
+
+    private static Manifests base() {
+        return Manifests.render(K8S);
+    }
+
+    /**
+     * Renders k8s/ with {@code components} through a throwaway overlay. Kustomize refuses an overlay inside its
+     * base and absolute paths, so the overlay lives in a temporary directory next to a symbolic link to k8s/.
+     */
+    static Manifests withComponents(String... components) {
+        StringBuilder k = new StringBuilder("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../k8s\n");
+        k.append("components:\n");
+        for (String c : components) {
+            k.append("  - ../k8s/components/").append(c).append('\n');
+        }
+        return overlay("overlay", k.toString(), "k8s", K8S);
+    }
+
+    /** The example overlay where it is meant to live: deploy/registry/ of a repository with Berth checked out at berth/. */
+    static Manifests exampleOverlay() {
+        try {
+            return overlay("deploy/registry", Files.readString(K8S.resolve("examples/overlay/kustomization.yaml")), "berth", K8S.getParent());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static Manifests overlay(String path, String kustomization, String link, Path target) {
+        try {
+            Path root = Files.createTempDirectory("berth-overlay-");
+            try {
+                Files.createSymbolicLink(root.resolve(link), target);
+                Path dir = Files.createDirectories(root.resolve(path));
+                Files.writeString(dir.resolve("kustomization.yaml"), kustomization);
+                return Manifests.render(dir);
+            } finally {
+                Daemon.deleteTree(root);
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    static Stream<String> variants() {
+        return Stream.of("", "cert-manager", "cert-manager,cert-manager-acme", "ovh", "ingress-traefik", "ingress-nginx",
+                "gateway-api", "admission-warn", "cert-manager,cert-manager-acme,ovh,ingress-traefik,registry-host", "example-overlay");
+    }
+
+    static Manifests variant(String v) {
+        if (v.isEmpty()) {
+            return base();
+        }
+        if (v.equals("example-overlay")) {
+            return exampleOverlay();
+        }
+        return withComponents(v.split(","));
+    }
+
+    @Test
+    void theDefaultDeploymentHasTheRegistryAndThePolicy() {
+        assertThat(base().ids()).containsExactlyInAnyOrder(
+                "Namespace//berth-system",
+                "ServiceAccount/berth-system/berth",
+                "ConfigMap/berth-system/berth-admission-params",
+                "ConfigMap/berth-system/" + base().ofKind("ConfigMap").stream()
+                        .map(c -> c.path("metadata").path("name").asText()).filter(n -> n.startsWith("berth-config-")).findFirst().orElse("berth-config-?"),
+                "Service/berth-system/berth",
+                "StatefulSet/berth-system/berth",
+                "PodDisruptionBudget/berth-system/berth",
+                "NetworkPolicy/berth-system/berth",
+                "Ingress/berth-system/berth",
+                "ValidatingAdmissionPolicy//berth-images-by-digest",
+                "ValidatingAdmissionPolicyBinding//berth-images-by-digest");
+    }
+
+    @ParameterizedTest(name = "[{0}]")
+    @MethodSource("variants")
+    void noNodePortOrHostNetworkingAnywhere(String variant) {
+        Manifests m = variant(variant);
+        for (JsonNode o : m.all()) {
+            assertThat(o.path("spec").path("type").asText()).as("%s", o.path("metadata")).isNotIn("NodePort", "LoadBalancer");
+        }
+        for (String field : List.of("nodePort", "hostPort", "hostNetwork", "hostPID", "hostIPC", "hostPath", "externalIPs")) {
+            assertThat(m.all().stream().flatMap(o -> Manifests.findAll(o, field).stream()).toList())
+                    .as("%s in %s", field, variant).isEmpty();
+        }
+        assertThat(m.text()).doesNotContainIgnoringCase("nodeport");
+    }
+
+    @Test
+    void theStatefulSetIsOneHardenedReplicaOnItsOwnVolume() {
+        JsonNode sts = base().get("StatefulSet", "berth");
+        JsonNode spec = sts.path("spec");
+        assertThat(spec.path("replicas").asInt()).isEqualTo(1);
+        assertThat(spec.path("updateStrategy").path("type").asText()).isEqualTo("RollingUpdate");
+        assertThat(spec.path("persistentVolumeClaimRetentionPolicy").path("whenDeleted").asText()).isEqualTo("Retain");
+        JsonNode claim = spec.path("volumeClaimTemplates").get(0);
+        assertThat(claim.path("metadata").path("name").asText()).isEqualTo("data");
+        assertThat(claim.path("spec").path("accessModes").toString()).isEqualTo("[\"ReadWriteOnce\"]");
+
+        JsonNode pod = spec.path("template").path("spec");
+        assertThat(pod.path("automountServiceAccountToken").asBoolean(true)).isFalse();
+        assertThat(pod.path("serviceAccountName").asText()).isEqualTo("berth");
+        JsonNode psc = pod.path("securityContext");
+        assertThat(psc.path("runAsNonRoot").asBoolean()).isTrue();
+        assertThat(psc.path("runAsUser").asInt()).isNotZero();
+        assertThat(psc.path("seccompProfile").path("type").asText()).isEqualTo("RuntimeDefault");
+
+        JsonNode c = pod.path("containers").get(0);
+        assertThat(c.path("args").toString()).isEqualTo("[\"serve\",\"/etc/docker/registry/config.yml\"]");
+        JsonNode sc = c.path("securityContext");
+        assertThat(sc.path("runAsNonRoot").asBoolean()).isTrue();
+        assertThat(sc.path("readOnlyRootFilesystem").asBoolean()).isTrue();
+        assertThat(sc.path("allowPrivilegeEscalation").asBoolean(true)).isFalse();
+        assertThat(sc.path("capabilities").path("drop").toString()).isEqualTo("[\"ALL\"]");
+        assertThat(sc.path("capabilities").has("add")).isFalse();
+        assertThat(sc.path("seccompProfile").path("type").asText()).isEqualTo("RuntimeDefault");
+        for (String probe : List.of("startupProbe", "readinessProbe", "livenessProbe")) {
+            assertThat(c.path(probe).path("httpGet").path("path").asText()).as(probe).isNotEmpty();
+        }
+        assertThat(c.path("readinessProbe").path("httpGet").path("path").asText()).isEqualTo("/debug/health");
+        assertThat(c.path("livenessProbe").path("httpGet").path("scheme").asText()).isEqualTo("HTTPS");
+        assertThat(c.path("resources").path("requests").path("cpu").asText()).isNotEmpty();
+        assertThat(c.path("resources").path("requests").path("memory").asText()).isNotEmpty();
+        assertThat(c.path("resources").path("limits").path("memory").asText()).isNotEmpty();
+
+        List<String> mounts = new ArrayList<>();
+        c.path("volumeMounts").forEach(v -> mounts.add(v.path("mountPath").asText()));
+        assertThat(mounts).contains("/var/lib/registry", "/etc/docker/registry", "/etc/berth/tls", "/etc/berth/auth", "/tmp");
+        c.path("volumeMounts").forEach(v -> assertThat(v.has("subPath")).as("subPath mounts miss rotated secrets: %s", v).isFalse());
+    }
+
+    @Test
+    void theServiceAccountMountsNoToken() {
+        assertThat(base().get("ServiceAccount", "berth").path("automountServiceAccountToken").asBoolean(true)).isFalse();
+    }
+
+    @Test
+    void theServiceIsClusterIpOnTheTlsPort() {
+        JsonNode svc = base().get("Service", "berth");
+        assertThat(svc.path("spec").path("type").asText()).isEqualTo("ClusterIP");
+        JsonNode https = svc.path("spec").path("ports").get(0);
+        assertThat(https.path("name").asText()).isEqualTo("https");
+        assertThat(https.path("port").asInt()).isEqualTo(443);
+        assertThat(https.path("appProtocol").asText()).isEqualTo("https");
+    }
+
+    @Test
+    void theIngressTerminatesTlsForTheHostAndReEncryptsToBerth() {
+        JsonNode ing = base().get("Ingress", "berth");
+        JsonNode spec = ing.path("spec");
+        assertThat(spec.path("tls").get(0).path("hosts").get(0).asText()).isEqualTo(Workloads.HOST);
+        assertThat(spec.path("tls").get(0).path("secretName").asText()).isEqualTo("berth-tls");
+        assertThat(spec.path("rules").get(0).path("host").asText()).isEqualTo(Workloads.HOST);
+        assertThat(spec.path("rules").get(0).path("http").path("paths").get(0).path("backend").path("service").path("port").path("name").asText())
+                .isEqualTo("https");
+        JsonNode a = ing.path("metadata").path("annotations");
+        assertThat(a.path("haproxy.org/server-ssl").asText()).isEqualTo("true");
+        assertThat(a.path("haproxy.org/server-ca").asText()).isEqualTo("berth-system/berth-ca");
+        assertThat(a.path("haproxy.org/timeout-server").asText()).isNotEmpty();
+    }
+
+    @Test
+    void ingressNginxVariantAllowsLargeUnbufferedUploadsOverHttps() {
+        JsonNode ing = withComponents("ingress-nginx").get("Ingress", "berth");
+        JsonNode a = ing.path("metadata").path("annotations");
+        assertThat(ing.path("spec").path("ingressClassName").asText()).isEqualTo("nginx");
+        assertThat(a.path("nginx.ingress.kubernetes.io/proxy-body-size").asText()).isEqualTo("0");
+        assertThat(a.path("nginx.ingress.kubernetes.io/proxy-request-buffering").asText()).isEqualTo("off");
+        assertThat(a.path("nginx.ingress.kubernetes.io/backend-protocol").asText()).isEqualTo("HTTPS");
+        assertThat(a.path("nginx.ingress.kubernetes.io/proxy-read-timeout").asInt()).isGreaterThanOrEqualTo(600);
+        assertThat(a.has("haproxy.org/server-ssl")).isFalse();
+    }
+
+    @Test
+    void traefikVariantVerifiesBerthWithTheCa() {
+        Manifests m = withComponents("ingress-traefik");
+        assertThat(m.get("Ingress", "berth").path("spec").path("ingressClassName").asText()).isEqualTo("traefik");
+        assertThat(m.get("Service", "berth").path("metadata").path("annotations").path("traefik.ingress.kubernetes.io/service.serversscheme").asText())
+                .isEqualTo("https");
+        assertThat(m.get("ServersTransport", "berth").path("spec").path("rootCAs").get(0).path("secret").asText()).isEqualTo("berth-ca");
+        assertThat(networkPolicyIngressNamespace(m)).isEqualTo("traefik");
+    }
+
+    @Test
+    void gatewayApiVariantReplacesTheIngress() {
+        Manifests m = withComponents("gateway-api");
+        assertThat(m.find("Ingress", "berth")).isEmpty();
+        assertThat(m.get("HTTPRoute", "berth").path("spec").path("hostnames").get(0).asText()).isEqualTo(Workloads.HOST);
+        assertThat(m.get("BackendTLSPolicy", "berth").path("spec").path("targetRefs").get(0).path("name").asText()).isEqualTo("berth");
+        assertThat(m.get("Gateway", "berth").path("spec").path("listeners").get(0).path("protocol").asText()).isEqualTo("HTTPS");
+    }
+
+    @Test
+    void certManagerVariantIssuesBerthsCertificateFromAPrivateCa() {
+        Manifests m = withComponents("cert-manager");
+        JsonNode cert = m.get("Certificate", "berth-tls");
+        assertThat(cert.path("spec").path("secretName").asText()).isEqualTo("berth-tls");
+        assertThat(cert.path("spec").path("dnsNames").toString()).contains(Workloads.HOST, "berth.berth-system.svc");
+        assertThat(cert.path("spec").path("issuerRef").path("name").asText()).isEqualTo("berth-ca");
+        assertThat(m.get("Certificate", "berth-ca").path("spec").path("isCA").asBoolean()).isTrue();
+        assertThat(m.get("Issuer", "berth-ca").path("spec").path("ca").path("secretName").asText()).isEqualTo("berth-ca");
+    }
+
+    @Test
+    void ovhVariantUsesCinderHighSpeed() {
+        JsonNode claim = withComponents("ovh").get("StatefulSet", "berth").path("spec").path("volumeClaimTemplates").get(0);
+        assertThat(claim.path("spec").path("storageClassName").asText()).isEqualTo("csi-cinder-high-speed");
+    }
+
+    @Test
+    void warnVariantOnlyWarnsAndAudits() {
+        JsonNode binding = withComponents("admission-warn").get("ValidatingAdmissionPolicyBinding", Policy.NAME);
+        assertThat(binding.path("spec").path("validationActions").toString()).isEqualTo("[\"Warn\",\"Audit\"]");
+    }
+
+    @Test
+    void theNetworkPolicyAllowsNoEgressAndOnlyTheIngressController() {
+        JsonNode np = base().get("NetworkPolicy", "berth");
+        assertThat(np.path("spec").path("policyTypes").toString()).contains("Ingress", "Egress");
+        assertThat(np.path("spec").path("egress").isEmpty()).isTrue();
+        assertThat(networkPolicyIngressNamespace(base())).isEqualTo("haproxy-controller");
+    }
+
+    @Test
+    void theDisruptionBudgetCoversThePod() {
+        JsonNode pdb = base().get("PodDisruptionBudget", "berth");
+        JsonNode labels = base().get("StatefulSet", "berth").path("spec").path("template").path("metadata").path("labels");
+        pdb.path("spec").path("selector").path("matchLabels").properties()
+                .forEach(e -> assertThat(labels.path(e.getKey()).asText()).isEqualTo(e.getValue().asText()));
+    }
+
+    @Test
+    void theBindingDeniesAndExemptsOnlyByTheImmutableNameLabel() {
+        JsonNode binding = base().get("ValidatingAdmissionPolicyBinding", Policy.NAME);
+        assertThat(binding.path("spec").path("validationActions").toString()).isEqualTo("[\"Deny\"]");
+        assertThat(binding.path("spec").path("paramRef").path("parameterNotFoundAction").asText()).isEqualTo("Deny");
+        JsonNode selector = binding.path("spec").path("matchResources").path("namespaceSelector");
+        assertThat(selector.path("matchLabels").isEmpty()).isTrue();
+        JsonNode expr = selector.path("matchExpressions").get(0);
+        assertThat(expr.path("key").asText()).isEqualTo("kubernetes.io/metadata.name");
+        assertThat(expr.path("operator").asText()).isEqualTo("NotIn");
+        assertThat(expr.path("values").toString()).isEqualTo("[\"kube-system\",\"berth-system\"]");
+        JsonNode policy = base().get("ValidatingAdmissionPolicy", Policy.NAME);
+        assertThat(policy.path("spec").path("failurePolicy").asText()).isEqualTo("Fail");
+    }
+
+    @Test
+    void theExampleOverlaySetsItsHostEverywhere() {
+        Manifests m = exampleOverlay();
+        assertThat(m.text()).doesNotContain(Workloads.HOST).contains("registry.example.org");
+        assertThat(m.get("ConfigMap", "berth-admission-params").path("data").path("allowedHosts").asText()).isEqualTo("registry.example.org");
+        assertThat(m.get("Ingress", "berth").path("spec").path("tls").get(0).path("secretName").asText()).isEqualTo("berth-ingress-tls");
+        assertThat(m.get("Certificate", "berth-ingress-tls").path("spec").path("dnsNames").get(0).asText()).isEqualTo("registry.example.org");
+        assertThat(m.berthEnv().get("REGISTRY_AUTH_TOKEN_REALM")).isEqualTo("https://registry.example.org/auth/token");
+        assertThat(m.get("StatefulSet", "berth").path("spec").path("template").path("spec").path("containers").get(0).path("image").asText())
+                .isEqualTo("ghcr.io/example/berth@sha256:" + "0".repeat(64));
+        assertThat(m.find("ConfigMap", "berth-settings")).as("local-config is never applied").isEmpty();
+    }
+
+    /** The ConfigMap's config.yml with the StatefulSet's environment is a configuration Berth accepts. */
+    @Test
+    void theRenderedConfigurationLoadsInBerth(@org.junit.jupiter.api.io.TempDir Path tmp) throws IOException {
+        Manifests m = base();
+        Path file = Files.writeString(tmp.resolve("config.yml"), m.berthConfigYml());
+        Map<String, String> env = new HashMap<>(m.berthEnv());
+        env.remove("BERTH_JAVA_OPTS");
+        RegistryConfig config = ConfigLoader.load(file, env);
+        var security = config.security();
+        assertThat(security.token()).isNotNull();
+        assertThat(security.token().realm()).isEqualTo("https://" + Workloads.HOST + "/auth/token");
+        assertThat(security.token().service()).isEqualTo(Workloads.HOST);
+        assertThat(security.issuer()).isNotNull();
+        assertThat(security.issuer().htpasswd()).isEqualTo(Path.of("/etc/berth/auth/htpasswd"));
+        assertThat(security.access()).hasSize(3);
+        assertThat(security.immutableTags()).hasSize(1);
+        assertThat(security.denyTags()).containsExactly("latest");
+        assertThat(config.storage().rootDirectory()).isEqualTo(Path.of("/var/lib/registry"));
+        assertThat(config.http().debugAddr()).isNotNull();
+        // Berth's unused-key warnings compare case-sensitively and so name camelCase keys it does read
+        // (berth.tokenIssuer.*, berth.immutableTags, berth.denyTags): only keys outside berth: must be clean.
+        assertThat(config.warnings()).isEmpty();
+    }
+
+    private static String networkPolicyIngressNamespace(Manifests m) {
+        return m.get("NetworkPolicy", "berth").path("spec").path("ingress").get(0).path("from").get(0)
+                .path("namespaceSelector").path("matchLabels").path("kubernetes.io/metadata.name").asText();
+    }
+}

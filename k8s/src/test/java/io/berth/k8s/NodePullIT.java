@@ -1,0 +1,183 @@
+package io.berth.k8s;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.berth.server.Berth;
+import io.berth.server.config.ConfigLoader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The node pull path with the cluster's own pieces: Berth runs the rendered ConfigMap's config.yml with the
+ * StatefulSet's environment (only file paths and the address overridden), on the Secrets
+ * {@code bootstrap-secrets.sh} makes; containerd trusts it through the README's {@code hosts.toml}, and pulls
+ * through the CRI (what the kubelet calls) with the read-only {@code cluster} account, as an imagePullSecret
+ * passes it. CI's account pushes; the pull account cannot; a wrong password or a wrong CA is refused.
+ */
+class NodePullIT {
+    @TempDir
+    static Path work;
+
+    private static Berth berth;
+    private static Containerd containerd;
+    private static String host;
+    private static Path secrets;
+    private static String digest;
+
+    @BeforeAll
+    static void start() throws IOException {
+        secrets = work.resolve("secrets");
+        script("bootstrap-secrets.sh", "--host", "127.0.0.1", "--dir", secrets.toString(), "--dry-run");
+        Manifests m = Manifests.render(Tools.k8sDir());
+        Path config = Files.writeString(work.resolve("config.yml"), m.berthConfigYml());
+        int port = Daemon.freePort();
+        host = "127.0.0.1:" + port;
+        Map<String, String> env = new HashMap<>(m.berthEnv());
+        env.remove("BERTH_JAVA_OPTS");
+        env.put("REGISTRY_HTTP_ADDR", host);
+        env.put("REGISTRY_HTTP_DEBUG_ADDR", "127.0.0.1:" + Daemon.freePort());
+        env.put("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", work.resolve("data").toString());
+        env.put("REGISTRY_HTTP_TLS_CERTIFICATE", secrets.resolve("tls.crt").toString());
+        env.put("REGISTRY_HTTP_TLS_KEY", secrets.resolve("tls.key").toString());
+        env.put("REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE", secrets.resolve("token.crt").toString());
+        env.put("REGISTRY_BERTH_TOKENISSUER_HTPASSWD", secrets.resolve("htpasswd").toString());
+        env.put("REGISTRY_BERTH_TOKENISSUER_KEY", secrets.resolve("token.key").toString());
+        // The realm nodes and CI use: https://<registry host>/auth/token, here the loopback address.
+        env.put("REGISTRY_AUTH_TOKEN_REALM", env.get("REGISTRY_AUTH_TOKEN_REALM").replace(Workloads.HOST, host));
+        berth = Berth.builder().config(ConfigLoader.load(config, env)).build();
+        berth.start();
+
+        crane("auth", "login", host, "-u", "ci", "-p", password("ci")).requireSuccess();
+        push("team/app:v1.0.0", "node pull path").requireSuccess();
+        digest = crane("digest", host + "/team/app:v1.0.0").requireSuccess().output().strip();
+        containerd = Containerd.start(work.resolve("containerd"));
+    }
+
+    @AfterAll
+    static void stop() {
+        try {
+            if (containerd != null) {
+                containerd.close();
+            }
+        } finally {
+            if (berth != null) {
+                berth.close();
+            }
+        }
+    }
+
+    @BeforeEach
+    void trustTheRegistryCa() throws IOException {
+        writeHostsToml(secrets.resolve("ca.crt"));
+    }
+
+    @Test
+    void criPullsByDigestWithTheClusterAccount() {
+        Proc.Result pull = containerd.crictl(Duration.ofMinutes(2), "pull", "--creds", "cluster:" + password("cluster"), host + "/team/app@" + digest);
+        assertThat(pull.exitCode()).as("crictl pull:%n%s", pull.output()).isZero();
+        assertThat(pull.output()).contains("Image is up to date for sha256:");
+        Proc.Result inspect = containerd.crictl(Duration.ofMinutes(1), "inspecti", "--output", "json", host + "/team/app@" + digest);
+        assertThat(inspect.output()).contains(host + "/team/app@" + digest);
+    }
+
+    @Test
+    void aTagBeforeTheDigestIsIgnoredByThePull() {
+        String ref = host + "/team/app:not-a-real-tag@" + digest;
+        Proc.Result pull = containerd.crictl(Duration.ofMinutes(2), "pull", "--creds", "cluster:" + password("cluster"), ref);
+        assertThat(pull.exitCode()).as("crictl pull:%n%s", pull.output()).isZero();
+    }
+
+    @Test
+    void aWrongPasswordIsRefused() {
+        Proc.Result pull = containerd.crictl(Duration.ofMinutes(2), "pull", "--creds", "cluster:wrong-password", host + "/team/app@" + digest);
+        assertThat(pull.exitCode()).as("crictl pull:%n%s", pull.output()).isNotZero();
+        assertThat(pull.output()).contains("401 Unauthorized");
+    }
+
+    @Test
+    void aCaTheRegistryDoesNotUseIsRefused() throws IOException {
+        Path other = work.resolve("other-secrets");
+        script("bootstrap-secrets.sh", "--host", "127.0.0.1", "--dir", other.toString(), "--dry-run");
+        writeHostsToml(other.resolve("ca.crt"));
+        Proc.Result pull = containerd.crictl(Duration.ofMinutes(2), "pull", "--creds", "cluster:" + password("cluster"), host + "/team/app@" + digest);
+        assertThat(pull.exitCode()).as("crictl pull:%n%s", pull.output()).isNotZero();
+        assertThat(pull.output()).contains("x509: certificate signed by unknown authority");
+    }
+
+    @Test
+    void thePullAccountCannotPushAndNobodyPushesLatest() throws IOException {
+        Path clusterConfig = Files.createDirectories(work.resolve("crane-cluster"));
+        Map<String, String> asCluster = Map.of("DOCKER_CONFIG", clusterConfig.toString());
+        crane(asCluster, "auth", "login", host, "-u", "cluster", "-p", password("cluster")).requireSuccess();
+        Proc.Result push = crane(asCluster, "copy", host + "/team/app@" + digest, host + "/team/app:v9.9.9");
+        assertThat(push.exitCode()).as("cluster pushing:%n%s", push.output()).isNotZero();
+
+        Proc.Result latest = push("team/app:latest", "latest");
+        assertThat(latest.exitCode()).as("ci pushing latest:%n%s", latest.output()).isNotZero();
+        Proc.Result moved = push("team/app:v1.0.0", "another content for a release tag");
+        assertThat(moved.exitCode()).as("ci moving an immutable tag:%n%s", moved.output()).isNotZero();
+    }
+
+    /** The hosts.toml of k8s/README.md ("The node pull path"), for this registry and {@code ca}. */
+    private static void writeHostsToml(Path ca) throws IOException {
+        Path dir = Files.createDirectories(containerd.certsDir().resolve(host));
+        Files.writeString(dir.resolve("hosts.toml"), """
+                server = "https://%1$s"
+                ca = "%2$s"
+
+                [host."https://%1$s"]
+                  capabilities = ["pull", "resolve"]
+                  ca = "%2$s"
+                """.formatted(host, ca));
+    }
+
+    private static Proc.Result push(String tag, String content) throws IOException {
+        Path dir = Files.createDirectories(work.resolve("layer-" + tag.replaceAll("[^a-z0-9]", "-")));
+        Files.writeString(dir.resolve("content.txt"), content);
+        Path layer = work.resolve(dir.getFileName() + ".tar");
+        Proc.run(List.of("tar", "-C", dir.toString(), "-cf", layer.toString(), "content.txt"), Map.of(), Duration.ofMinutes(1), null).requireSuccess();
+        return crane("append", "-f", layer.toString(), "-t", host + "/" + tag);
+    }
+
+    private static Proc.Result crane(String... args) {
+        return crane(Map.of(), args);
+    }
+
+    /** crane trusting the registry's CA (Go reads SSL_CERT_FILE), logged in as ci unless {@code env} says otherwise. */
+    private static Proc.Result crane(Map<String, String> env, String... args) {
+        List<String> command = new ArrayList<>(List.of(Tools.tool("CRANE")));
+        command.addAll(List.of(args));
+        Map<String, String> all = new HashMap<>();
+        all.put("SSL_CERT_FILE", secrets.resolve("ca.crt").toString());
+        all.put("DOCKER_CONFIG", work.resolve("crane-ci").toString());
+        all.putAll(env);
+        return Proc.run(command, all, Duration.ofMinutes(2), null);
+    }
+
+    private static String password(String account) {
+        try {
+            return Files.readString(secrets.resolve(account + ".password")).strip();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static void script(String name, String... args) {
+        List<String> command = new ArrayList<>(List.of("bash", Tools.k8sDir().resolve("scripts").resolve(name).toString()));
+        command.addAll(List.of(args));
+        Map<String, String> env = Map.of("KUBECTL", Tools.tool("KUBECTL"),
+                "PATH", Path.of(Tools.tool("KUBECTL")).getParent() + ":" + System.getenv("PATH"));
+        Proc.run(command, env, Duration.ofMinutes(2), null).requireSuccess();
+    }
+}
