@@ -1,0 +1,3 @@
+module berth.local/bench/client
+
+go 1.23
