@@ -24,39 +24,12 @@ APT_PACKAGES=(wrk nghttp2-client apache2-utils docker-registry openssl curl)
 
 log() { printf '[install-bench] %s\n' "$*" >&2; }
 
-apt_missing() {
-  local p st
-  for p in "${APT_PACKAGES[@]}"; do
-    st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
-    [[ "$st" == ii* ]] || printf '%s\n' "$p"
-  done
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
 
 install_apt() {
-  local missing
-  mapfile -t missing < <(apt_missing)
-  if ((${#missing[@]} == 0)); then
-    log "apt: all ${#APT_PACKAGES[@]} packages already installed"
-    return
-  fi
-  if [[ $(id -u) -ne 0 ]]; then
-    log "apt: missing ${missing[*]}; run this script as root"; exit 1
-  fi
-  log "apt: installing ${missing[*]}"
-  local made_policy=0 rc=0
-  if [[ ! -e /usr/sbin/policy-rc.d ]]; then   # keep maintainer scripts from starting services
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; made_policy=1
-  fi
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || rc=$?
-  ((made_policy)) && rm -f /usr/sbin/policy-rc.d
-  ((rc == 0)) || { log "apt-get failed ($rc)"; exit "$rc"; }
+  apt_ensure "${APT_PACKAGES[@]}"
   # The docker-registry package ships a system service; the bench starts private instances only.
-  if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
-    systemctl disable --now docker-registry >/dev/null 2>&1 || true
-  elif [[ -x /etc/init.d/docker-registry ]]; then
-    /etc/init.d/docker-registry stop >/dev/null 2>&1 || true
-  fi
+  apt_disable_service docker-registry
 }
 
 build_distribution() {

@@ -31,14 +31,8 @@ log() { printf '[install-k8s] %s\n' "$*" >&2; }
 
 # k8s/scripts/bootstrap-secrets.sh (and its test) needs openssl and htpasswd: Debian packages, as root.
 APT_PACKAGES=(openssl apache2-utils)
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  [[ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)" == ii* ]] || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  log "apt: installing ${missing[*]}"
-  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+. "$root/scripts/lib/apt.sh"
+apt_ensure "${APT_PACKAGES[@]}"
 
 command -v go >/dev/null || { log "go not found on PATH"; exit 1; }
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false}"

@@ -55,25 +55,12 @@ CONF_MODULE=github.com/opencontainers/distribution-spec/conformance
 log() { printf '[install-peers] %s\n' "$*" >&2; }
 
 # ------------------------------------------------------------------ apt -----
-apt_missing() {
-  local p st
-  for p in "${APT_PACKAGES[@]}"; do
-    st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
-    [[ "$st" == ii* ]] || printf '%s\n' "$p"
-  done
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
 
 disable_services() {
   local s
   for s in "${DISABLE_SERVICES[@]}"; do
-    if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
-      systemctl disable --now "$s" >/dev/null 2>&1 || true
-    else
-      if [[ -x "/etc/init.d/$s" ]]; then
-        "/etc/init.d/$s" stop >/dev/null 2>&1 || true
-        update-rc.d "$s" disable >/dev/null 2>&1 || true
-      fi
-    fi
+    apt_disable_service "$s"
   done
   # Belt and braces: kill any daemon still running from the *system* config
   # (never the private instances tests start with their own config files).
@@ -89,29 +76,7 @@ disable_services() {
 }
 
 install_apt() {
-  local missing
-  mapfile -t missing < <(apt_missing)
-  if ((${#missing[@]} == 0)); then
-    log "apt: all ${#APT_PACKAGES[@]} packages already installed"
-  else
-    log "apt: installing ${missing[*]}"
-    # Keep package maintainer scripts from starting services during install.
-    local made_policy=0
-    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-      chmod 755 /usr/sbin/policy-rc.d
-      made_policy=1
-    fi
-    local rc=0
-    apt-get update && DEBIAN_FRONTEND=noninteractive \
-      apt-get install -y --no-install-recommends "${missing[@]}" || rc=$?
-    if ((made_policy)); then rm -f /usr/sbin/policy-rc.d; fi
-    ((rc == 0)) || { log "apt-get failed ($rc)"; exit "$rc"; }
-    mapfile -t missing < <(apt_missing)
-    if ((${#missing[@]})); then
-      log "apt: still missing after install: ${missing[*]}"; exit 1
-    fi
-  fi
+  apt_ensure "${APT_PACKAGES[@]}"
   disable_services
 }
 
