@@ -35,15 +35,19 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(RegistryHandler.class);
     private static final Logger access = LoggerFactory.getLogger("io.berth.access");
     private static final String API_VERSION = "Docker-Distribution-API-Version";
+    /** Downloads over TLS are read and encrypted in chunks this big (sendfile needs none without TLS). */
+    private static final int TLS_CHUNK = 512 * 1024;
 
     private final Endpoints endpoints;
+    private final ReadAhead readAhead;
     private @Nullable Exchange exchange;
     private @Nullable BodySink sink;
     /** The reply was sent before the body arrived; swallow the rest of this request. */
     private boolean discarding;
 
-    RegistryHandler(Endpoints endpoints) {
+    RegistryHandler(Endpoints endpoints, ReadAhead readAhead) {
         this.endpoints = endpoints;
+        this.readAhead = readAhead;
     }
 
     @Override
@@ -54,11 +58,14 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        ctx.read();
+        if (readAhead.underLimit()) {
+            ctx.read();
+        }
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        long bodyBytes = msg instanceof HttpContent c ? c.content().readableBytes() : 0;
         try {
             if (msg instanceof HttpRequest request) {
                 onRequest(ctx, request);
@@ -76,6 +83,9 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
             }
         } finally {
             ReferenceCountUtil.release(msg);
+            if (bodyBytes > 0) {
+                readAhead.consumed(ctx, bodyBytes);
+            }
         }
     }
 
@@ -227,7 +237,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
                     ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
                 } else if (ctx.pipeline().get(SslHandler.class) != null) {
                     try {
-                        ctx.writeAndFlush(new HttpChunkedInput(new ChunkedNioFile(blob.content().channel(), blob.offset(), blob.length(), 1 << 16)));
+                        ctx.writeAndFlush(new HttpChunkedInput(new ChunkedNioFile(blob.content().channel(), blob.offset(), blob.length(), TLS_CHUNK)));
                     } catch (IOException e) {
                         BlobEndpoints.closeQuietly(blob.content());
                         throw new UncheckedIOException(e);

@@ -12,6 +12,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.epoll.Epoll;
@@ -96,6 +97,8 @@ public final class RegistryServer implements AutoCloseable {
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .childOption(ChannelOption.AUTO_READ, false)
                     .childOption(ChannelOption.TCP_NODELAY, true)
+                    // Room for two TLS download chunks in flight before the writer waits.
+                    .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(1 << 20, 2 << 20))
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
@@ -115,7 +118,9 @@ public final class RegistryServer implements AutoCloseable {
                             p.addLast("keep-alive", new HttpServerKeepAliveHandler());
                             p.addLast("continue", new HttpServerExpectContinueHandler());
                             p.addLast("chunked", new ChunkedWriteHandler());
-                            p.addLast(storageExecutors, "registry", new RegistryHandler(endpoints));
+                            ReadAhead readAhead = new ReadAhead();
+                            p.addLast("read-ahead", readAhead.ioSide());
+                            p.addLast(storageExecutors, "registry", new RegistryHandler(endpoints, readAhead));
                         }
                     });
             Channel channel = b.bind(config.http().addr()).sync().channel();

@@ -4,6 +4,7 @@ import io.berth.storage.Digest;
 import io.berth.storage.RepositoryName;
 import io.berth.storage.Upload;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
@@ -18,6 +19,9 @@ import org.jspecify.annotations.Nullable;
  */
 final class UploadEndpoints {
     static final String UPLOAD_UUID = "Docker-Upload-UUID";
+    /** Upload bytes gathered before each file write. */
+    private static final int COALESCE = 1 << 20;
+    private static final int MAX_HELD_CHUNKS = 256;
     private static final Pattern CONTENT_RANGE = Pattern.compile("(?:bytes[ =])?(\\d{1,18})-(\\d{1,18})(?:/(?:\\d{1,18}|\\*))?");
 
     private final RegistryContext registry;
@@ -125,6 +129,8 @@ final class UploadEndpoints {
         private final @Nullable Digest commit;
         private final boolean startedHere;
         private boolean counted = true;
+        /** Chunks held back so that the file gets one gathering write per {@link #COALESCE} bytes, not one per TLS record. */
+        private @Nullable CompositeByteBuf held;
 
         UploadBody(Exchange ex, Upload upload, @Nullable Digest commit, boolean startedHere) {
             this.ex = ex;
@@ -137,15 +143,36 @@ final class UploadEndpoints {
         @Override
         public void content(ByteBuf content) {
             int n = content.readableBytes();
-            if (n > 0) {
-                upload.write(content.nioBuffers(), Long.MAX_VALUE);
-                registry.metrics().bytesIn(n);
+            if (n == 0) {
+                return;
+            }
+            if (held == null) {
+                held = content.alloc().compositeBuffer(MAX_HELD_CHUNKS);
+            }
+            held.addComponent(true, content.retainedSlice());
+            registry.metrics().bytesIn(n);
+            if (held.readableBytes() >= COALESCE || held.numComponents() >= MAX_HELD_CHUNKS) {
+                flush();
+            }
+        }
+
+        private void flush() {
+            CompositeByteBuf buf = held;
+            if (buf == null) {
+                return;
+            }
+            held = null;
+            try {
+                upload.write(buf.nioBuffers(), Long.MAX_VALUE);
+            } finally {
+                buf.release();
             }
         }
 
         @Override
         public Reply finish() {
             uncount();
+            flush();
             if (commit == null) {
                 upload.close();
                 return Reply.of(progress(ex, upload, HttpResponseStatus.ACCEPTED));
@@ -158,9 +185,24 @@ final class UploadEndpoints {
         public void abort() {
             uncount();
             if (startedHere) {
+                release();
                 upload.cancel();
-            } else {
+                return;
+            }
+            try {
+                // What arrived before the connection died stays resumable, as the Range header will say.
+                flush();
+            } catch (RuntimeException e) {
+                release();
+            } finally {
                 upload.close();
+            }
+        }
+
+        private void release() {
+            if (held != null) {
+                held.release();
+                held = null;
             }
         }
 
