@@ -3,6 +3,7 @@ package io.berth.server.http;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpRequest;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -15,6 +16,8 @@ final class ReadAhead {
     /** Body bytes that may wait for the storage thread. */
     static final long LIMIT = 8L << 20;
 
+    private static final long HEAD_WEIGHT = 16 * 1024;
+
     private final AtomicLong pending = new AtomicLong();
 
     /** The event-loop side: counts body bytes handed on and asks for more while under the limit. */
@@ -22,9 +25,7 @@ final class ReadAhead {
         return new ChannelInboundHandlerAdapter() {
             @Override
             public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                if (msg instanceof HttpContent c) {
-                    pending.addAndGet(c.content().readableBytes());
-                }
+                pending.addAndGet(weight(msg));
                 ctx.fireChannelRead(msg);
             }
 
@@ -44,6 +45,15 @@ final class ReadAhead {
         if (after < LIMIT && after + bytes >= LIMIT) {
             ctx.read();
         }
+    }
+
+    /**
+     * What a message counts against the limit: its body bytes, and a flat share for a request head, so
+     * that a client pipelining many small requests cannot queue work without bound either.
+     */
+    static long weight(Object msg) {
+        long w = msg instanceof HttpContent c ? c.content().readableBytes() : 0;
+        return msg instanceof HttpRequest ? w + HEAD_WEIGHT : w;
     }
 
     /** Whether the storage side should ask for more on a read-complete. */

@@ -65,7 +65,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        long bodyBytes = msg instanceof HttpContent c ? c.content().readableBytes() : 0;
+        long weight = ReadAhead.weight(msg);
         try {
             if (msg instanceof HttpRequest request) {
                 onRequest(ctx, request);
@@ -83,8 +83,8 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
             }
         } finally {
             ReferenceCountUtil.release(msg);
-            if (bodyBytes > 0) {
-                readAhead.consumed(ctx, bodyBytes);
+            if (weight > 0) {
+                readAhead.consumed(ctx, weight);
             }
         }
     }
