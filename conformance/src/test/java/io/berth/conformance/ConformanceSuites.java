@@ -64,7 +64,7 @@ final class ConformanceSuites {
      * requires no failures, exit code 0 and at least 75 passes.
      */
     static void runV111(Map<String, String> env, Path reports, String label) throws Exception {
-        Proc.Result r = Proc.run(List.of(Peers.tool("CONFORMANCE_V111")), env, Duration.ofMinutes(5), reports);
+        Proc.Result r = Proc.runIn(List.of(Peers.tool("CONFORMANCE_V111")), env, Duration.ofMinutes(5), reports);
         Counts c = junit(reports.resolve("junit.xml"));
         System.out.println(label + " v1.1.1: " + c.passed() + " passed, " + c.failed() + " failed, " + c.skipped() + " skipped");
         assertThat(c.failed()).as("failures in the v1.1.1 suite:%n%s", Proc.tail(r.output())).isZero();
@@ -93,7 +93,7 @@ final class ConformanceSuites {
 
     /** Runs the main-branch suite in {@code results} with {@code env}; requires that it wrote its junit.xml. */
     static MainRun runMain(Map<String, String> env, Path results) throws Exception {
-        Proc.Result r = Proc.run(List.of(Peers.tool("CONFORMANCE_MAIN")), env, Duration.ofMinutes(10), results);
+        Proc.Result r = Proc.runIn(List.of(Peers.tool("CONFORMANCE_MAIN")), env, Duration.ofMinutes(10), results);
         assertThat(results.resolve("junit.xml")).as("the suite wrote no results:%n%s", Proc.tail(r.output())).exists();
         Counts c = junit(results.resolve("junit.xml"));
         int passed = summaryCount(r.output(), "Pass");

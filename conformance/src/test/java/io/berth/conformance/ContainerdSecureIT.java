@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -81,21 +80,8 @@ class ContainerdSecureIT {
         assertThat(pull.output()).contains("x509: certificate signed by unknown authority");
     }
 
-    /**
-     * The registry over HTTPS, trusting {@code ca}. containerd 1.6 needs the {@code [host]} table: a hosts.toml with
-     * only {@code server} fails to parse ("invalid `host` tree"), is ignored, and a loopback registry is then spoken
-     * to in plain HTTP. The host entry's {@code ca} is the one used; the top-level {@code ca} belongs to the
-     * {@code server} entry, which containerd tries after the host entries fail.
-     */
+    /** The registry over HTTPS, trusting {@code ca} (see {@link Containerd#writeHttpsHost}). */
     private static void writeHostsToml(Path ca) throws IOException {
-        Path dir = Files.createDirectories(work.resolve("containerd").resolve("certs.d").resolve(registry.host()));
-        Files.writeString(dir.resolve("hosts.toml"), """
-                server = "https://%1$s"
-                ca = "%2$s"
-
-                [host."https://%1$s"]
-                  capabilities = ["pull", "resolve"]
-                  ca = "%2$s"
-                """.formatted(registry.host(), ca));
+        containerd.writeHttpsHost(registry.host(), ca);
     }
 }

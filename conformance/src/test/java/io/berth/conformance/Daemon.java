@@ -18,9 +18,12 @@ import org.jspecify.annotations.Nullable;
 /**
  * A long-running peer (dockerd, containerd) started for one test class. Its output goes to a log in
  * {@link Proc#LOGS}; {@link #close()} sends SIGTERM to it (and to the pid in its pidfile, should that be a
- * child of it), waits, and only then kills what is left of it and of the children it had.
+ * child of it), waits, and only then kills what is left of it and of the children it had. Shared with the k8s
+ * module's tests (etcd, kube-apiserver, dockerd, containerd there) through this module's test-jar.
  */
-final class Daemon implements AutoCloseable {
+public final class Daemon implements AutoCloseable {
+    private static final Duration POLL = Duration.ofMillis(200);
+
     private static final Duration STOP_GRACE = Duration.ofSeconds(30);
 
     private final String name;
@@ -39,7 +42,17 @@ final class Daemon implements AutoCloseable {
      * Starts {@code command} and polls {@code ready} until it answers true; a daemon that dies or is not ready
      * within {@code timeout} is stopped and the start fails with the tail of its log.
      */
-    static Daemon start(List<String> command, Map<String, String> env, @Nullable Path pidFile, Duration timeout, BooleanSupplier ready) {
+    public static Daemon start(List<String> command, Map<String, String> env, @Nullable Path pidFile, Duration timeout, BooleanSupplier ready) {
+        return start(command, env, pidFile, timeout, POLL, ready);
+    }
+
+    /** {@link #start(List, Map, Path, Duration, BooleanSupplier)} with no pidfile, polling {@code ready} every 250 ms. */
+    public static Daemon start(List<String> command, Map<String, String> env, Duration timeout, BooleanSupplier ready) {
+        return start(command, env, null, timeout, Duration.ofMillis(250), ready);
+    }
+
+    private static Daemon start(List<String> command, Map<String, String> env, @Nullable Path pidFile, Duration timeout, Duration poll,
+            BooleanSupplier ready) {
         String name = Path.of(command.get(0)).getFileName().toString();
         Daemon d;
         try {
@@ -52,7 +65,7 @@ final class Daemon implements AutoCloseable {
             throw new UncheckedIOException(e);
         }
         try {
-            d.awaitReady(timeout, ready);
+            d.awaitReady(timeout, poll, ready);
             return d;
         } catch (RuntimeException | Error e) {
             d.close();
@@ -60,7 +73,7 @@ final class Daemon implements AutoCloseable {
         }
     }
 
-    private void awaitReady(Duration timeout, BooleanSupplier ready) {
+    private void awaitReady(Duration timeout, Duration poll, BooleanSupplier ready) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             if (!process.isAlive()) {
@@ -72,15 +85,15 @@ final class Daemon implements AutoCloseable {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError(name + " was not ready after " + timeout + ":\n" + logTail());
             }
-            sleep(Duration.ofMillis(200));
+            sleep(poll);
         }
     }
 
-    boolean isAlive() {
+    public boolean isAlive() {
         return process.isAlive();
     }
 
-    String logTail() {
+    public String logTail() {
         return Proc.tailOf(log);
     }
 
@@ -178,7 +191,7 @@ final class Daemon implements AutoCloseable {
     }
 
     /** A new directory directly under /tmp, so that unix socket paths in it stay well under 108 bytes. */
-    static Path shortDirectory(String prefix) {
+    public static Path shortDirectory(String prefix) {
         try {
             return Files.createTempDirectory(Path.of("/tmp"), prefix);
         } catch (IOException e) {
@@ -187,7 +200,7 @@ final class Daemon implements AutoCloseable {
     }
 
     /** Deletes a tree; fails loudly when something (a mount a daemon left behind) cannot be deleted. */
-    static void deleteTree(Path root) {
+    public static void deleteTree(Path root) {
         if (!Files.exists(root)) {
             return;
         }
@@ -200,7 +213,16 @@ final class Daemon implements AutoCloseable {
         }
     }
 
-    static void sleep(Duration d) {
+    /** A TCP port on the loopback address that was free a moment ago. */
+    public static int freePort() {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static void sleep(Duration d) {
         try {
             Thread.sleep(d.toMillis());
         } catch (InterruptedException e) {

@@ -14,28 +14,36 @@ import org.jspecify.annotations.Nullable;
 /**
  * A private dockerd (vfs storage, no bridge, no iptables) with its data under a test's directory and its
  * socket, exec-root and pidfile under a short directory in /tmp, and the Debian docker CLI pointed at it.
- * Docker treats 127.0.0.0/8 as an insecure registry, so it talks plain HTTP to a local Berth.
+ * Docker treats 127.0.0.0/8 as an insecure registry, so it talks plain HTTP to a local Berth. Shared with the k8s
+ * module's tests through this module's test-jar.
  */
-final class DockerDaemon implements AutoCloseable {
+public final class DockerDaemon implements AutoCloseable {
     private static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(3);
 
+    private final Duration commandTimeout;
     private final Path shortDir;
     private final String host;
     private final Map<String, String> env;
     private @Nullable Daemon daemon;
 
-    private DockerDaemon(Path shortDir, Path clientConfig) {
+    private DockerDaemon(Path shortDir, Path clientConfig, Duration commandTimeout) {
+        this.commandTimeout = commandTimeout;
         this.shortDir = shortDir;
         this.host = "unix://" + shortDir.resolve("docker.sock");
         this.env = Map.of("DOCKER_CONFIG", clientConfig.toString());
     }
 
     /** Starts dockerd with its data root in {@code work} and waits until {@code docker info} answers. */
-    static DockerDaemon start(Path work) {
+    public static DockerDaemon start(Path work) {
+        return start(work, COMMAND_TIMEOUT);
+    }
+
+    /** {@link #start(Path)}, with {@code commandTimeout} as the time {@link #ok} gives each docker command. */
+    public static DockerDaemon start(Path work, Duration commandTimeout) {
         Path dir = Daemon.shortDirectory("bdk");
         DockerDaemon docker;
         try {
-            docker = new DockerDaemon(dir, Files.createDirectories(work.resolve("docker-client")));
+            docker = new DockerDaemon(dir, Files.createDirectories(work.resolve("docker-client")), commandTimeout);
         } catch (IOException e) {
             Daemon.deleteTree(dir);
             throw new UncheckedIOException(e);
@@ -58,11 +66,11 @@ final class DockerDaemon implements AutoCloseable {
     }
 
     /** Runs {@code docker -H <socket> args…} to completion, whatever its exit code. */
-    Proc.Result run(Duration timeout, String... args) {
+    public Proc.Result run(Duration timeout, String... args) {
         return run(Map.of(), timeout, args);
     }
 
-    Proc.Result run(Map<String, String> extraEnv, Duration timeout, String... args) {
+    public Proc.Result run(Map<String, String> extraEnv, Duration timeout, String... args) {
         List<String> command = new ArrayList<>(List.of(Peers.tool("DOCKER"), "-H", host));
         command.addAll(List.of(args));
         Map<String, String> all = new HashMap<>(env);
@@ -93,17 +101,31 @@ final class DockerDaemon implements AutoCloseable {
     }
 
     /** Runs {@code docker args…}, failing the test (with its output) when it exits non-zero; returns the output. */
-    String ok(String... args) {
+    public String ok(String... args) {
         return ok(Map.of(), args);
     }
 
-    String ok(Map<String, String> extraEnv, String... args) {
-        return Daemon.requireSuccess(run(extraEnv, COMMAND_TIMEOUT, args), "docker " + String.join(" ", args), "dockerd", daemon);
+    public String ok(Map<String, String> extraEnv, String... args) {
+        return Daemon.requireSuccess(run(extraEnv, commandTimeout, args), "docker " + String.join(" ", args), "dockerd", daemon);
     }
 
-    /** Stops dockerd with SIGTERM (it stops its containerd on the way out) and removes the socket directory. */
+    /**
+     * Stops dockerd with SIGTERM (it stops its containerd on the way out) and removes the socket directory. A
+     * host-network container makes dockerd bind-mount the host's network namespace at exec-root/netns/default, which
+     * it leaves mounted: that is unmounted first.
+     */
     @Override
     public void close() {
-        Daemon.stop(daemon, shortDir);
+        try {
+            if (daemon != null) {
+                daemon.close();
+            }
+        } finally {
+            Path netns = shortDir.resolve("exec/netns/default");
+            if (Files.exists(netns)) {
+                Proc.run(List.of("umount", netns.toString()), Map.of(), Duration.ofSeconds(30));
+            }
+            Daemon.deleteTree(shortDir);
+        }
     }
 }

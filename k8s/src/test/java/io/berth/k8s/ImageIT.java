@@ -3,6 +3,9 @@ package io.berth.k8s;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.berth.conformance.Daemon;
+import io.berth.conformance.DockerDaemon;
+import io.berth.conformance.Proc;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -35,7 +38,7 @@ class ImageIT {
     @BeforeAll
     static void start() {
         image = System.getProperty("berth.image.name", "berth-test/berth:0.1.0-SNAPSHOT");
-        docker = DockerDaemon.start(work.resolve("docker"));
+        docker = DockerDaemon.start(work.resolve("docker"), Duration.ofMinutes(5));
         docker.ok("load", "--input", System.getProperty("berth.image.tar", "target/berth-image-test.tar"));
         port = Daemon.freePort();
         debugPort = Daemon.freePort();

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.databind.MappingIterator;
+import io.berth.conformance.Proc;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;

@@ -3,6 +3,7 @@ package io.berth.k8s;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.berth.conformance.Daemon;
 import io.berth.server.config.ConfigLoader;
 import io.berth.server.config.RegistryConfig;
 import java.io.IOException;

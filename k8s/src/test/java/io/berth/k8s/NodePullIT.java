@@ -2,6 +2,9 @@ package io.berth.k8s;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.berth.conformance.Containerd;
+import io.berth.conformance.Daemon;
+import io.berth.conformance.Proc;
 import io.berth.server.Berth;
 import io.berth.server.config.ConfigLoader;
 import java.io.IOException;
@@ -61,7 +64,7 @@ class NodePullIT {
         crane("auth", "login", host, "-u", "ci", "-p", password("ci")).requireSuccess();
         push("team/app:v1.0.0", "node pull path").requireSuccess();
         digest = crane("digest", host + "/team/app:v1.0.0").requireSuccess().output().strip();
-        containerd = Containerd.start(work.resolve("containerd"));
+        containerd = Containerd.startNode(work.resolve("containerd"));
     }
 
     @AfterAll
@@ -131,15 +134,7 @@ class NodePullIT {
 
     /** The hosts.toml of k8s/README.md ("The node pull path"), for this registry and {@code ca}. */
     private static void writeHostsToml(Path ca) throws IOException {
-        Path dir = Files.createDirectories(containerd.certsDir().resolve(host));
-        Files.writeString(dir.resolve("hosts.toml"), """
-                server = "https://%1$s"
-                ca = "%2$s"
-
-                [host."https://%1$s"]
-                  capabilities = ["pull", "resolve"]
-                  ca = "%2$s"
-                """.formatted(host, ca));
+        containerd.writeHttpsHost(host, ca);
     }
 
     private static Proc.Result push(String tag, String content) throws IOException {

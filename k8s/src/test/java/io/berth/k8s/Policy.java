@@ -1,6 +1,7 @@
 package io.berth.k8s;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.berth.conformance.Daemon;
 import java.time.Duration;
 import java.util.Map;
 

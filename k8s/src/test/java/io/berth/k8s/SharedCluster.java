@@ -1,5 +1,6 @@
 package io.berth.k8s;
 
+import io.berth.conformance.Daemon;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

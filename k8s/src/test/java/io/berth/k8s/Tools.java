@@ -1,42 +1,24 @@
 package io.berth.k8s;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import io.berth.conformance.Peers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Where the real programs live: read from {@code env.sh} (scripts/install-peers.sh) and {@code k8s-env.sh}
  * (scripts/install-k8s.sh). A missing one fails the test with the command that installs it, never skips it.
  */
 final class Tools {
-    private static final Pattern EXPORT = Pattern.compile("export (BERTH_[A-Z0-9_]+)='([^']*)'");
     private static final Map<String, String> VALUES = load();
 
     private Tools() {}
 
     private static Map<String, String> load() {
-        Path dir = Path.of(System.getenv().getOrDefault("BERTH_TOOLS", "/var/cache/berth-tools"));
         Map<String, String> out = new HashMap<>();
         for (String file : new String[] {"env.sh", "k8s-env.sh"}) {
-            Path env = dir.resolve(file);
-            if (!Files.isRegularFile(env)) {
-                continue;
-            }
-            try {
-                for (String line : Files.readAllLines(env)) {
-                    Matcher m = EXPORT.matcher(line.strip());
-                    if (m.matches()) {
-                        out.put(m.group(1), m.group(2));
-                    }
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            out.putAll(Peers.readExports(Peers.toolsDir().resolve(file)));
         }
         return out;
     }
