@@ -8,12 +8,24 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** A clock and a ticker that move only when told to, so that no test sleeps. */
-final class FakeTime extends Clock implements Ticker {
-    private final AtomicLong nanos = new AtomicLong(Instant.parse("2026-01-01T00:00:00Z").toEpochMilli() * 1_000_000L);
+/** A clock and a ticker that move only when told to, so that no test sleeps; shared by the token tests. */
+public final class FakeTime extends Clock implements Ticker {
+    private final AtomicLong nanos = new AtomicLong();
 
-    void advance(Duration by) {
+    public FakeTime() {
+        this(Instant.parse("2026-01-01T00:00:00Z"));
+    }
+
+    public FakeTime(Instant start) {
+        set(start);
+    }
+
+    public void advance(Duration by) {
         nanos.addAndGet(by.toNanos());
+    }
+
+    public void set(Instant instant) {
+        nanos.set(instant.getEpochSecond() * 1_000_000_000L + instant.getNano());
     }
 
     @Override

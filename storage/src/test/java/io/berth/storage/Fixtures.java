@@ -69,6 +69,12 @@ final class Fixtures {
         return digest;
     }
 
+    /** Pushes {@code content} into {@code repo} and returns its descriptor. */
+    static ObjectNode pushDescriptor(RegistryStorage storage, RepositoryName repo, String mediaType, String content) {
+        byte[] bytes = utf8(content);
+        return descriptor(mediaType, pushBlob(storage, repo, bytes), bytes.length);
+    }
+
     static ObjectNode descriptor(String mediaType, Digest digest, long size) {
         ObjectNode d = JSON.createObjectNode();
         d.put("mediaType", mediaType);

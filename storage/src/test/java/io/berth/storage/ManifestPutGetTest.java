@@ -7,6 +7,7 @@ import static io.berth.storage.Fixtures.descriptor;
 import static io.berth.storage.Fixtures.imageJson;
 import static io.berth.storage.Fixtures.indexJson;
 import static io.berth.storage.Fixtures.pushBlob;
+import static io.berth.storage.Fixtures.pushDescriptor;
 import static io.berth.storage.Fixtures.pushImage;
 import static io.berth.storage.Fixtures.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -27,10 +28,8 @@ class ManifestPutGetTest extends StorageTestBase {
 
     @BeforeEach
     void open() {
-        byte[] c = utf8("{\"architecture\":\"amd64\"}");
-        byte[] l = utf8("layer bytes");
-        config = descriptor(CONFIG_TYPE, pushBlob(storage, REPO, c), c.length);
-        layer = descriptor(LAYER_TYPE, pushBlob(storage, REPO, l), l.length);
+        config = pushDescriptor(storage, REPO, CONFIG_TYPE, "{\"architecture\":\"amd64\"}");
+        layer = pushDescriptor(storage, REPO, LAYER_TYPE, "layer bytes");
     }
 
     @Test

@@ -6,6 +6,7 @@ import static io.berth.storage.Fixtures.bytes;
 import static io.berth.storage.Fixtures.descriptor;
 import static io.berth.storage.Fixtures.imageJson;
 import static io.berth.storage.Fixtures.pushBlob;
+import static io.berth.storage.Fixtures.pushDescriptor;
 import static io.berth.storage.Fixtures.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -27,10 +28,8 @@ class ManifestValidationTest extends StorageTestBase {
 
     @BeforeEach
     void open() {
-        byte[] c = utf8("{}");
-        byte[] l = utf8("layer");
-        config = descriptor(CONFIG_TYPE, pushBlob(storage, REPO, c), c.length);
-        layer = descriptor(LAYER_TYPE, pushBlob(storage, REPO, l), l.length);
+        config = pushDescriptor(storage, REPO, CONFIG_TYPE, "{}");
+        layer = pushDescriptor(storage, REPO, LAYER_TYPE, "layer");
     }
 
     @Test

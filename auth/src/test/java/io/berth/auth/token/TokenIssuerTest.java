@@ -1,5 +1,6 @@
 package io.berth.auth.token;
 
+import io.berth.auth.FakeTime;
 import static io.berth.auth.token.TestPki.NOW;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -25,7 +26,7 @@ class TokenIssuerTest {
     static final Ca CA = Ca.root("issuer test root");
     static final Identity SIGNER = CA.intermediate("issuer test intermediate").leaf("token signer", TestPki.ec());
 
-    final MutableClock clock = new MutableClock(NOW.plusMillis(700));
+    final FakeTime clock = new FakeTime(NOW.plusMillis(700));
 
     TokenIssuer.Builder builder() {
         return TokenIssuer.builder().issuer("berth-token").signingKey(SIGNER.privateKey(), SIGNER.chain()).clock(clock);

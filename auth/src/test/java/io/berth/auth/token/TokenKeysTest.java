@@ -1,5 +1,6 @@
 package io.berth.auth.token;
 
+import io.berth.auth.FakeTime;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -141,7 +142,7 @@ class TokenKeysTest {
         assertThat(key.getAlgorithm()).isEqualTo("EC");
         // The signer built from it verifies with the original public key.
         TokenIssuer issuer = TokenIssuer.builder().issuer("i")
-                .signingKey(key, List.of(Ca.root("ca").leaf("leaf", keys).leaf())).clock(new MutableClock(TestPki.NOW))
+                .signingKey(key, List.of(Ca.root("ca").leaf("leaf", keys).leaf())).clock(new FakeTime(TestPki.NOW))
                 .build();
         assertThat(issuer.algorithm()).isEqualTo("ES256");
     }

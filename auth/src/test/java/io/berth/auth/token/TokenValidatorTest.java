@@ -1,5 +1,6 @@
 package io.berth.auth.token;
 
+import io.berth.auth.FakeTime;
 import static io.berth.auth.token.TestPki.NOW;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -145,7 +146,7 @@ class TokenValidatorTest extends ValidatorTestSupport {
 
     @Test
     void tokenNotYetValidWithinTheLeewayIsAccepted() throws Exception {
-        MutableClock ahead = new MutableClock(NOW.plusSeconds(60));
+        FakeTime ahead = new FakeTime(NOW.plusSeconds(60));
         String token = TokenIssuer.builder().issuer(ISSUER)
                 .signingKey(EC_SIGNER.privateKey(), EC_SIGNER.chain()).clock(ahead).build()
                 .issue("alice", SERVICE, List.of()).token();

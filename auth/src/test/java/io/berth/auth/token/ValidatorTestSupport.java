@@ -1,5 +1,6 @@
 package io.berth.auth.token;
 
+import io.berth.auth.FakeTime;
 import static io.berth.auth.token.TestPki.NOW;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -38,7 +39,7 @@ abstract class ValidatorTestSupport {
     static final Identity ED_SIGNER = CA.leaf("token signer (Ed25519)", TestPki.ed25519());
     static final KeyPair ATTACKER = TestPki.ec();
 
-    final MutableClock clock = new MutableClock(NOW);
+    final FakeTime clock = new FakeTime(NOW);
     TokenValidator validator;
 
     @BeforeEach
