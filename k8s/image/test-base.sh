@@ -33,7 +33,8 @@ chmod 1777 "$root/tmp"
 {
   find "$root/opt/java/openjdk" -type f \( -name '*.so' -o -perm -u+x \) -exec ldd {} \; 2>/dev/null |
     awk '/=> \//{print $3} /^\t\/[^ ]+ \(/{print $1}'
-  ldconfig -p | awk '/libgcc_s.so.1 .*x86-64/{print $NF; exit}'
+  # awk reads to the end: an early exit would kill ldconfig with SIGPIPE, which pipefail turns into failure.
+  ldconfig -p | awk '/libgcc_s.so.1 .*x86-64/ && !found {print $NF; found=1}'
 } | sort -u | while read -r lib; do
   [[ -e $lib ]] || continue
   mkdir -p "$root$(dirname "$lib")"

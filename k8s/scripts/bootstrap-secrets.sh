@@ -52,7 +52,7 @@ if ((!auth_only)); then
   ec_key tls.key
   # The registry host is a DNS name, or an IP address when nodes reach the load balancer by address.
   if [[ $host =~ ^[0-9.]+$ || $host == *:* ]]; then host_san="IP:$host" shown="IPAddress:$host"; else host_san="DNS:$host" shown="DNS:$host"; fi
-  if [[ ! -s tls.crt ]] || ! openssl x509 -in tls.crt -noout -ext subjectAltName | tr -d ' ' | tr ',' '\n' | grep -qixF "$shown"; then
+  if [[ ! -s tls.crt ]] || ! openssl x509 -in tls.crt -noout -ext subjectAltName | tr -d ' ' | tr ',' '\n' | grep -ixF "$shown" >/dev/null; then
     san="$host_san,DNS:berth.$namespace.svc,DNS:berth.$namespace.svc.cluster.local"
     openssl req -new -key tls.key -subj "/CN=$host" -out tls.csr
     openssl x509 -req -in tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial -sha256 -days 397 -out tls.crt \
