@@ -311,7 +311,7 @@ w5() {
 limits() { # the physical limits for W1/W2 on the same disk, same bytes
   local r=$1 out k
   out=$("$CLIENT" limits -size "$W1_SIZE" -seed 1 -dir "$WORK/data")
-  for k in sha256_s disk_fsync_s loopback_s; do record "$r" plain L limit machine "$k" "$(jget "$out" "$k")"; done
+  for k in sha256_s disk_fsync_s disk_direct_s loopback_s; do record "$r" plain L limit machine "$k" "$(jget "$out" "$k")"; done
   out=$("$JAVA_HOME/bin/java" "$BENCH/tools/Sha256Rate.java" "$W1_SIZE")
   for k in java_direct64k_mib_s java_heap1m_mib_s; do record "$r" plain L limit machine "$k" "$(jget "$out" "$k")"; done
   out=$(openssl speed -seconds 2 -bytes 1048576 sha256 2>/dev/null | awk '/^sha256/ {sub("k","",$2); print $2}')

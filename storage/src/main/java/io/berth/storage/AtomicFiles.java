@@ -7,6 +7,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -15,6 +16,8 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.concurrent.ThreadLocalRandom;
 import org.jspecify.annotations.Nullable;
 
@@ -26,7 +29,7 @@ final class AtomicFiles {
     static void write(Path target, byte[] content) {
         Path dir = target.getParent();
         try {
-            Files.createDirectories(dir);
+            createDirectories(dir);
             Path temp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 ByteBuffer buf = ByteBuffer.wrap(content);
@@ -68,6 +71,31 @@ final class AtomicFiles {
             Files.move(source, target, StandardCopyOption.REPLACE_EXISTING);
         }
         fsyncDirectory(target.getParent());
+    }
+
+    /**
+     * Creates {@code dir} and its missing parents, each made durable in its parent, so that a crash
+     * cannot keep a file that was fsynced and renamed into a directory whose own entry was lost.
+     */
+    static void createDirectories(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            return;
+        }
+        Deque<Path> missing = new ArrayDeque<>();
+        for (Path p = dir; p != null && !Files.isDirectory(p); p = p.getParent()) {
+            missing.push(p);
+        }
+        for (Path p : missing) {
+            try {
+                Files.createDirectory(p);
+            } catch (FileAlreadyExistsException e) {
+                if (!Files.isDirectory(p)) {
+                    throw e;
+                }
+                // Made by a concurrent writer, which may not have fsynced its parent yet: do it here too.
+            }
+            fsyncDirectory(p.getParent());
+        }
     }
 
     static void fsyncDirectory(Path dir) {

@@ -26,8 +26,12 @@ final class Blobs {
         if (Files.isRegularFile(target)) {
             return;
         }
-        Files.createDirectories(target.getParent());
+        AtomicFiles.createDirectories(target.getParent());
         AtomicFiles.move(verified, target);
+    }
+
+    Path dataPath(Digest digest) {
+        return layout.blobData(digest);
     }
 
     void link(RepositoryName repository, Digest digest) {

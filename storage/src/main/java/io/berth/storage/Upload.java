@@ -4,14 +4,13 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
- * One request's exclusive hold on a resumable blob upload. Bytes are appended straight to the
- * upload's file while the SHA-256 state advances, so nothing is buffered in memory. Closing the
+ * One request's exclusive hold on a resumable blob upload. Bytes are appended to the upload's file
+ * ({@link UploadFile}: at most two staging buffers in flight) while the SHA-256 state advances, so the
+ * blob is never held in memory. Closing the
  * handle keeps the upload for the next request; {@link #commit} and {@link #cancel} end it.
  */
 public final class Upload implements Closeable {
@@ -20,7 +19,7 @@ public final class Upload implements Closeable {
     private final String id;
     private final Uploads.State state;
     private final Path dir;
-    private FileChannel channel;
+    private final UploadFile file;
     private boolean open = true;
 
     Upload(Uploads owner, RepositoryName repository, String id, Uploads.State state, Path dir) throws IOException {
@@ -29,12 +28,16 @@ public final class Upload implements Closeable {
         this.id = id;
         this.state = state;
         this.dir = dir;
-        this.channel = FileChannel.open(dir.resolve(Layout.DATA), StandardOpenOption.WRITE, StandardOpenOption.CREATE);
-        long size = channel.size();
+        this.file = new UploadFile(dir.resolve(Layout.DATA));
+        long size = file.size();
         if (state.hashedBytes != size) {
-            state.rehash(dir.resolve(Layout.DATA), size);
+            try {
+                state.rehash(dir.resolve(Layout.DATA), size);
+            } catch (IOException | RuntimeException e) {
+                file.abandon();
+                throw e;
+            }
         }
-        channel.position(size);
     }
 
     public String id() {
@@ -67,10 +70,7 @@ public final class Upload implements Closeable {
             state.sha256.update(b.duplicate());
         }
         try {
-            long written = 0;
-            while (written < total) {
-                written += channel.write(buffers);
-            }
+            file.append(buffers);
         } catch (IOException e) {
             // The file may now hold part of the chunk while the hash holds all of it: rehash next time.
             state.hashedBytes = -1;
@@ -86,8 +86,8 @@ public final class Upload implements Closeable {
     public long commit(Digest expected) {
         requireOpen();
         try {
-            channel.force(false);
-            channel.close();
+            file.force();
+            file.close();
             Path data = dir.resolve(Layout.DATA);
             Digest actual;
             if (expected.algorithm() == DigestAlgorithm.SHA256) {
@@ -104,6 +104,9 @@ public final class Upload implements Closeable {
             owner.blobs().adopt(data, expected);
             owner.blobs().link(repository, expected);
             finish();
+            if (file.wentDirect()) {
+                UploadFile.warm(owner.blobs().dataPath(expected));
+            }
             return size;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -115,7 +118,7 @@ public final class Upload implements Closeable {
         if (!open) {
             return;
         }
-        closeChannelQuietly();
+        file.abandon();
         finish();
     }
 
@@ -133,16 +136,13 @@ public final class Upload implements Closeable {
             return;
         }
         open = false;
-        closeChannelQuietly();
-        state.permit.release();
-    }
-
-    private void closeChannelQuietly() {
         try {
-            channel.close();
+            file.close();
         } catch (IOException e) {
+            // The file may hold fewer bytes than were hashed: rehash next time.
             state.hashedBytes = -1;
         }
+        state.permit.release();
     }
 
     private void requireOpen() {

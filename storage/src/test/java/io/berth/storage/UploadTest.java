@@ -105,6 +105,28 @@ class UploadTest extends StorageTestBase {
     }
 
     @Test
+    void largeUploadResumesAcrossRequestsAndARestartWhateverTheBlockAlignment() throws IOException {
+        byte[] content = new byte[Math.toIntExact(2 * UploadFile.DIRECT_FROM + 777)];
+        new java.util.Random(7).nextBytes(content);
+        int first = Math.toIntExact(UploadFile.DIRECT_FROM + UploadFile.BLOCK + 1);
+        String id;
+        try (Upload upload = storage.startUpload(REPO)) {
+            id = upload.id();
+            upload.write(new ByteBuffer[] {ByteBuffer.wrap(content, 0, first)}, Long.MAX_VALUE);
+        }
+
+        RegistryStorage restarted = RegistryStorage.open(root);
+        Digest whole = sha256(content);
+        try (Upload upload = restarted.resumeUpload(REPO, id)) {
+            assertThat(upload.size()).isEqualTo(first);
+            upload.write(new ByteBuffer[] {ByteBuffer.wrap(content, first, content.length - first)}, Long.MAX_VALUE);
+            assertThat(upload.commit(whole)).isEqualTo(content.length);
+        }
+
+        assertThat(Files.readAllBytes(blobData(root, whole))).isEqualTo(content);
+    }
+
+    @Test
     void digestMismatchCancelsTheUploadAndStoresNothing() {
         Digest wrong = sha256(utf8("something else"));
         String id;
