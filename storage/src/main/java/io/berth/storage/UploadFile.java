@@ -47,7 +47,7 @@ final class UploadFile implements Closeable {
     /** Bytes per direct write. */
     static final int STAGING = 2 << 20;
     /** Staging buffers kept for reuse, two per upload in direct mode; more uploads than that use the page cache. */
-    static final int POOLED = 32;
+    static final int POOLED = 16;
 
     private static final ArrayBlockingQueue<ByteBuffer> pool = new ArrayBlockingQueue<>(POOLED);
     private static final AtomicInteger allocated = new AtomicInteger();
@@ -73,6 +73,8 @@ final class UploadFile implements Closeable {
     private long fillStart;
     private CompletableFuture<Void> inFlight = CompletableFuture.completedFuture(null);
     private boolean wentDirect;
+    /** How many bytes at the start of {@code filling} are already in the file. */
+    private int inFile;
 
     UploadFile(Path path) throws IOException {
         this.path = path;
@@ -214,7 +216,8 @@ final class UploadFile implements Closeable {
         wentDirect = true;
         // The partial block at the end of the file is staged again and rewritten whole.
         fillStart = size - size % BLOCK;
-        a.clear().limit((int) (size - fillStart));
+        inFile = (int) (size - fillStart);
+        a.clear().limit(inFile);
         while (a.hasRemaining()) {
             if (cached.read(a, fillStart + a.position()) < 0) {
                 throw new IOException("upload file shrank under " + path);
@@ -233,13 +236,14 @@ final class UploadFile implements Closeable {
         fillStart += full.limit();
         filling = spare.clear();
         spare = full;
+        inFile = 0;
     }
 
     /** Writes the whole blocks staged directly and the rest through the page cache; direct mode stays on. */
     private void drain() throws IOException {
         awaitInFlight();
         ByteBuffer fill = filling;
-        if (fill == null || fill.position() == 0) {
+        if (fill == null || fill.position() == inFile) {
             return;
         }
         int whole = fill.position() - fill.position() % BLOCK;
@@ -256,6 +260,7 @@ final class UploadFile implements Closeable {
         // Keep the partial block staged: the next bytes complete it, and it is rewritten whole.
         fill.put(0, fill, whole, end - whole).position(end - whole);
         fillStart += whole;
+        inFile = end - whole;
     }
 
     private void writeFully(@Nullable FileChannel ch, ByteBuffer src, long at) {
@@ -329,7 +334,13 @@ final class UploadFile implements Closeable {
             allocated.decrementAndGet();
             return null;
         }
-        return ByteBuffer.allocateDirect(STAGING + BLOCK).alignedSlice(BLOCK).limit(STAGING).slice();
+        try {
+            return ByteBuffer.allocateDirect(STAGING + BLOCK).alignedSlice(BLOCK).limit(STAGING).slice();
+        } catch (OutOfMemoryError e) {
+            // -XX:MaxDirectMemorySize is smaller than the pool in a small pod: this upload uses the page cache.
+            allocated.decrementAndGet();
+            return null;
+        }
     }
 
     private static void release(@Nullable ByteBuffer b) {
