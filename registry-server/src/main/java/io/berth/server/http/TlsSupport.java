@@ -9,22 +9,32 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.OpenSslCachingX509KeyManagerFactory;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.SupportedCipherSuiteFilter;
+import io.netty.handler.ssl.util.KeyManagerFactoryWrapper;
 import java.io.IOException;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.Principal;
 import java.security.PrivateKey;
+import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.X509ExtendedKeyManager;
+import javax.net.ssl.X509ExtendedTrustManager;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,6 +44,10 @@ import org.slf4j.LoggerFactory;
  * otherwise. The certificate, key and client CAs are reloaded when their files change, checked at
  * most once a second as connections arrive, so a Secret rotated in place by cert-manager is picked
  * up without a restart; a broken new pair keeps the old one in service.
+ *
+ * <p>The key and chain go to Netty through a key manager that holds them as read, not through a key store: Netty's
+ * own path stores the key in a PKCS#12 key store and reads it back, two PBKDF2 runs that were a large part of a TLS
+ * start (and of each reload).
  */
 final class TlsSupport {
     private static final Logger log = LoggerFactory.getLogger(TlsSupport.class);
@@ -41,17 +55,24 @@ final class TlsSupport {
 
     private final RegistryConfig.Tls config;
     private final Clock clock;
+    private final SslProvider provider;
     private volatile SslContext context;
     private volatile String fingerprint;
     private volatile long checkedAtMillis;
 
     TlsSupport(RegistryConfig.Tls config, Clock clock) {
+        this(config, clock, OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK);
+    }
+
+    /** With a given provider, so that tests cover the JDK's TLS too where OpenSSL loads. */
+    TlsSupport(RegistryConfig.Tls config, Clock clock, SslProvider provider) {
         this.config = config;
         this.clock = clock;
+        this.provider = provider;
         this.fingerprint = fingerprint();
         this.context = build();
         this.checkedAtMillis = clock.millis();
-        log.info("TLS enabled ({}, minimum {}{})", OpenSsl.isAvailable() ? "OpenSSL " + OpenSsl.versionString() : "JDK",
+        log.info("TLS enabled ({}, minimum {}{})", provider == SslProvider.OPENSSL ? "OpenSSL " + OpenSsl.versionString() : "JDK",
                 config.minimumTls(), config.clientCas().isEmpty() ? "" : ", client certificates required");
     }
 
@@ -85,8 +106,13 @@ final class TlsSupport {
             if (chain.isEmpty()) {
                 throw new IllegalArgumentException("no certificate in " + config.certificate());
             }
-            SslContextBuilder b = SslContextBuilder.forServer(privateKey(config.key()), chain)
-                    .sslProvider(OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK)
+            KeyManagerFactory keys = new KeyManagerFactoryWrapper(new PemKeyManager(privateKey(config.key()), chain));
+            if (provider == SslProvider.OPENSSL) {
+                // Lets OpenSSL convert the key once per context rather than once per handshake.
+                keys = new OpenSslCachingX509KeyManagerFactory(keys);
+            }
+            SslContextBuilder b = SslContextBuilder.forServer(keys)
+                    .sslProvider(provider)
                     .protocols(config.minimumTls().equals("tls1.3") ? new String[] {"TLSv1.3"} : new String[] {"TLSv1.3", "TLSv1.2"});
             if (!config.cipherSuites().isEmpty()) {
                 b.ciphers(config.cipherSuites(), SupportedCipherSuiteFilter.INSTANCE);
@@ -97,6 +123,9 @@ final class TlsSupport {
                     cas.addAll(certificates(p));
                 }
                 b.trustManager(cas).clientAuth(ClientAuth.REQUIRE);
+            } else {
+                // Without one, Netty and the JDK load the JDK's CA bundle, though no client certificate is asked for.
+                b.trustManager(NoClientCertificates.INSTANCE);
             }
             return b.build();
         } catch (SSLException e) {
@@ -133,6 +162,118 @@ final class TlsSupport {
             return TokenKeys.readPrivateKey(pem);
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read the private key: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The one key and chain of the PEM files, under one alias, offered for the key types the key fits: {@code EC} or
+     * {@code RSA} by the key's algorithm, and {@code EC_EC} or {@code EC_RSA} also by the certificate's signature.
+     */
+    static final class PemKeyManager extends X509ExtendedKeyManager {
+        private static final String ALIAS = "berth";
+        private final PrivateKey key;
+        private final X509Certificate[] chain;
+
+        PemKeyManager(PrivateKey key, List<X509Certificate> chain) {
+            this.key = key;
+            this.chain = chain.toArray(X509Certificate[]::new);
+        }
+
+        boolean fits(String keyType) {
+            int underscore = keyType.indexOf('_');
+            String algorithm = underscore < 0 ? keyType : keyType.substring(0, underscore);
+            if (!algorithm.equals(key.getAlgorithm())) {
+                return false;
+            }
+            return underscore < 0 || chain[0].getSigAlgName().toUpperCase(Locale.ROOT)
+                    .contains("WITH" + keyType.substring(underscore + 1));
+        }
+
+        private String @Nullable [] aliases(@Nullable String keyType) {
+            return keyType != null && fits(keyType) ? new String[] {ALIAS} : null;
+        }
+
+        private @Nullable String alias(@Nullable String keyType) {
+            return keyType != null && fits(keyType) ? ALIAS : null;
+        }
+
+        @Override
+        public String @Nullable [] getServerAliases(String keyType, Principal @Nullable [] issuers) {
+            return aliases(keyType);
+        }
+
+        @Override
+        public @Nullable String chooseServerAlias(String keyType, Principal @Nullable [] issuers, @Nullable Socket socket) {
+            return alias(keyType);
+        }
+
+        @Override
+        public @Nullable String chooseEngineServerAlias(String keyType, Principal @Nullable [] issuers, @Nullable SSLEngine engine) {
+            return alias(keyType);
+        }
+
+        @Override
+        public String @Nullable [] getClientAliases(String keyType, Principal @Nullable [] issuers) {
+            return null;
+        }
+
+        @Override
+        public @Nullable String chooseClientAlias(String[] keyTypes, Principal @Nullable [] issuers, @Nullable Socket socket) {
+            return null;
+        }
+
+        @Override
+        public X509Certificate @Nullable [] getCertificateChain(String alias) {
+            return ALIAS.equals(alias) ? chain.clone() : null;
+        }
+
+        @Override
+        public @Nullable PrivateKey getPrivateKey(String alias) {
+            return ALIAS.equals(alias) ? key : null;
+        }
+    }
+
+    /** Trusts no client certificate: the trust manager when {@code clientcas} is not set, and none is asked for. */
+    static final class NoClientCertificates extends X509ExtendedTrustManager {
+        static final NoClientCertificates INSTANCE = new NoClientCertificates();
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, @Nullable Socket socket) throws CertificateException {
+            refuse();
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType, @Nullable SSLEngine engine) throws CertificateException {
+            refuse();
+        }
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+            refuse();
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, @Nullable Socket socket) throws CertificateException {
+            refuse();
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType, @Nullable SSLEngine engine) throws CertificateException {
+            refuse();
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+            refuse();
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return new X509Certificate[0];
+        }
+
+        private static void refuse() throws CertificateException {
+            throw new CertificateException("no client certificates are trusted without http.tls.clientcas");
         }
     }
 
