@@ -10,25 +10,32 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.regex.Pattern;
 import org.bouncycastle.crypto.generators.OpenBSDBCrypt;
 import org.jspecify.annotations.Nullable;
 
 /**
- * One parsed version of an htpasswd file: user → bcrypt hash, plus a dummy hash of the file's usual cost, checked
- * for unknown users so that the time an answer takes does not tell which users exist.
+ * One parsed version of an htpasswd file: user → bcrypt hash, plus the file's usual cost, the cost of the dummy hash
+ * checked for unknown users so that the time an answer takes does not tell which users exist.
  *
  * @param hashes user → bcrypt hash
- * @param dummyHash a well-formed bcrypt hash that no password matches
+ * @param dummyCost the cost of {@link #dummyHash()}
  * @param stamp the file's identity when it was read
  * @param generation counts successful loads, so that caches can tell a reload happened
  */
-record HtpasswdEntries(Map<String, String> hashes, String dummyHash, FileStamp stamp, long generation) {
+record HtpasswdEntries(Map<String, String> hashes, int dummyCost, FileStamp stamp, long generation) {
     /** {@code $2a$}, {@code $2b$} or {@code $2y$}, a cost of 04 to 31, 22 characters of salt and 31 of hash. */
     private static final Pattern BCRYPT = Pattern.compile("\\$2[aby]\\$(0[4-9]|[12][0-9]|3[01])\\$[./A-Za-z0-9]{53}");
     /** {@code htpasswd -B}'s default cost, used for the dummy hash of a file without users. */
     private static final int DEFAULT_COST = 5;
     private static final SecureRandom RANDOM = new SecureRandom();
+    /**
+     * Dummy hashes by cost, made on first need and then shared by every version of the same cost: making one runs
+     * bcrypt, which at load would sit on the start-up path and on every reload.
+     */
+    private static final ConcurrentMap<Integer, String> DUMMY_HASHES = new ConcurrentHashMap<>();
 
     HtpasswdEntries {
         hashes = Collections.unmodifiableMap(hashes);
@@ -79,7 +86,15 @@ record HtpasswdEntries(Map<String, String> hashes, String dummyHash, FileStamp s
             hashes.put(user, hash);
             costs.merge(Integer.parseInt(hash.substring(4, 6)), 1, Integer::sum);
         }
-        return new HtpasswdEntries(hashes, dummyHash(usualCost(costs)), stamp, generation);
+        return new HtpasswdEntries(hashes, usualCost(costs), stamp, generation);
+    }
+
+    /**
+     * A well-formed bcrypt hash of {@link #dummyCost()} that no password matches. Made once per cost, by the first
+     * caller (others wait for it), so an unknown user's answer never takes less than a check against it.
+     */
+    String dummyHash() {
+        return DUMMY_HASHES.computeIfAbsent(dummyCost, HtpasswdEntries::newDummyHash);
     }
 
     /** What is wrong with a hash, as a phrase ("an MD5 ($apr1$) hash"), or null for a well-formed bcrypt hash. */
@@ -128,7 +143,7 @@ record HtpasswdEntries(Map<String, String> hashes, String dummyHash, FileStamp s
      * A well-formed {@code $2y$} hash of the given cost that no password matches: a cheap hash of random bytes
      * with its cost field rewritten, so checking a password against it costs as much as checking a real one.
      */
-    private static String dummyHash(int cost) {
+    private static String newDummyHash(int cost) {
         byte[] password = new byte[16];
         byte[] salt = new byte[16];
         RANDOM.nextBytes(password);

@@ -13,6 +13,15 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.bouncycastle.crypto.generators.OpenBSDBCrypt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -82,6 +91,44 @@ class HtpasswdTest {
 
         // Both run a cost-10 bcrypt; without the dummy hash an unknown user would answer in microseconds.
         assertThat(unknown).isGreaterThan(known / 4);
+    }
+
+    @Test
+    void unknownUsersAreCheckedAgainstADummyHashOfTheFilesUsualCost() throws IOException {
+        Htpasswd htpasswd = load("alice:" + Bcrypt.hash("2y", "a", 6) + "\n" + "bob:" + Bcrypt.hash("2y", "b", 6) + "\n"
+                + "carol:" + Bcrypt.hash("2y", "c", 4) + "\n");
+
+        String dummy = htpasswd.current().dummyHash();
+
+        assertThat(dummy).matches("\\$2y\\$06\\$[./A-Za-z0-9]{53}");
+        assertThat(OpenBSDBCrypt.checkPassword(dummy, "a".getBytes(StandardCharsets.UTF_8))).isFalse();
+        assertThat(OpenBSDBCrypt.checkPassword(dummy, new byte[0])).isFalse();
+        assertThat(load("").current().dummyHash()).startsWith("$2y$05$");
+    }
+
+    @Test
+    void theDummyHashIsMadeOncePerCostAndSharedByReloadsAndThreads() throws Exception {
+        Htpasswd htpasswd = load(Bcrypt.line("alice", "old"));
+        HtpasswdEntries first = htpasswd.current();
+        Bcrypt.write(htpasswd.file(), Bcrypt.line("alice", "new") + Bcrypt.line("bob", "b"));
+        time.advance(Duration.ofSeconds(1));
+        HtpasswdEntries second = htpasswd.current();
+        assertThat(second.generation()).isGreaterThan(first.generation());
+
+        List<Callable<String>> callers = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            callers.add((i % 2 == 0 ? first : second)::dummyHash);
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            Set<String> seen = new HashSet<>();
+            for (Future<String> f : pool.invokeAll(callers)) {
+                seen.add(f.get());
+            }
+            assertThat(seen).containsExactly(first.dummyHash());
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     @Test
