@@ -117,6 +117,11 @@ cp "$jar" "$WORK/berth/"
 cp -r "$ROOT/registry-server/target/lib" "$WORK/berth/lib"
 BERTH_VERSION=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 BERTH_JAVA_OPTS="${BENCH_BERTH_JAVA_OPTS:--XX:+UseSerialGC -XX:MaxRAMPercentage=25}"   # bin/berth's defaults
+# bin/berth's start-up cache, made for the copy (the cache holds only for the jar path it was trained with)
+# shellcheck disable=SC1091
+. "$ROOT/scripts/berth-aot.sh"
+# shellcheck disable=SC2086
+berth_aot_prepare "$WORK/berth/berth-server.jar" --enable-native-access=ALL-UNNAMED $BERTH_JAVA_OPTS
 
 log "building the Go client"
 (cd "$BENCH/client" && GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go build -trimpath -o "$WORK/bin/benchclient" .)
@@ -202,7 +207,7 @@ start_server() { # start_server SERVER PHASE ROUND -> records W7
         jfr=("-XX:StartFlightRecording=filename=$OUT/berth-$phase-r$round-$JFR_N.jfr,settings=profile,dumponexit=true")
       fi
       # shellcheck disable=SC2086
-      "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED $BERTH_JAVA_OPTS "${jfr[@]}" \
+      "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED $BERTH_JAVA_OPTS "${BERTH_AOT_OPTS[@]}" "${jfr[@]}" \
         -jar "$WORK/berth/berth-server.jar" serve "$conf" >"$logf" 2>&1 & ;;
   esac
   PID[$s]=$!
@@ -336,7 +341,7 @@ w6() { # peak RSS after pushing one layer of SIZE to a freshly started server
   echo "- date: $DATE; command: bench/run.sh $([ $SMOKE = 1 ] && echo --smoke) --rounds $ROUNDS ${ONLY:+--only $ONLY}"
   echo "- cpu: $(nproc) × $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
   echo "- kernel: $(uname -sr); disk for data: $(df -h --output=source,fstype,size "$WORK" | tail -1 | tr -s ' ')"
-  echo "- JDK: $("$JAVA_HOME/bin/java" -version 2>&1 | head -1); Berth JVM options: $BERTH_JAVA_OPTS; Berth commit $BERTH_VERSION"
+  echo "- JDK: $("$JAVA_HOME/bin/java" -version 2>&1 | head -1); Berth JVM options: $BERTH_JAVA_OPTS ${BERTH_AOT_OPTS[*]:-(no AOT cache)}; Berth commit $BERTH_VERSION"
   echo "- registry:2: Debian docker-registry $BENCH_REGISTRY2_VERSION; distribution: $BENCH_DISTRIBUTION_VERSION ($(go version | awk '{print $3}')); wrk $BENCH_WRK_VERSION"
   echo "- sizes: W1/W2 $((W1_SIZE / MiB)) MiB (chunks $((W1_CHUNK / MiB)) MiB); W3 $W3_CONC pulls × $W3_LAYERS × $((W3_LAYER / MiB)) MiB;" \
     "W4 $W4_CONNS connections, $W4_THREADS threads, ${W4_SECS}s after ${W4_WARM}s warm-up; W5 $W5_BLOBS blobs + $W5_MANIFESTS manifests at $W5_CONC;" \

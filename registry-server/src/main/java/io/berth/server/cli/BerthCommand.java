@@ -23,7 +23,7 @@ import picocli.CommandLine.Parameters;
 /** {@code berth}: the same verbs as registry:2's binary. */
 @Command(name = "berth", mixinStandardHelpOptions = true, versionProvider = BerthCommand.Version.class,
         description = "A registry:2-compatible OCI registry.",
-        subcommands = {BerthCommand.Serve.class, BerthCommand.GarbageCollect.class, CommandLine.HelpCommand.class})
+        subcommands = {BerthCommand.Serve.class, BerthCommand.GarbageCollect.class, AotTraining.class, CommandLine.HelpCommand.class})
 public final class BerthCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.@Nullable CommandSpec spec;
