@@ -38,7 +38,6 @@ import java.util.TreeSet;
 import org.assertj.core.api.SoftAssertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * One volume, two registries: Debian's docker-registry 2.8.2 (registry:2) and Berth take turns
@@ -182,8 +181,7 @@ class Registry2RoundTripIT {
         assertThat(unreachable).containsAll(garbage.blobs()).contains(untagged);
 
         StringWriter out = new StringWriter();
-        int exit = new CommandLine(new BerthCommand()).setOut(new PrintWriter(out)).setErr(new PrintWriter(out))
-                .execute("garbage-collect", "--delete-untagged", Registry2.writeConfig(work, volume, 5000).toString());
+        int exit = new BerthCommand(new PrintWriter(out), new PrintWriter(out)).execute("garbage-collect", "--delete-untagged", Registry2.writeConfig(work, volume, 5000).toString());
         assertThat(exit).as("berth garbage-collect --delete-untagged:%n%s", out).isZero();
         SortedSet<String> after = storedBlobs(volume);
         assertThat(after).as("blobs kept by berth garbage-collect --delete-untagged").isEqualTo(minus(before, unreachable));

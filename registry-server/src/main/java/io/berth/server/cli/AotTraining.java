@@ -32,7 +32,6 @@ import java.util.Base64;
 import java.util.Date;
 import java.util.HexFormat;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -46,9 +45,9 @@ import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.jspecify.annotations.Nullable;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
 
 /**
  * {@code berth aot-training}, hidden: the training run behind {@code bin/berth}'s start-up cache. Started with the
@@ -59,25 +58,30 @@ import picocli.CommandLine.Option;
  * directory at {@code 127.0.0.1:0} with htpasswd accounts, once over plain HTTP and once over TLS, and makes the
  * requests of a start, a push and a pull. Any unexpected status fails the run, so that a cache is only made from a
  * run that worked. Nothing outside the temporary directory is touched, and the environment's {@code REGISTRY_*}
- * overrides are ignored.
+ * overrides are ignored (one harmless override of its own trains that path).
  */
-@Command(name = "aot-training", hidden = true, description = "Train the JDK's AOT cache (used by bin/berth).")
-final class AotTraining implements Callable<Integer> {
+final class AotTraining {
     private static final String USER = "training";
     private static final String REPOSITORY = "berth/training";
-
-    @Option(names = "--directory", description = "Where the temporary directory goes (default: java.io.tmpdir).")
-    @Nullable Path parent;
-
-    @CommandLine.Spec
-    CommandLine.Model.@Nullable CommandSpec spec;
+    private static final Option DIRECTORY = Option.builder().longOpt("directory").hasArg().argName("DIR")
+            .desc("Where the temporary directory goes (default: java.io.tmpdir).").get();
 
     private final SecureRandom random = new SecureRandom();
 
-    @Override
-    public Integer call() throws Exception {
-        PrintWriter out = spec == null ? new PrintWriter(System.out, true) : spec.commandLine().getOut();
-        Path dir = Files.createTempDirectory(parent != null ? parent : Path.of(System.getProperty("java.io.tmpdir")), "berth-aot-training");
+    private AotTraining() {}
+
+    static Options options() {
+        return new Options().addOption(DIRECTORY);
+    }
+
+    /** Runs the training; returns the exit code. */
+    static int run(CommandLine line, PrintWriter out) throws Exception {
+        String parent = line.getOptionValue(DIRECTORY);
+        return new AotTraining().train(parent != null ? Path.of(parent) : Path.of(System.getProperty("java.io.tmpdir")), out);
+    }
+
+    private int train(Path parent, PrintWriter out) throws Exception {
+        Path dir = Files.createTempDirectory(parent, "berth-aot-training");
         try {
             byte[] secret = new byte[12];
             random.nextBytes(secret);
@@ -90,7 +94,8 @@ final class AotTraining implements Callable<Integer> {
             for (boolean tls : new boolean[] {false, true}) {
                 Path file = dir.resolve(tls ? "tls.yml" : "plain.yml");
                 Files.writeString(file, config(dir, tls));
-                try (Berth berth = Berth.builder().config(ConfigLoader.load(file, Map.of())).build();
+                // A harmless override, so that serve's environment-override path is trained too.
+                try (Berth berth = Berth.builder().config(ConfigLoader.load(file, Map.of("REGISTRY_LOG_LEVEL", "warn"))).build();
                         HttpClient client = client(certificate)) {
                     berth.start();
                     requests += new Session(client, berth.baseUri(), USER + ":" + password).pushAndPull();

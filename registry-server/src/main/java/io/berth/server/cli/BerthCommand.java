@@ -7,49 +7,187 @@ import io.berth.server.config.ConfigLoader;
 import io.berth.server.config.RegistryConfig;
 import io.berth.storage.GarbageCollector;
 import io.berth.storage.RegistryStorage;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.DefaultParser;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+import org.apache.commons.cli.ParseException;
+import org.apache.commons.cli.help.HelpFormatter;
+import org.apache.commons.cli.help.TextHelpAppendable;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
-/** {@code berth}: the same verbs as registry:2's binary. */
-@Command(name = "berth", mixinStandardHelpOptions = true, versionProvider = BerthCommand.Version.class,
-        description = "A registry:2-compatible OCI registry.",
-        subcommands = {BerthCommand.Serve.class, BerthCommand.GarbageCollect.class, AotTraining.class, CommandLine.HelpCommand.class})
-public final class BerthCommand implements Callable<Integer> {
-    @CommandLine.Spec
-    CommandLine.Model.@Nullable CommandSpec spec;
+/**
+ * {@code berth}: the same verbs as registry:2's binary. Apache Commons CLI parses each verb's options;
+ * it replaced picocli because picocli's Java 5 class files are verified by the slow old verifier and
+ * cannot be kept in the JDK's AOT cache, which cost about 0.3 s of every start (bench W7).
+ */
+public final class BerthCommand {
+    /** The exit code for a command line that cannot be parsed, or a configuration that is invalid. */
+    static final int USAGE = 2;
+
+    private static final Option HELP = Option.builder("h").longOpt("help").desc("Show this help and exit.").get();
+
+    private final PrintWriter out;
+    private final PrintWriter err;
+    private final List<Verb> verbs;
+
+    public BerthCommand(PrintWriter out, PrintWriter err) {
+        this.out = out;
+        this.err = err;
+        this.verbs = List.of(
+                new Verb("serve", "[CONFIG]", "Serve the registry (registry:2's `serve`); CONFIG is a registry:2 config.yml.",
+                        false, new Options(), this::serve),
+                new Verb("garbage-collect", "CONFIG",
+                        "Delete blobs no manifest references (registry:2's `garbage-collect`). Run it while nothing is pushed.", false,
+                        new Options()
+                                .addOption(Option.builder("d").longOpt("dry-run").desc("Only print what would be deleted.").get())
+                                .addOption(Option.builder("m").longOpt("delete-untagged")
+                                        .desc("Also delete manifests no tag reaches (index children and referrers of tagged images are kept).")
+                                        .get()),
+                        this::collectGarbage),
+                new Verb("aot-training", "", "Train the JDK's AOT cache (used by bin/berth).", true,
+                        AotTraining.options(), line -> AotTraining.run(line, out)));
+    }
 
     public static void main(String[] args) {
-        int code = new CommandLine(new BerthCommand())
-                .setExecutionExceptionHandler((e, cmd, parsed) -> {
-                    if (e instanceof ConfigException) {
-                        cmd.getErr().println("berth: configuration error: " + e.getMessage());
-                        return 2;
-                    }
-                    throw e;
-                })
-                .execute(args);
-        if (code != 0 || !Serve.running) {
+        int code = new BerthCommand(new PrintWriter(System.out, true), new PrintWriter(System.err, true)).execute(args);
+        if (code != 0 || !running) {
             System.exit(code);
         }
     }
 
-    @Override
-    public Integer call() {
-        if (spec != null) {
-            spec.commandLine().usage(spec.commandLine().getOut());
+    /** Runs one command line and returns its exit code; {@code serve} returns only once the registry has stopped. */
+    public int execute(String... args) {
+        try {
+            return dispatch(args);
+        } catch (ParseException e) {
+            err.println("berth: " + e.getMessage());
+            err.println("Try 'berth --help'.");
+            return USAGE;
+        } catch (ConfigException e) {
+            err.println("berth: configuration error: " + e.getMessage());
+            return USAGE;
+        } catch (Exception e) {
+            err.println("berth: " + e);
+            e.printStackTrace(err);
+            return 1;
+        } finally {
+            out.flush();
+            err.flush();
         }
+    }
+
+    private int dispatch(String[] args) throws Exception {
+        String first = args.length == 0 ? "--help" : args[0];
+        switch (first) {
+            case "-h", "--help" -> {
+                usage();
+                return 0;
+            }
+            case "-V", "--version" -> {
+                out.println(version());
+                return 0;
+            }
+            case "help" -> {
+                if (args.length == 1) {
+                    usage();
+                    return 0;
+                }
+                verb(args[1]).help(out);
+                return 0;
+            }
+            default -> {
+                Verb verb = verb(first);
+                CommandLine line = DefaultParser.builder().get().parse(verb.options(), Arrays.copyOfRange(args, 1, args.length));
+                if (line.hasOption(HELP)) {
+                    verb.help(out);
+                    return 0;
+                }
+                return verb.action().run(line);
+            }
+        }
+    }
+
+    private Verb verb(String name) throws ParseException {
+        for (Verb v : verbs) {
+            if (v.name().equals(name)) {
+                return v;
+            }
+        }
+        throw new ParseException("unknown command '" + name + "'");
+    }
+
+    private void usage() {
+        out.println("Usage: berth [-hV] COMMAND");
+        out.println("A registry:2-compatible OCI registry.");
+        out.println("  -h, --help      Show this help and exit.");
+        out.println("  -V, --version   Print version information and exit.");
+        out.println("Commands:");
+        for (Verb v : verbs) {
+            if (!v.hidden()) {
+                out.printf("  %-16s %s%n", v.name(), v.description());
+            }
+        }
+        out.printf("  %-16s %s%n", "help", "Show the help of a command.");
+    }
+
+    static String version() {
+        String v = BerthCommand.class.getPackage().getImplementationVersion();
+        return "berth " + (v == null ? "development" : v) + " (registry:2 compatible, OCI Distribution 1.1)";
+    }
+
+    // ------------------------------------------------------------------ verbs
+
+    private int serve(CommandLine line) throws InterruptedException, ParseException {
+        RegistryConfig cfg = configuration(optionalPath(line), out);
+        Berth berth = Berth.builder().config(cfg).build();
+        berth.start();
+        out.println("berth: serving " + berth.baseUri() + "/v2/ with data in " + berth.storageDirectory());
+        out.flush();
+        running = true;
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            berth.close();
+            stopped.countDown();
+        }, "berth-shutdown"));
+        stopped.await();
         return 0;
     }
+
+    private int collectGarbage(CommandLine line) throws ParseException {
+        Path config = optionalPath(line);
+        if (config == null) {
+            throw new ParseException("garbage-collect needs the CONFIG file");
+        }
+        boolean dryRun = line.hasOption("dry-run");
+        RegistryConfig cfg = configuration(config, out);
+        RegistryStorage storage = RegistryStorage.open(cfg.storage().rootDirectory());
+        GarbageCollector.Result r = storage.collectGarbage(dryRun, line.hasOption("delete-untagged"));
+        out.printf("%s%d manifests and %d blobs eligible for deletion (%d bytes)%n",
+                dryRun ? "dry run: " : "", r.manifestsDeleted(), r.blobsDeleted(), r.bytesFreed());
+        return 0;
+    }
+
+    private static @Nullable Path optionalPath(CommandLine line) throws ParseException {
+        List<String> args = line.getArgList();
+        if (args.size() > 1) {
+            throw new ParseException("unexpected arguments after " + args.get(0) + ": " + args.subList(1, args.size()));
+        }
+        return args.isEmpty() ? null : Path.of(args.get(0));
+    }
+
+    /** Set once {@code serve} is up, so that {@link #main} leaves the JVM running. */
+    private static volatile boolean running;
 
     /** Reads the configuration as registry:2 does: the argument, else REGISTRY_CONFIGURATION_PATH, else defaults. */
     static RegistryConfig configuration(@Nullable Path file, PrintWriter out) {
@@ -74,68 +212,24 @@ public final class BerthCommand implements Callable<Integer> {
         return base.resolve("berth");
     }
 
-    @Command(name = "serve", mixinStandardHelpOptions = true, description = "Serve the registry (registry:2's `serve`).")
-    static final class Serve implements Callable<Integer> {
-        static volatile boolean running;
-
-        @Parameters(index = "0", arity = "0..1", paramLabel = "CONFIG", description = "registry:2 config.yml")
-        @Nullable Path config;
-
-        @CommandLine.Spec
-        CommandLine.Model.@Nullable CommandSpec spec;
-
-        @Override
-        public Integer call() throws InterruptedException {
-            PrintWriter out = spec == null ? new PrintWriter(System.out, true) : spec.commandLine().getOut();
-            RegistryConfig cfg = configuration(config, out);
-            Berth berth = Berth.builder().config(cfg).build();
-            berth.start();
-            out.println("berth: serving " + berth.baseUri() + "/v2/ with data in " + berth.storageDirectory());
-            out.flush();
-            running = true;
-            CountDownLatch stopped = new CountDownLatch(1);
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                berth.close();
-                stopped.countDown();
-            }, "berth-shutdown"));
-            stopped.await();
-            return 0;
-        }
+    /** What a verb does with its parsed command line; returns the exit code. */
+    interface Action {
+        int run(CommandLine line) throws Exception;
     }
 
-    @Command(name = "garbage-collect", mixinStandardHelpOptions = true,
-            description = "Delete blobs no manifest references (registry:2's `garbage-collect`). Run it while nothing is pushed.")
-    static final class GarbageCollect implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "CONFIG", description = "registry:2 config.yml")
-        Path config = Path.of("");
-
-        @Option(names = {"-d", "--dry-run"}, description = "Only print what would be deleted.")
-        boolean dryRun;
-
-        @Option(names = {"-m", "--delete-untagged"}, description = "Also delete manifests no tag reaches (index children and referrers of tagged images are kept).")
-        boolean deleteUntagged;
-
-        @CommandLine.Spec
-        CommandLine.Model.@Nullable CommandSpec spec;
-
-        @Override
-        public Integer call() {
-            PrintWriter out = spec == null ? new PrintWriter(System.out, true) : spec.commandLine().getOut();
-            RegistryConfig cfg = configuration(config, out);
-            RegistryStorage storage = RegistryStorage.open(cfg.storage().rootDirectory());
-            GarbageCollector.Result r = storage.collectGarbage(dryRun, deleteUntagged);
-            out.printf("%s%d manifests and %d blobs eligible for deletion (%d bytes)%n",
-                    dryRun ? "dry run: " : "", r.manifestsDeleted(), r.blobsDeleted(), r.bytesFreed());
-            return 0;
+    /** One verb: its name, its arguments' synopsis, its options (plus --help) and what it does. */
+    private record Verb(String name, String synopsis, String description, boolean hidden, Options options, Action action) {
+        Verb {
+            options.addOption(HELP);
         }
-    }
 
-    /** Prints the version from the jar's manifest. */
-    static final class Version implements CommandLine.IVersionProvider {
-        @Override
-        public String[] getVersion() {
-            String v = BerthCommand.class.getPackage().getImplementationVersion();
-            return new String[] {"berth " + (v == null ? "development" : v) + " (registry:2 compatible, OCI Distribution 1.1)"};
+        void help(PrintWriter to) {
+            try {
+                HelpFormatter.builder().setHelpAppendable(new TextHelpAppendable(to)).setShowSince(false).get()
+                        .printHelp("berth " + name + " [OPTIONS] " + synopsis, description, options, "", false);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
     }
 }

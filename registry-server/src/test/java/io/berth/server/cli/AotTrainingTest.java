@@ -9,12 +9,11 @@ import java.nio.file.Path;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** The hidden training run of bin/berth's start-up cache: it pushes and pulls over HTTP and HTTPS, and cleans up. */
 class AotTrainingTest {
-    private static CommandLine berth(StringWriter out) {
-        return new CommandLine(new BerthCommand()).setOut(new PrintWriter(out, true));
+    private static BerthCommand berth(StringWriter out) {
+        return new BerthCommand(new PrintWriter(out, true), new PrintWriter(out, true));
     }
 
     @Test
