@@ -60,6 +60,11 @@ public final class BerthCommand {
     }
 
     public static void main(String[] args) {
+        // Netty's allocator events load the JFR event classes on the first allocation, about 0.1 s of
+        // every start (bench W7); whoever profiles Netty's allocator sets this back to true.
+        if (System.getProperty("io.netty.jfr.enabled") == null) {
+            System.setProperty("io.netty.jfr.enabled", "false");
+        }
         int code = new BerthCommand(new PrintWriter(System.out, true), new PrintWriter(System.err, true)).execute(args);
         if (code != 0 || !running) {
             System.exit(code);
