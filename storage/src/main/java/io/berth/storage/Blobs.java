@@ -109,7 +109,7 @@ final class Blobs {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
-            AtomicFiles.deleteTree(tempDir);
+            FileTrees.delete(tempDir);
         }
     }
 }

@@ -81,7 +81,7 @@ public final class GarbageCollector {
             blobsDeleted[0]++;
             log.info("deleting blob {}{}", digest, dryRun ? " (dry run)" : "");
             if (!dryRun) {
-                AtomicFiles.deleteTree(dataFile.getParent());
+                FileTrees.delete(dataFile.getParent());
             }
         });
         return new Result(manifestsDeleted[0], blobsDeleted[0], freed[0]);

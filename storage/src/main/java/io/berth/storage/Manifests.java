@@ -138,7 +138,7 @@ final class Manifests {
                     throw unknown(repo, reference);
                 }
                 tagTargets.invalidate(new TagKey(repo, t.tag()));
-                AtomicFiles.deleteTree(layout.tagDir(repo, t.tag()));
+                FileTrees.delete(layout.tagDir(repo, t.tag()));
             }
             case Reference.ByDigest d -> {
                 Digest digest = d.digest();
@@ -148,7 +148,7 @@ final class Manifests {
                 for (Tag tag : allTags(repo)) {
                     if (digest.equals(AtomicFiles.readLink(layout.tagCurrentLink(repo, tag)))) {
                         tagTargets.invalidate(new TagKey(repo, tag));
-                        AtomicFiles.deleteTree(layout.tagDir(repo, tag));
+                        FileTrees.delete(layout.tagDir(repo, tag));
                     }
                 }
                 ParsedManifest parsed = tryParse(digest);

@@ -125,7 +125,7 @@ public final class Upload implements Closeable {
     private void finish() {
         open = false;
         owner.forget(dir);
-        AtomicFiles.deleteTree(dir);
+        FileTrees.delete(dir);
         state.permit.release();
     }
 

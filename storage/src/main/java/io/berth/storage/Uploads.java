@@ -99,7 +99,7 @@ final class Uploads {
                 for (Path dir : ids) {
                     if (isStale(dir, cutoff)) {
                         log.info("purging stale upload {}", layout.v2().relativize(dir));
-                        AtomicFiles.deleteTree(dir);
+                        FileTrees.delete(dir);
                         states.remove(dir);
                         purged[0]++;
                     }
