@@ -26,8 +26,8 @@ final class Manifests {
     private final Set<RepositoryName> referrersIndexed = ConcurrentHashMap.newKeySet();
     /**
      * Tag to live revision, so a pull storm (AlwaysPullImages) reads no link file. Berth is the volume's
-     * only writer, and every tag write and delete below updates it; the expiry bounds how long a change
-     * made behind Berth's back (an offline garbage-collect) can go unseen.
+     * only writer, and every tag write and delete below updates it after changing the files; the expiry
+     * bounds how long a change made behind Berth's back (an offline garbage-collect) can go unseen.
      */
     private final Cache<TagKey, Digest> tagTargets = Caffeine.newBuilder()
             .maximumSize(100_000)
@@ -68,7 +68,8 @@ final class Manifests {
         for (Tag tag : tags) {
             AtomicFiles.writeLink(layout.tagIndexLink(repo, tag, digest), digest);
             AtomicFiles.writeLink(layout.tagCurrentLink(repo, tag), digest);
-            tagTargets.put(new TagKey(repo, tag), digest);
+            // Dropped rather than set: a delete of the same tag racing this push must not be undone in the cache.
+            tagTargets.invalidate(new TagKey(repo, tag));
         }
         cache.put(digest, new StoredParsed(content, parsed));
         return new StoredManifest(digest, parsed.mediaType(), content, subjectOf(parsed));
@@ -103,23 +104,23 @@ final class Manifests {
 
     /** Resolves a reference to a digest that is a live revision of {@code repo}. */
     Digest resolve(RepositoryName repo, Reference reference) {
-        if (reference instanceof Reference.ByTag t) {
-            Digest cached = tagTargets.getIfPresent(new TagKey(repo, t.tag()));
-            if (cached != null) {
-                return cached;
+        return switch (reference) {
+            case Reference.ByDigest d -> {
+                if (!isRevision(repo, d.digest())) {
+                    throw unknown(repo, reference);
+                }
+                yield d.digest();
             }
-        }
-        Digest digest = switch (reference) {
-            case Reference.ByDigest d -> d.digest();
-            case Reference.ByTag t -> AtomicFiles.readLink(layout.tagCurrentLink(repo, t.tag()));
+            // Loaded inside the cache's atomic computation: a tag write or delete, which changes the files
+            // first and the cache after, waits for a load in flight, so no load can cache what it replaced.
+            case Reference.ByTag t -> tagTargets.get(new TagKey(repo, t.tag()), k -> {
+                Digest digest = AtomicFiles.readLink(layout.tagCurrentLink(repo, k.tag()));
+                if (digest == null || !isRevision(repo, digest)) {
+                    throw unknown(repo, reference);
+                }
+                return digest;
+            });
         };
-        if (digest == null || !isRevision(repo, digest)) {
-            throw unknown(repo, reference);
-        }
-        if (reference instanceof Reference.ByTag t) {
-            tagTargets.put(new TagKey(repo, t.tag()), digest);
-        }
-        return digest;
     }
 
     StoredParsed load(Digest digest) {
@@ -137,8 +138,8 @@ final class Manifests {
                 if (AtomicFiles.readLink(current) == null) {
                     throw unknown(repo, reference);
                 }
-                tagTargets.invalidate(new TagKey(repo, t.tag()));
                 FileTrees.delete(layout.tagDir(repo, t.tag()));
+                tagTargets.invalidate(new TagKey(repo, t.tag()));
             }
             case Reference.ByDigest d -> {
                 Digest digest = d.digest();
@@ -147,8 +148,8 @@ final class Manifests {
                 }
                 for (Tag tag : allTags(repo)) {
                     if (digest.equals(AtomicFiles.readLink(layout.tagCurrentLink(repo, tag)))) {
-                        tagTargets.invalidate(new TagKey(repo, tag));
                         FileTrees.delete(layout.tagDir(repo, tag));
+                        tagTargets.invalidate(new TagKey(repo, tag));
                     }
                 }
                 ParsedManifest parsed = tryParse(digest);
