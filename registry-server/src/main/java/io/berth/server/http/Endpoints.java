@@ -35,7 +35,7 @@ import java.util.List;
  * <tr><td>/v2/&lt;name&gt;/blobs/uploads/&lt;id&gt;</td><td>GET</td><td>204</td><td>end-13</td></tr>
  * <tr><td>/v2/&lt;name&gt;/blobs/uploads/&lt;id&gt;</td><td>DELETE</td><td>204</td><td>(cancel)</td></tr>
  * <tr><td>/v2/_catalog</td><td>GET</td><td>200, filtered by the access rules</td><td>(registry:2)</td></tr>
- * <tr><td>the path of {@code auth.token.realm}</td><td>GET</td><td>200 with a token</td><td>(Docker token protocol)</td></tr>
+ * <tr><td>the path of {@code auth.token.realm}</td><td>GET, POST</td><td>200 with a token</td><td>(Docker token protocol, and its OAuth2 form)</td></tr>
  * </table>
  * Anything else is 404 NOT_FOUND; a known route with another method is 405 UNSUPPORTED.
  */
@@ -78,7 +78,7 @@ final class Endpoints {
                 if (tokens == null) {
                     throw new HttpError(ErrorCode.NOT_FOUND, "no token server here");
                 }
-                yield BodySink.ignoring(() -> tokens.get(ex));
+                yield m.equals(HttpMethod.POST) ? tokens.post(ex) : BodySink.ignoring(() -> tokens.get(ex));
             }
             case NONE -> throw new HttpError(ErrorCode.NOT_FOUND, "no such endpoint: " + ex.request().uri());
         };

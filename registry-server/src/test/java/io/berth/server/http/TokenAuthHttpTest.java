@@ -104,6 +104,39 @@ class TokenAuthHttpTest {
         assertThat(ci.path("access").get(0).path("actions").toString()).isEqualTo("[\"pull\",\"push\"]");
     }
 
+    private HttpResponse<byte[]> postForm(String form) {
+        return registry.send("POST", "/auth/token", form.getBytes(StandardCharsets.UTF_8),
+                "Content-Type", "application/x-www-form-urlencoded");
+    }
+
+    @Test
+    void theOAuth2PasswordGrantIssuesTheSameTokenAsGet() {
+        HttpResponse<byte[]> r = postForm("grant_type=password&service=registry.test&client_id=containerd-client"
+                + "&scope=repository%3Ateam%2Fapp%3Apull%2Cpush+repository%3Aother%2Fapp%3Apull&username=ci&password=ci-secret");
+
+        assertThat(r.statusCode()).as(HttpFixture.text(r)).isEqualTo(200);
+        JsonNode body = HttpFixture.json(r.body());
+        assertThat(body.path("scope").asText()).isEqualTo("repository:team/app:pull,push");
+        assertThat(body.path("expires_in").asInt()).isEqualTo(300);
+        assertThat(header(r, "Cache-Control")).isEqualTo("no-store");
+        JsonNode claims = claims(body.path("access_token").asText());
+        assertThat(claims.path("sub").asText()).isEqualTo("ci");
+        assertThat(claims.path("access")).hasSize(1);
+        HttpFixture ci = registry.with("Authorization", "Bearer " + body.path("access_token").asText());
+        assertThat(ci.pushImage("team/app", "oauth", "v1").digest()).startsWith("sha256:");
+    }
+
+    @Test
+    void theOAuth2FormRefusesWhatGetRefuses() {
+        assertError(postForm("grant_type=password&service=registry.test&username=ci&password=wrong"), 401, "UNAUTHORIZED");
+        assertError(postForm("grant_type=password&service=other&username=ci&password=ci-secret"), 400, "DENIED");
+        HttpResponse<byte[]> refresh = postForm("grant_type=refresh_token&service=registry.test&refresh_token=x");
+        assertThat(refresh.statusCode()).isEqualTo(400);
+        assertThat(HttpFixture.json(refresh.body()).path("error").asText()).isEqualTo("unsupported_grant_type");
+        assertThat(HttpFixture.json(postForm("service=registry.test").body()).path("error").asText()).isEqualTo("invalid_request");
+        assertError(postForm("grant_type=password&pad=" + "x".repeat(TokenEndpoint.MAX_FORM_BYTES)), 413, "SIZE_INVALID");
+    }
+
     @Test
     void wrongCredentialsGetNoToken() {
         assertError(registry.as("ci", "wrong").get("/auth/token?service=registry.test&scope=repository:team/app:push"), 401, "UNAUTHORIZED");
