@@ -150,6 +150,21 @@ final class Fixtures {
         return new Pushed(m.digest(), content, List.of());
     }
 
+    /** Writes a blob's data file as registry:2 lays it out, bypassing Berth, and returns its digest. */
+    static Digest writeRegistry2Blob(Path root, byte[] content) throws IOException {
+        Digest d = sha256(content);
+        Path data = blobData(root, d);
+        Files.createDirectories(data.getParent());
+        Files.write(data, content);
+        return d;
+    }
+
+    /** Writes a registry:2 link file holding {@code d}, bypassing Berth. */
+    static void writeRegistry2Link(Path link, Digest d) throws IOException {
+        Files.createDirectories(link.getParent());
+        Files.write(link, d.toString().getBytes(StandardCharsets.US_ASCII));
+    }
+
     static Path v2(Path root) {
         return root.resolve("docker/registry/v2");
     }

@@ -14,9 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The files Berth writes are exactly registry:2's, and files registry:2 wrote are read back. */
 class OnDiskLayoutTest extends StorageTestBase {
@@ -91,18 +89,18 @@ class OnDiskLayoutTest extends StorageTestBase {
         // Lay out a repository by hand, byte for byte as registry:2 writes it.
         byte[] config = utf8("{}");
         byte[] layer = utf8("registry2 layer");
-        Digest c = writeRegistry2Blob(config);
-        Digest l = writeRegistry2Blob(layer);
+        Digest c = Fixtures.writeRegistry2Blob(root, config);
+        Digest l = Fixtures.writeRegistry2Blob(root, layer);
         byte[] manifest = Fixtures.bytes(Fixtures.imageJson(
                 Fixtures.descriptor(Fixtures.CONFIG_TYPE, c, config.length),
                 Fixtures.descriptor(Fixtures.LAYER_TYPE, l, layer.length)));
-        Digest m = writeRegistry2Blob(manifest);
+        Digest m = Fixtures.writeRegistry2Blob(root, manifest);
         Path repo = root.resolve("docker/registry/v2/repositories/legacy/app");
-        writeLink(repo.resolve("_layers/sha256/" + c.hex() + "/link"), c);
-        writeLink(repo.resolve("_layers/sha256/" + l.hex() + "/link"), l);
-        writeLink(repo.resolve("_manifests/revisions/sha256/" + m.hex() + "/link"), m);
-        writeLink(repo.resolve("_manifests/tags/v1/current/link"), m);
-        writeLink(repo.resolve("_manifests/tags/v1/index/sha256/" + m.hex() + "/link"), m);
+        Fixtures.writeRegistry2Link(repo.resolve("_layers/sha256/" + c.hex() + "/link"), c);
+        Fixtures.writeRegistry2Link(repo.resolve("_layers/sha256/" + l.hex() + "/link"), l);
+        Fixtures.writeRegistry2Link(repo.resolve("_manifests/revisions/sha256/" + m.hex() + "/link"), m);
+        Fixtures.writeRegistry2Link(repo.resolve("_manifests/tags/v1/current/link"), m);
+        Fixtures.writeRegistry2Link(repo.resolve("_manifests/tags/v1/index/sha256/" + m.hex() + "/link"), m);
         RepositoryName legacy = RepositoryName.of("legacy/app");
 
         RegistryStorage fresh = RegistryStorage.open(root);
@@ -153,18 +151,5 @@ class OnDiskLayoutTest extends StorageTestBase {
         assertThat(repoDir(root, REPO).resolve("_layers")).doesNotExist();
         assertThat(storage.catalog(null, 10)).isEmpty();
         assertThat(List.of(root.resolve("docker/registry/v2").toFile().list())).containsExactly("repositories");
-    }
-
-    private Digest writeRegistry2Blob(byte[] content) throws IOException {
-        Digest d = Fixtures.sha256(content);
-        Path data = blobData(root, d);
-        Files.createDirectories(data.getParent());
-        Files.write(data, content);
-        return d;
-    }
-
-    private static void writeLink(Path link, Digest d) throws IOException {
-        Files.createDirectories(link.getParent());
-        Files.write(link, d.toString().getBytes(StandardCharsets.US_ASCII));
     }
 }

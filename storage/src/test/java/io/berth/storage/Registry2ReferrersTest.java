@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
@@ -61,31 +59,18 @@ class Registry2ReferrersTest {
     private Digest writeRegistry2Referrer(String seed, String artifactType) throws IOException {
         byte[] config = utf8("{\"r2\":\"" + seed + "\"}");
         byte[] layer = utf8("r2 layer " + seed);
-        Digest c = writeBlob(config);
-        Digest l = writeBlob(layer);
+        Digest c = Fixtures.writeRegistry2Blob(root, config);
+        Digest l = Fixtures.writeRegistry2Blob(root, layer);
         ObjectNode json = Fixtures.imageJson(Fixtures.descriptor(Fixtures.CONFIG_TYPE, c, config.length),
                 Fixtures.descriptor(Fixtures.LAYER_TYPE, l, layer.length));
         json.put("artifactType", artifactType);
         json.set("subject", subject.descriptor());
         byte[] manifest = Fixtures.bytes(json);
-        Digest m = writeBlob(manifest);
+        Digest m = Fixtures.writeRegistry2Blob(root, manifest);
         Path repo = Fixtures.repoDir(root, REPO);
-        writeLink(repo.resolve("_layers/sha256/" + c.hex() + "/link"), c);
-        writeLink(repo.resolve("_layers/sha256/" + l.hex() + "/link"), l);
-        writeLink(repo.resolve("_manifests/revisions/sha256/" + m.hex() + "/link"), m);
+        Fixtures.writeRegistry2Link(repo.resolve("_layers/sha256/" + c.hex() + "/link"), c);
+        Fixtures.writeRegistry2Link(repo.resolve("_layers/sha256/" + l.hex() + "/link"), l);
+        Fixtures.writeRegistry2Link(repo.resolve("_manifests/revisions/sha256/" + m.hex() + "/link"), m);
         return m;
-    }
-
-    private Digest writeBlob(byte[] content) throws IOException {
-        Digest d = Fixtures.sha256(content);
-        Path data = Fixtures.blobData(root, d);
-        Files.createDirectories(data.getParent());
-        Files.write(data, content);
-        return d;
-    }
-
-    private static void writeLink(Path link, Digest d) throws IOException {
-        Files.createDirectories(link.getParent());
-        Files.write(link, d.toString().getBytes(StandardCharsets.US_ASCII));
     }
 }
