@@ -19,4 +19,6 @@ public enum Problem {
     RANGE_INVALID,
     UNSUPPORTED,
     DENIED,
+    /** A limit on what one client or repository may hold (open uploads) is reached. */
+    TOOMANYREQUESTS,
 }

@@ -94,7 +94,25 @@ public final class RegistryStorage {
 
     /** Starts a new upload in {@code repository}; the caller closes the returned handle. */
     public Upload startUpload(RepositoryName repository) {
-        return uploads.start(repository);
+        return uploads.start(repository, null);
+    }
+
+    /**
+     * Starts a new upload in {@code repository} for {@code account}, counted against the open-upload limit of both
+     * ({@link #limitOpenUploads}); TOOMANYREQUESTS when either is reached. The caller closes the returned handle.
+     */
+    public Upload startUpload(RepositoryName repository, String account) {
+        return uploads.start(repository, account);
+    }
+
+    /** At most {@code max} unfinished uploads per repository and per account ({@code berth.uploads.maxOpen}). */
+    public void limitOpenUploads(int max) {
+        uploads.limitOpen(max);
+    }
+
+    /** Deletes uploads nothing has written to for {@code idle}; returns how many were deleted. */
+    public int purgeIdleUploads(Duration idle) {
+        return uploads.purgeIdle(idle);
     }
 
     /** Takes hold of an existing upload of {@code repository}; BLOB_UPLOAD_UNKNOWN when there is none. */

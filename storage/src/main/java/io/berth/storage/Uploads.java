@@ -13,10 +13,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +36,16 @@ final class Uploads {
     private final Clock clock;
     private final ConcurrentHashMap<Path, State> states = new ConcurrentHashMap<>();
 
+    /** Who started an upload this process counts against {@link #maxOpen}; the account is null for one found on disk. */
+    private record Owner(RepositoryName repository, @Nullable String account) {}
+
+    private volatile int maxOpen = Integer.MAX_VALUE;
+    /** Guards the three maps below. Held only for bookkeeping, never across I/O other than one directory listing. */
+    private final Object admission = new Object();
+    private final Map<Path, Owner> owners = new HashMap<>();
+    private final Map<RepositoryName, Integer> openPerRepository = new HashMap<>();
+    private final Map<String, Integer> openPerAccount = new HashMap<>();
+
     Uploads(Layout layout, Blobs blobs, Clock clock) {
         this.layout = layout;
         this.blobs = blobs;
@@ -43,17 +56,76 @@ final class Uploads {
         return blobs;
     }
 
-    Upload start(RepositoryName repository) {
+    /** At most {@code max} unfinished uploads per repository, and per account (default: no limit). */
+    void limitOpen(int max) {
+        if (max < 1) {
+            throw new IllegalArgumentException("the open upload limit must be positive, got " + max);
+        }
+        this.maxOpen = max;
+    }
+
+    Upload start(RepositoryName repository, @Nullable String account) {
         String id = UUID.randomUUID().toString();
         Path dir = layout.uploadDir(repository, id);
+        admit(dir, new Owner(repository, account));
         try {
             Files.createDirectories(dir);
             Files.write(dir.resolve(Layout.DATA), new byte[0]);
             AtomicFiles.write(dir.resolve(Layout.STARTED_AT), clock.instant().toString().getBytes(StandardCharsets.US_ASCII));
+            return open(repository, id, dir);
+        } catch (IOException e) {
+            FileTrees.delete(dir);
+            forget(dir);
+            throw new UncheckedIOException(e);
+        } catch (RuntimeException e) {
+            FileTrees.delete(dir);
+            forget(dir);
+            throw e;
+        }
+    }
+
+    /**
+     * Counts a new upload against its repository's and its account's limits, or refuses it. A repository's count
+     * starts from the uploads on disk the first time this process sees it, so uploads left from before a restart count.
+     */
+    private void admit(Path dir, Owner owner) {
+        synchronized (admission) {
+            int inRepository = openPerRepository.computeIfAbsent(owner.repository(), this::seedFromDisk);
+            int ofAccount = owner.account() == null ? 0 : openPerAccount.getOrDefault(owner.account(), 0);
+            if (inRepository >= maxOpen) {
+                if (inRepository == 0) {
+                    openPerRepository.remove(owner.repository());
+                }
+                throw new StorageException(Problem.TOOMANYREQUESTS, owner.repository() + " has " + inRepository
+                        + " unfinished uploads, the most allowed (berth.uploads.maxOpen); finish or cancel some first");
+            }
+            if (ofAccount >= maxOpen) {
+                throw new StorageException(Problem.TOOMANYREQUESTS, "this account has " + ofAccount
+                        + " unfinished uploads, the most allowed (berth.uploads.maxOpen); finish or cancel some first");
+            }
+            owners.put(dir, owner);
+            openPerRepository.merge(owner.repository(), 1, Integer::sum);
+            if (owner.account() != null) {
+                openPerAccount.merge(owner.account(), 1, Integer::sum);
+            }
+        }
+    }
+
+    /** The uploads of {@code repository} already on disk, each recorded with no account. Called under {@link #admission}. */
+    private int seedFromDisk(RepositoryName repository) {
+        int n = 0;
+        try (DirectoryStream<Path> ids = Files.newDirectoryStream(layout.uploadsRoot(repository), Files::isDirectory)) {
+            for (Path dir : ids) {
+                if (owners.putIfAbsent(dir, new Owner(repository, null)) == null) {
+                    n++;
+                }
+            }
+        } catch (NoSuchFileException e) {
+            return 0;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return open(repository, id, dir);
+        return n;
     }
 
     Upload resume(RepositoryName repository, String id) {
@@ -88,19 +160,42 @@ final class Uploads {
 
     void forget(Path dir) {
         states.remove(dir);
+        synchronized (admission) {
+            Owner owner = owners.remove(dir);
+            if (owner != null) {
+                openPerRepository.computeIfPresent(owner.repository(), (k, n) -> n <= 1 ? null : n - 1);
+                if (owner.account() != null) {
+                    openPerAccount.computeIfPresent(owner.account(), (k, n) -> n <= 1 ? null : n - 1);
+                }
+            }
+        }
     }
 
     /** Deletes uploads started more than {@code age} ago, in every repository; returns how many. */
     int purge(Duration age) {
         Instant cutoff = clock.instant().minus(age);
+        return purgeWhere("stale", dir -> startedAt(dir).isBefore(cutoff));
+    }
+
+    /**
+     * Deletes uploads that nothing has written to for {@code idle} ({@code berth.uploads.idleTimeout}), so abandoned
+     * uploads give their slots back long before the purge age; returns how many.
+     */
+    int purgeIdle(Duration idle) {
+        Instant cutoff = clock.instant().minus(idle);
+        return purgeWhere("idle", dir -> lastActivity(dir).isBefore(cutoff));
+    }
+
+    private interface UploadTest {
+        boolean test(Path dir) throws IOException;
+    }
+
+    private int purgeWhere(String why, UploadTest expired) {
         int[] purged = {0};
         RepositoryWalker.forEachWithUploads(layout, (name, repoDir) -> {
             try (DirectoryStream<Path> ids = Files.newDirectoryStream(repoDir.resolve(Layout.UPLOADS), Files::isDirectory)) {
                 for (Path dir : ids) {
-                    if (isStale(dir, cutoff)) {
-                        log.info("purging stale upload {}", layout.v2().relativize(dir));
-                        FileTrees.delete(dir);
-                        states.remove(dir);
+                    if (expired(dir, expired) && tryPurge(dir, why)) {
                         purged[0]++;
                     }
                 }
@@ -111,16 +206,35 @@ final class Uploads {
         return purged[0];
     }
 
-    private boolean isStale(Path dir, Instant cutoff) {
-        State state = states.get(dir);
-        if (state != null && state.permit.availablePermits() == 0) {
+    private static boolean expired(Path dir, UploadTest expired) {
+        try {
+            return expired.test(dir);
+        } catch (IOException e) {
+            log.warn("cannot read the times of upload {}: {}", dir, e.toString());
             return false;
         }
-        try {
-            return startedAt(dir).isBefore(cutoff);
-        } catch (IOException e) {
-            log.warn("cannot read the start time of upload {}: {}", dir, e.toString());
+    }
+
+    /** Deletes the upload unless a request holds it; holding its permit meanwhile, so none can take it up. */
+    private boolean tryPurge(Path dir, String why) {
+        State state = states.computeIfAbsent(dir, d -> new State());
+        if (!state.permit.tryAcquire()) {
             return false;
+        }
+        log.info("purging {} upload {}", why, layout.v2().relativize(dir));
+        FileTrees.delete(dir);
+        forget(dir);
+        return true;
+    }
+
+    /** When the upload was started or last written to. */
+    private static Instant lastActivity(Path dir) throws IOException {
+        Instant started = startedAt(dir);
+        try {
+            Instant written = Files.getLastModifiedTime(dir.resolve(Layout.DATA)).toInstant();
+            return written.isAfter(started) ? written : started;
+        } catch (NoSuchFileException e) {
+            return started;
         }
     }
 
