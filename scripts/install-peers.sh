@@ -24,6 +24,7 @@ APT_PACKAGES=(
   skopeo             # 1.9.x
   containerd         # containerd + ctr (1.6.x)
   nginx              # 1.22.x, used as a TLS/auth front end in tests
+  libnginx-mod-stream # nginx's TCP proxy, to send the PROXY protocol to Berth in tests
   docker-registry    # distribution registry:2 2.8.x (/usr/bin/docker-registry)
   iptables           # dockerd refuses to start without the binaries present
   uidmap             # newuidmap/newgidmap for podman

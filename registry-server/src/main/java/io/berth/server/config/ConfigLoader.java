@@ -176,7 +176,48 @@ public final class ConfigLoader {
             throw new ConfigException("berth.manifestmaxbytes: must be at least " + RegistryConfig.DEFAULT_MANIFEST_MAX_BYTES);
         }
         SecurityConfig security = SecuritySection.read(t);
-        return new RegistryConfig(logLevel, accessLog, st, http, health, maxEntries, manifestMax, security, t.unusedKeyWarnings());
+        RegistryConfig.Limits limits = limits();
+        return new RegistryConfig(logLevel, accessLog, st, http, health, maxEntries, manifestMax, security, limits, t.unusedKeyWarnings());
+    }
+
+    private RegistryConfig.Limits limits() {
+        RegistryConfig.Limits d = RegistryConfig.Limits.DEFAULTS;
+        List<String> proxies = t.stringList("berth.trustedProxies");
+        for (String cidr : proxies) {
+            try {
+                Cidr.parse(cidr);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("berth.trustedProxies: " + e.getMessage());
+            }
+        }
+        RegistryConfig.Limits limits = new RegistryConfig.Limits(proxies,
+                positive("berth.limits.maxConnections", t.integer("berth.limits.maxConnections", d.maxConnections())),
+                positive("berth.limits.maxConnectionsPerClient", t.integer("berth.limits.maxConnectionsPerClient", d.maxConnectionsPerClient())),
+                positive("berth.limits.headerTimeout", t.duration("berth.limits.headerTimeout", d.headerTimeout())),
+                positive("berth.limits.writeTimeout", t.duration("berth.limits.writeTimeout", d.writeTimeout())),
+                t.longValue("berth.limits.bufferedBodyBytes", d.bufferedBodyBytes()),
+                positive("berth.limits.openBlobFiles", t.integer("berth.limits.openBlobFiles", d.openBlobFiles())),
+                positive("berth.uploads.maxOpen", t.integer("berth.uploads.maxOpen", d.uploadsMaxOpen())),
+                positive("berth.uploads.idleTimeout", t.duration("berth.uploads.idleTimeout", d.uploadsIdleTimeout())));
+        if (limits.bufferedBodyBytes() < RegistryConfig.DEFAULT_MANIFEST_MAX_BYTES) {
+            throw new ConfigException("berth.limits.bufferedBodyBytes: must be at least " + RegistryConfig.DEFAULT_MANIFEST_MAX_BYTES
+                    + " (one largest manifest)");
+        }
+        return limits;
+    }
+
+    private static int positive(String key, int value) {
+        if (value <= 0) {
+            throw new ConfigException(key + ": must be positive, not " + value);
+        }
+        return value;
+    }
+
+    private static Duration positive(String key, Duration value) {
+        if (value.isNegative() || value.isZero()) {
+            throw new ConfigException(key + ": must be positive, not " + value);
+        }
+        return value;
     }
 
     private RegistryConfig.@Nullable Tls tls() {

@@ -133,6 +133,21 @@ final class ConfigTree {
         }
     }
 
+    long longValue(String path, long fallback) {
+        JsonNode n = use(path);
+        if (n == null) {
+            return fallback;
+        }
+        if (n.canConvertToLong() && n.isIntegralNumber()) {
+            return n.longValue();
+        }
+        try {
+            return Long.parseLong(n.asText().strip());
+        } catch (NumberFormatException e) {
+            throw new ConfigException(path + ": expected a whole number, not " + n.asText());
+        }
+    }
+
     Duration duration(String path, Duration fallback) {
         JsonNode n = use(path);
         if (n == null) {

@@ -18,6 +18,8 @@ import org.jspecify.annotations.Nullable;
  * @param catalogMaxEntries the most repositories one catalog page returns
  * @param manifestMaxBytes the largest manifest accepted (Berth's own {@code berth.manifestmaxbytes})
  * @param security authentication, access rules and the tag policy
+ * @param limits what one client, and all clients together, may hold (Berth's own {@code berth.limits}, {@code berth.uploads}
+ *     and {@code berth.trustedProxies})
  * @param warnings one line for each configuration key Berth ignores
  */
 public record RegistryConfig(
@@ -29,6 +31,7 @@ public record RegistryConfig(
         int catalogMaxEntries,
         long manifestMaxBytes,
         SecurityConfig security,
+        Limits limits,
         List<String> warnings) {
 
     /** The default largest manifest: 4 MiB, as distribution v3. */
@@ -82,6 +85,43 @@ public record RegistryConfig(
     public record Tls(Path certificate, Path key, List<Path> clientCas, String minimumTls, List<String> cipherSuites) {}
 
     /**
+     * Bounds on what clients may hold, so that no client, with or without credentials, can exhaust the heap, the
+     * file descriptors or the connection slots. Each has a safe default ({@link #DEFAULTS}).
+     *
+     * @param trustedProxies {@code berth.trustedProxies}: CIDRs (or single addresses) of proxies whose
+     *     {@code X-Forwarded-For}, {@code X-Real-IP} and PROXY protocol headers name the real client
+     * @param maxConnections {@code berth.limits.maxConnections}: open connections in all
+     * @param maxConnectionsPerClient {@code berth.limits.maxConnectionsPerClient}: open connections from one client address
+     * @param headerTimeout {@code berth.limits.headerTimeout}: how long a request head may take to arrive once begun
+     * @param writeTimeout {@code berth.limits.writeTimeout}: how long a response may make no progress before the
+     *     connection is dropped (a client that never reads)
+     * @param bufferedBodyBytes {@code berth.limits.bufferedBodyBytes}: request bodies held in memory at once, over all
+     *     connections (manifests and token forms); past it, 429
+     * @param openBlobFiles {@code berth.limits.openBlobFiles}: blob files open for downloads at once; past it, 429
+     * @param uploadsMaxOpen {@code berth.uploads.maxOpen}: unfinished uploads per repository, and per account
+     * @param uploadsIdleTimeout {@code berth.uploads.idleTimeout}: an upload untouched this long is deleted
+     */
+    public record Limits(
+            List<String> trustedProxies,
+            int maxConnections,
+            int maxConnectionsPerClient,
+            Duration headerTimeout,
+            Duration writeTimeout,
+            long bufferedBodyBytes,
+            int openBlobFiles,
+            int uploadsMaxOpen,
+            Duration uploadsIdleTimeout) {
+
+        /** The defaults: no trusted proxies; 10000 connections, 200 per client; 30 s for a head; 60 s without write progress; 64 MiB of buffered bodies; 4096 open blobs; 256 open uploads; 1 h idle uploads. */
+        public static final Limits DEFAULTS = new Limits(List.of(), 10_000, 200, Duration.ofSeconds(30), Duration.ofSeconds(60),
+                64L << 20, 4096, 256, Duration.ofHours(1));
+
+        public Limits {
+            trustedProxies = List.copyOf(trustedProxies);
+        }
+    }
+
+    /**
      * @param enabled {@code health.storagedriver.enabled}
      * @param interval how often storage is checked
      * @param threshold how many failures in a row make the registry unhealthy
@@ -94,18 +134,22 @@ public record RegistryConfig(
                 new Storage(dataDir, true, false, new UploadPurging(true, Duration.ofHours(168), Duration.ofHours(24), false)),
                 new Http(new InetSocketAddress("127.0.0.1", 5000), null, "/", false, Map.of(), null, null, null),
                 new Health(true, Duration.ofSeconds(10), 3),
-                1000, DEFAULT_MANIFEST_MAX_BYTES, SecurityConfig.OPEN, List.of());
+                1000, DEFAULT_MANIFEST_MAX_BYTES, SecurityConfig.OPEN, Limits.DEFAULTS, List.of());
     }
 
     public RegistryConfig withAddr(InetSocketAddress addr) {
         return new RegistryConfig(logLevel, accessLog, storage,
                 new Http(addr, http.host(), http.prefix(), http.relativeUrls(), http.headers(), http.debugAddr(), http.prometheusPath(), http.tls()),
-                health, catalogMaxEntries, manifestMaxBytes, security, warnings);
+                health, catalogMaxEntries, manifestMaxBytes, security, limits, warnings);
+    }
+
+    public RegistryConfig withLimits(Limits newLimits) {
+        return new RegistryConfig(logLevel, accessLog, storage, http, health, catalogMaxEntries, manifestMaxBytes, security, newLimits, warnings);
     }
 
     public RegistryConfig withRootDirectory(Path rootDirectory) {
         return new RegistryConfig(logLevel, accessLog,
                 new Storage(rootDirectory, storage.deleteEnabled(), storage.readOnly(), storage.purging()),
-                http, health, catalogMaxEntries, manifestMaxBytes, security, warnings);
+                http, health, catalogMaxEntries, manifestMaxBytes, security, limits, warnings);
     }
 }

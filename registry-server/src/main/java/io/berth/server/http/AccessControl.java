@@ -13,8 +13,6 @@ import io.berth.storage.RepositoryName;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
-import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -196,7 +194,6 @@ final class AccessControl {
     }
 
     private static String clientAddress(Exchange ex) {
-        SocketAddress a = ex.ctx().channel().remoteAddress();
-        return a instanceof InetSocketAddress i ? i.getAddress().getHostAddress() : String.valueOf(a);
+        return ex.client();
     }
 }

@@ -78,7 +78,7 @@ final class Endpoints {
                 if (tokens == null) {
                     throw new HttpError(ErrorCode.NOT_FOUND, "no token server here");
                 }
-                yield m.equals(HttpMethod.POST) ? tokens.post(ex) : BodySink.ignoring(() -> tokens.get(ex));
+                yield m.equals(HttpMethod.POST) ? tokens.post(ex, registry.bodyBudget()) : BodySink.ignoring(() -> tokens.get(ex));
             }
             case NONE -> throw new HttpError(ErrorCode.NOT_FOUND, "no such endpoint: " + ex.request().uri());
         };

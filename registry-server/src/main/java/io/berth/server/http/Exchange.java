@@ -16,16 +16,18 @@ import org.jspecify.annotations.Nullable;
  * @param route the endpoint
  * @param query the decoded query string
  * @param startNanos when the request head arrived
+ * @param client the client's address, behind the trusted proxies ({@link ClientAddresses})
  * @param principal who is asking, once access control has decided
  */
-record Exchange(ChannelHandlerContext ctx, HttpRequest request, Route route, QueryStringDecoder query, long startNanos, Principal principal) {
+record Exchange(ChannelHandlerContext ctx, HttpRequest request, Route route, QueryStringDecoder query, long startNanos, String client,
+        Principal principal) {
 
-    Exchange(ChannelHandlerContext ctx, HttpRequest request, Route route, QueryStringDecoder query, long startNanos) {
-        this(ctx, request, route, query, startNanos, Principal.ANONYMOUS);
+    Exchange(ChannelHandlerContext ctx, HttpRequest request, Route route, QueryStringDecoder query, long startNanos, String client) {
+        this(ctx, request, route, query, startNanos, client, Principal.ANONYMOUS);
     }
 
     Exchange as(Principal who) {
-        return new Exchange(ctx, request, route, query, startNanos, who);
+        return new Exchange(ctx, request, route, query, startNanos, client, who);
     }
 
     HttpMethod method() {

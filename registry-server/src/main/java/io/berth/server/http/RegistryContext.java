@@ -15,6 +15,9 @@ final class RegistryContext {
     private final AccessControl access;
     private final TagPolicy tagPolicy;
     private final @Nullable TokenEndpoint tokenEndpoint;
+    private final ClientAddresses clients;
+    private final BufferedBody.Budget bodyBudget;
+    private final java.util.concurrent.Semaphore openBlobs;
 
     RegistryContext(RegistryStorage storage, RegistryConfig config, ServerMetrics metrics) {
         this.storage = storage;
@@ -23,6 +26,24 @@ final class RegistryContext {
         this.access = SecurityWiring.accessControl(config.security(), Clock.systemUTC());
         this.tagPolicy = SecurityWiring.tagPolicy(config.security());
         this.tokenEndpoint = SecurityWiring.tokenEndpoint(config.security(), Clock.systemUTC());
+        this.clients = new ClientAddresses(config.limits().trustedProxies());
+        this.bodyBudget = new BufferedBody.Budget(config.limits().bufferedBodyBytes());
+        this.openBlobs = new java.util.concurrent.Semaphore(config.limits().openBlobFiles());
+    }
+
+    /** Who clients are, behind the trusted proxies. */
+    ClientAddresses clients() {
+        return clients;
+    }
+
+    /** The heap that request bodies held in memory may use, over all connections. */
+    BufferedBody.Budget bodyBudget() {
+        return bodyBudget;
+    }
+
+    /** Permits for blob files open for downloads ({@code berth.limits.openBlobFiles}). */
+    java.util.concurrent.Semaphore openBlobs() {
+        return openBlobs;
     }
 
     RegistryStorage storage() {
@@ -79,7 +100,8 @@ final class RegistryContext {
             }
             String proto = ex.header("X-Forwarded-Proto");
             String scheme = config.http().tls() != null ? "https" : "http";
-            base = (proto == null ? scheme : proto.split(",")[0].strip()) + "://" + host;
+            String forwarded = proto == null ? "" : proto.split(",")[0].strip().toLowerCase(java.util.Locale.ROOT);
+            base = (forwarded.equals("http") || forwarded.equals("https") ? forwarded : scheme) + "://" + host;
         }
         return base + prefixed;
     }

@@ -1,6 +1,7 @@
 package io.berth.server.http;
 
 import io.berth.storage.StorageException;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.DefaultFileRegion;
@@ -30,6 +31,11 @@ import org.slf4j.LoggerFactory;
  * One connection's request loop. Runs on a storage executor, off the I/O threads, with auto-read off:
  * the next bytes are read only when the last batch has been written to disk, so a fast client cannot
  * fill the heap. Not shared: it holds the state of the request in flight.
+ *
+ * <p>One response at a time, as registry:2 answers: while a response is being written, later pipelined
+ * requests wait, unopened, in a backlog that the read-ahead bounds; the next is taken once the response
+ * has gone to the socket. A client that pipelines blob GETs and never reads therefore holds one open file,
+ * not one per request, and is dropped by the write timeout.
  */
 final class RegistryHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(RegistryHandler.class);
@@ -44,6 +50,11 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     private @Nullable BodySink sink;
     /** The reply was sent before the body arrived; swallow the rest of this request. */
     private boolean discarding;
+    /** A response is being written; later messages wait in {@link #backlog}. */
+    private boolean responding;
+    private final java.util.ArrayDeque<Object> backlog = new java.util.ArrayDeque<>();
+    /** This request holds one of the {@code berth.limits.openBlobFiles} permits. */
+    private boolean blobPermit;
 
     RegistryHandler(Endpoints endpoints, ReadAhead readAhead) {
         this.endpoints = endpoints;
@@ -65,6 +76,24 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (responding || !backlog.isEmpty()) {
+            backlog.add(msg);
+            return;
+        }
+        handle(ctx, msg);
+    }
+
+    /** The response went to the socket (or the connection failed): take the next waiting messages. */
+    private void responded(ChannelHandlerContext ctx) {
+        responding = false;
+        releaseBlobPermit();
+        Object next;
+        while (!responding && (next = backlog.poll()) != null) {
+            handle(ctx, next);
+        }
+    }
+
+    private void handle(ChannelHandlerContext ctx, Object msg) {
         long weight = ReadAhead.weight(msg);
         try {
             if (msg instanceof HttpRequest request) {
@@ -93,25 +122,31 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         discarding = false;
         long start = System.nanoTime();
         if (request.decoderResult().isFailure()) {
-            Exchange ex = new Exchange(ctx, request, Route.NONE, new QueryStringDecoder(""), start);
+            Exchange ex = new Exchange(ctx, request, Route.NONE, new QueryStringDecoder(""), start,
+                    endpoints.registry().clients().of(ctx.channel(), request.headers()));
             reply(ex, Reply.of(closing(Responses.error(new HttpError(ErrorCode.UNKNOWN, HttpResponseStatus.BAD_REQUEST,
                     "malformed HTTP request (TLS sent to a plain-HTTP port?): " + request.decoderResult().cause().getMessage())))));
             discarding = true;
             return;
         }
+        String client = endpoints.registry().clients().of(ctx.channel(), request.headers());
         String uri = request.uri();
         int q = uri.indexOf('?');
         String path = q < 0 ? uri : uri.substring(0, q);
         QueryStringDecoder query = new QueryStringDecoder(uri);
+        String badHost = HostHeader.problem(request);
         Route route;
         try {
+            if (badHost != null) {
+                throw new HttpError(ErrorCode.UNKNOWN, HttpResponseStatus.BAD_REQUEST, badHost);
+            }
             route = routeOf(path);
         } catch (HttpError e) {
-            exchange = new Exchange(ctx, request, Route.NONE, query, start);
+            exchange = new Exchange(ctx, request, Route.NONE, query, start, client);
             refuse(e);
             return;
         }
-        Exchange ex = new Exchange(ctx, request, route, query, start);
+        Exchange ex = new Exchange(ctx, request, route, query, start, client);
         exchange = ex;
         try {
             switch (endpoints.registry().access().check(ex)) {
@@ -123,6 +158,13 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
                     ex = ex.as(a.principal());
                     exchange = ex;
                 }
+            }
+            if (route.kind() == Route.Kind.BLOB && ex.method().equals(io.netty.handler.codec.http.HttpMethod.GET)) {
+                if (!endpoints.registry().openBlobs().tryAcquire()) {
+                    throw new HttpError(ErrorCode.TOOMANYREQUESTS, "the server has as many blob downloads open as it may "
+                            + "(berth.limits.openBlobFiles); retry shortly");
+                }
+                blobPermit = true;
             }
             sink = endpoints.open(ex);
         } catch (HttpError e) {
@@ -228,26 +270,28 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
             // HEAD: same headers as GET, no body.
             full.head().content().clear();
         }
-        switch (reply) {
+        ChannelFuture sent = switch (reply) {
             case Reply.Full full -> ctx.writeAndFlush(full.head());
             case Reply.Blob blob -> {
                 ctx.write(head);
                 if (ex.isHead() || blob.length() == 0) {
                     BlobEndpoints.closeQuietly(blob.content());
-                    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+                    yield ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
                 } else if (ctx.pipeline().get(SslHandler.class) != null) {
                     try {
-                        ctx.writeAndFlush(new HttpChunkedInput(new ChunkedNioFile(blob.content().channel(), blob.offset(), blob.length(), TLS_CHUNK)));
+                        yield ctx.writeAndFlush(new HttpChunkedInput(new ChunkedNioFile(blob.content().channel(), blob.offset(), blob.length(), TLS_CHUNK)));
                     } catch (IOException e) {
                         BlobEndpoints.closeQuietly(blob.content());
                         throw new UncheckedIOException(e);
                     }
                 } else {
                     ctx.write(new DefaultFileRegion(blob.content().channel(), blob.offset(), blob.length()));
-                    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+                    yield ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
                 }
             }
-        }
+        };
+        responding = true;
+        sent.addListener(f -> ctx.executor().execute(() -> responded(ctx)));
         int status = head.status().code();
         if (!ex.isHead()) {
             endpoints.registry().metrics().bytesOut(bodyBytes);
@@ -255,10 +299,10 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         long nanos = System.nanoTime() - ex.startNanos();
         endpoints.registry().metrics().request(ex.route().kind(), ex.method().name(), status, nanos);
         if (endpoints.registry().config().accessLog() && access.isInfoEnabled()) {
-            access.info("remote={} method={} uri=\"{}\" route={} status={} bytes={} duration_ms={} agent=\"{}\"",
-                    ctx.channel().remoteAddress(), ex.method(),
-                    ex.request().decoderResult().isFailure() ? "<malformed request>" : quote(ex.request().uri()), ex.route().kind().name().toLowerCase(java.util.Locale.ROOT),
-                    status, bodyBytes, nanos / 1_000_000, quote(ex.request().headers().get(HttpHeaderNames.USER_AGENT, "-")));
+            access.info("remote={} method=\"{}\" uri=\"{}\" route={} status={} bytes={} duration_ms={} agent=\"{}\"",
+                    ex.client(), quote(ex.method().name(), 16),
+                    ex.request().decoderResult().isFailure() ? "<malformed request>" : quote(ex.request().uri(), 200), ex.route().kind().name().toLowerCase(java.util.Locale.ROOT),
+                    status, bodyBytes, nanos / 1_000_000, quote(ex.request().headers().get(HttpHeaderNames.USER_AGENT, "-"), 200));
         }
     }
 
@@ -267,10 +311,22 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         BodySink s = sink;
         sink = null;
         exchange = null;
+        Object waiting;
+        while ((waiting = backlog.poll()) != null) {
+            ReferenceCountUtil.release(waiting);
+        }
         if (s != null) {
             s.abort();
         }
+        releaseBlobPermit();
         ctx.fireChannelInactive();
+    }
+
+    private void releaseBlobPermit() {
+        if (blobPermit) {
+            blobPermit = false;
+            endpoints.registry().openBlobs().release();
+        }
     }
 
     @Override
@@ -283,12 +339,23 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         ctx.close();
     }
 
-    /** A value safe inside double quotes in a logfmt line. */
-    private static String quote(String s) {
-        return abbreviate(s).replace("\\", "\\\\").replace("\"", "\\\"");
-    }
-
-    private static String abbreviate(String s) {
-        return s.length() <= 200 ? s : s.substring(0, 200) + "…";
+    /**
+     * A client's text made safe inside double quotes in a logfmt line: at most {@code max} characters, with
+     * backslashes, quotes and control characters escaped, so no field can forge another or a new line.
+     */
+    static String quote(String s, int max) {
+        String cut = s.length() <= max ? s : s.substring(0, max);
+        StringBuilder b = new StringBuilder(cut.length() + 8);
+        for (int i = 0; i < cut.length(); i++) {
+            char c = cut.charAt(i);
+            if (c == '\\' || c == '"') {
+                b.append('\\').append(c);
+            } else if (c < 0x20 || c == 0x7f) {
+                b.append(String.format("\\x%02x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return cut.length() < s.length() ? b.append("…").toString() : b.toString();
     }
 }

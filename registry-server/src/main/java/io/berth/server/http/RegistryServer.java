@@ -45,16 +45,24 @@ public final class RegistryServer implements AutoCloseable {
     private static final int MAX_CHUNK = 1 << 20;
     private static final int IDLE_MINUTES = 5;
 
-    /** Closes a connection once {@link IdleStateHandler} reports it idle. */
+    /**
+     * Closes a connection once {@link IdleStateHandler} reports it idle both ways, or reports no write progress
+     * while a response waits to be sent: a client that stops reading is dropped after the write timeout, while an
+     * idle kept-alive connection, with nothing to send, is not.
+     */
     @io.netty.channel.ChannelHandler.Sharable
     private static final class CloseIdle extends io.netty.channel.ChannelInboundHandlerAdapter {
         static final CloseIdle INSTANCE = new CloseIdle();
 
         @Override
         public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof io.netty.handler.timeout.IdleStateEvent) {
-                log.debug("closing idle connection {}", ctx.channel().remoteAddress());
-                ctx.close();
+            if (evt instanceof io.netty.handler.timeout.IdleStateEvent e) {
+                var pending = ctx.channel().unsafe().outboundBuffer();
+                boolean stalled = pending != null && pending.totalPendingWriteBytes() > 0;
+                if (e.state() == io.netty.handler.timeout.IdleState.ALL_IDLE || stalled) {
+                    log.debug("closing {} connection {}", stalled ? "stalled" : "idle", ctx.channel().remoteAddress());
+                    ctx.close();
+                }
             } else {
                 ctx.fireUserEventTriggered(evt);
             }
@@ -87,9 +95,13 @@ public final class RegistryServer implements AutoCloseable {
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(0, io);
         EventExecutorGroup storageExecutors = new DefaultEventExecutorGroup(Math.max(16, 4 * Runtime.getRuntime().availableProcessors()));
         try {
+            storage.limitOpenUploads(config.limits().uploadsMaxOpen());
             RegistryContext context = new RegistryContext(storage, config, new ServerMetrics(meters));
             ChannelGroup connections = new DefaultChannelGroup("berth-connections", GlobalEventExecutor.INSTANCE);
             TlsSupport tls = TlsSupport.of(config.http().tls());
+            RegistryConfig.Limits limits = config.limits();
+            ConnectionGate gate = new ConnectionGate(limits.maxConnections(), limits.maxConnectionsPerClient(), context.clients());
+            long writeTimeoutMillis = limits.writeTimeout().toMillis();
             Endpoints endpoints = new Endpoints(context);
             ServerBootstrap b = new ServerBootstrap()
                     .group(boss, workers)
@@ -104,17 +116,25 @@ public final class RegistryServer implements AutoCloseable {
                         protected void initChannel(SocketChannel ch) {
                             connections.add(ch);
                             ChannelPipeline p = ch.pipeline();
+                            p.addLast("gate", gate);
+                            if (context.clients().isTrusted(ch.remoteAddress() == null ? null : ch.remoteAddress().getAddress())) {
+                                p.addLast("proxy-protocol", new ProxyProtocol(gate));
+                            }
                             if (tls != null) {
                                 p.addLast("detect-tls", tls.newDetector());
                             }
                             // A client that neither sends nor receives for 5 minutes (a stalled upload, say) is dropped,
-                            // which releases its upload; output progress counts, so slow downloads keep going.
-                            p.addLast("idle", new IdleStateHandler(true, 0, 0, IDLE_MINUTES, TimeUnit.MINUTES));
+                            // which releases its upload; output progress counts, so slow downloads keep going. One that
+                            // lets a response make no progress for the write timeout is dropped sooner.
+                            p.addLast("idle", new IdleStateHandler(true, 0, writeTimeoutMillis, IDLE_MINUTES * 60_000L, TimeUnit.MILLISECONDS));
                             p.addLast("close-idle", CloseIdle.INSTANCE);
+                            HeaderTimeout headerTimeout = new HeaderTimeout(limits.headerTimeout());
+                            p.addLast("header-timeout", headerTimeout.bytesSide());
                             p.addLast("http", new HttpServerCodec(new HttpDecoderConfig()
                                     .setMaxInitialLineLength(16 * 1024)
                                     .setMaxHeaderSize(64 * 1024)
                                     .setMaxChunkSize(MAX_CHUNK)));
+                            p.addLast("header-timeout-end", headerTimeout.requestsSide());
                             p.addLast("keep-alive", new HttpServerKeepAliveHandler());
                             p.addLast("continue", new HttpServerExpectContinueHandler());
                             p.addLast("chunked", new ChunkedWriteHandler());
@@ -130,6 +150,12 @@ public final class RegistryServer implements AutoCloseable {
             if (purging.enabled() && !config.storage().readOnly()) {
                 long every = Math.max(purging.interval().toMillis(), 1000);
                 storageExecutors.scheduleAtFixedRate(() -> purge(storage, purging), Math.min(every, 60_000), every, TimeUnit.MILLISECONDS);
+            }
+            if (!config.storage().readOnly()) {
+                // Abandoned uploads give their berth.uploads.maxOpen slots back after the idle timeout, checked
+                // about ten times per timeout, at least every second and at most every five minutes.
+                long every = Math.clamp(limits.uploadsIdleTimeout().toMillis() / 10, 1000L, 300_000L);
+                storageExecutors.scheduleAtFixedRate(() -> purgeIdle(storage, limits.uploadsIdleTimeout()), every, every, TimeUnit.MILLISECONDS);
             }
             return new RegistryServer(boss, workers, storageExecutors, channel, connections, debug);
         } catch (InterruptedException | RuntimeException e) {
@@ -152,6 +178,17 @@ public final class RegistryServer implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             log.warn("upload purging failed", e);
+        }
+    }
+
+    private static void purgeIdle(RegistryStorage storage, java.time.Duration idle) {
+        try {
+            int n = storage.purgeIdleUploads(idle);
+            if (n > 0) {
+                log.info("purged {} uploads idle for {}", n, idle);
+            }
+        } catch (RuntimeException e) {
+            log.warn("idle upload purging failed", e);
         }
     }
 

@@ -11,10 +11,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.handler.codec.http.QueryStringDecoder;
-import java.io.ByteArrayOutputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.ArrayList;
@@ -68,21 +65,24 @@ final class TokenEndpoint {
     }
 
     /** The OAuth2 password grant: collects the form, then answers as {@link #get} does, with OAuth2's fields. */
-    BodySink post(Exchange ex) {
-        ByteArrayOutputStream form = new ByteArrayOutputStream();
+    BodySink post(Exchange ex, BufferedBody.Budget budget) {
+        BufferedBody form = new BufferedBody(budget, MAX_FORM_BYTES, io.netty.handler.codec.http.HttpUtil.getContentLength(ex.request(), -1L),
+                max -> new HttpError(ErrorCode.SIZE_INVALID, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+                        "a token request form has at most " + max + " bytes"));
         return new BodySink() {
             @Override
             public void content(ByteBuf content) {
-                if (form.size() + (long) content.readableBytes() > MAX_FORM_BYTES) {
-                    throw new HttpError(ErrorCode.SIZE_INVALID, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
-                            "a token request form has at most " + MAX_FORM_BYTES + " bytes");
-                }
-                form.writeBytes(ByteBufUtil.getBytes(content));
+                form.add(content);
             }
 
             @Override
             public Reply finish() {
-                Map<String, List<String>> fields = new QueryStringDecoder(form.toString(StandardCharsets.UTF_8), false).parameters();
+                Map<String, List<String>> fields;
+                try {
+                    fields = new QueryStringDecoder(new String(form.bytes(), StandardCharsets.UTF_8), false).parameters();
+                } finally {
+                    form.release();
+                }
                 String grant = first(fields, "grant_type");
                 if (!"password".equals(grant)) {
                     // OAuth2's own error form (RFC 6749, 5.2), which clients of this flow read.
@@ -98,7 +98,9 @@ final class TokenEndpoint {
             }
 
             @Override
-            public void abort() {}
+            public void abort() {
+                form.release();
+            }
         };
     }
 
@@ -107,8 +109,7 @@ final class TokenEndpoint {
         if (asked != null && !asked.equals(service)) {
             throw new HttpError(ErrorCode.DENIED, HttpResponseStatus.BAD_REQUEST, "unknown service \"" + asked + "\"; this issuer serves \"" + service + "\"");
         }
-        String address = ex.ctx().channel().remoteAddress() instanceof InetSocketAddress a ? a.getAddress().getHostAddress() : "unknown";
-        Principal principal = switch (accounts.authenticate(authorization, address)) {
+        Principal principal = switch (accounts.authenticate(authorization, ex.client())) {
             case BasicAuthenticator.Result.Authenticated a -> a.principal();
             case BasicAuthenticator.Result.Anonymous a -> Principal.ANONYMOUS;
             case BasicAuthenticator.Result.Invalid i -> throw new HttpError(ErrorCode.UNAUTHORIZED, i.reason());

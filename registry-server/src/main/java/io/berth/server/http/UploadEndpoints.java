@@ -47,9 +47,9 @@ final class UploadEndpoints {
         String digest = ex.param("digest");
         if (digest != null) {
             Digest expected = Digest.parse(digest);
-            return new UploadBody(ex, registry.storage().startUpload(name), expected, true);
+            return new UploadBody(ex, registry.storage().startUpload(name, ex.principal().name()), expected, true);
         }
-        Upload upload = registry.storage().startUpload(name);
+        Upload upload = registry.storage().startUpload(name, ex.principal().name());
         try {
             return BodySink.ignoring(() -> Reply.of(progress(ex, upload, HttpResponseStatus.ACCEPTED)));
         } finally {
