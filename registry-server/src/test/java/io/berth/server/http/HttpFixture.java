@@ -344,4 +344,15 @@ final class HttpFixture implements AutoCloseable {
             return true;
         }
     }
+
+    /** Waits, up to 10 seconds, until {@code condition} holds. */
+    static void awaitTrue(String what, java.util.function.BooleanSupplier condition) throws InterruptedException {
+        java.time.Instant deadline = java.time.Instant.now().plus(Duration.ofSeconds(10));
+        while (!condition.getAsBoolean()) {
+            if (java.time.Instant.now().isAfter(deadline)) {
+                throw new AssertionError("timed out waiting until " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
 }

@@ -1,6 +1,7 @@
 package io.berth.server.http;
 
 import static io.berth.server.http.HttpFixture.assertError;
+import static io.berth.server.http.HttpFixture.awaitTrue;
 import static io.berth.server.http.HttpFixture.closedByServer;
 import static io.berth.server.http.HttpFixture.header;
 import static io.berth.server.http.HttpFixture.json;
@@ -224,13 +225,4 @@ class RegistryHttpConnectionTest extends SharedBerthTest {
         return http.berth.storageDirectory().resolve("docker/registry/v2/blobs/sha256/" + hex.substring(0, 2) + "/" + hex + "/data");
     }
 
-    private static void awaitTrue(String what, BooleanSupplier condition) throws InterruptedException {
-        Instant deadline = Instant.now().plus(Duration.ofSeconds(10));
-        while (!condition.getAsBoolean()) {
-            if (Instant.now().isAfter(deadline)) {
-                throw new AssertionError("timed out waiting until " + what);
-            }
-            Thread.sleep(20);
-        }
-    }
 }
