@@ -3,11 +3,23 @@ package io.berth.server.http;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.netty.handler.codec.http.HttpMethod;
 import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** The registry's Micrometer meters: requests by route, method and status; bytes; uploads; storage errors. */
+/**
+ * The registry's Micrometer meters: requests by route, method and status; bytes; uploads; storage errors.
+ *
+ * <p>Every tag value comes from a bounded set the server chooses: a client picks the method of a request before it
+ * is authenticated, so the method is labelled {@link #methodLabel(String) by name only when it is one of the API's}.
+ */
 final class ServerMetrics {
+    /** The label of any method the registry API does not use, and of a status outside 100-599. */
+    static final String OTHER = "other";
+
     private final MeterRegistry registry;
     private final Counter bytesIn;
     private final Counter bytesOut;
@@ -22,20 +34,48 @@ final class ServerMetrics {
         registry.gauge("berth.uploads.active", activeUploads);
     }
 
-    /** One timer per route, method and status, looked up without building a meter id on every request. */
-    private record TimerKey(Route.Kind route, String method, int status) {}
+    /**
+     * The method as a label: {@code GET}, {@code HEAD}, {@code PUT}, {@code POST}, {@code PATCH}, {@code DELETE} or
+     * {@code OPTIONS} (case-sensitive, as HTTP methods are), else {@code other}. For metrics and logs alike.
+     */
+    static String methodLabel(HttpMethod method) {
+        return methodLabel(method.name());
+    }
 
-    private final java.util.concurrent.ConcurrentHashMap<TimerKey, Timer> timers = new java.util.concurrent.ConcurrentHashMap<>();
+    /** {@link #methodLabel(HttpMethod)} of a method's name. */
+    static String methodLabel(String method) {
+        return switch (method) {
+            case "GET" -> "GET";
+            case "HEAD" -> "HEAD";
+            case "PUT" -> "PUT";
+            case "POST" -> "POST";
+            case "PATCH" -> "PATCH";
+            case "DELETE" -> "DELETE";
+            case "OPTIONS" -> "OPTIONS";
+            default -> OTHER;
+        };
+    }
 
+    /** The status code as a label, or {@code other} outside 100-599. */
+    static String statusLabel(int status) {
+        return status >= 100 && status <= 599 ? Integer.toString(status) : OTHER;
+    }
+
+    /** One timer per route, method label and status label, looked up without building a meter id on every request. */
+    private record TimerKey(Route.Kind route, String method, String status) {}
+
+    private final ConcurrentHashMap<TimerKey, Timer> timers = new ConcurrentHashMap<>();
+
+    /** Counts a request; {@code method} and {@code status} are mapped to their labels here. */
     void request(Route.Kind route, String method, int status, long nanos) {
-        timers.computeIfAbsent(new TimerKey(route, method, status), k -> Timer.builder("berth.http.requests")
-                        .tag("route", k.route().name().toLowerCase(java.util.Locale.ROOT))
+        timers.computeIfAbsent(new TimerKey(route, methodLabel(method), statusLabel(status)), k -> Timer.builder("berth.http.requests")
+                        .tag("route", k.route().name().toLowerCase(Locale.ROOT))
                         .tag("method", k.method())
-                        .tag("status", Integer.toString(k.status()))
+                        .tag("status", k.status())
                         .publishPercentileHistogram()
                         .maximumExpectedValue(Duration.ofSeconds(60))
                         .register(registry))
-                .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+                .record(nanos, TimeUnit.NANOSECONDS);
     }
 
     void bytesIn(long n) {

@@ -7,6 +7,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.ssl.CipherSuiteFilter;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslCachingX509KeyManagerFactory;
@@ -30,6 +31,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
@@ -114,7 +116,9 @@ final class TlsSupport {
             SslContextBuilder b = SslContextBuilder.forServer(keys)
                     .sslProvider(provider)
                     .protocols(config.minimumTls().equals("tls1.3") ? new String[] {"TLSv1.3"} : new String[] {"TLSv1.3", "TLSv1.2"});
-            if (!config.cipherSuites().isEmpty()) {
+            if (config.cipherSuites().isEmpty()) {
+                b.ciphers(null, EcdheAeadDefaults.INSTANCE);
+            } else {
                 b.ciphers(config.cipherSuites(), SupportedCipherSuiteFilter.INSTANCE);
             }
             if (!config.clientCas().isEmpty()) {
@@ -230,6 +234,39 @@ final class TlsSupport {
         @Override
         public @Nullable PrivateKey getPrivateKey(String alias) {
             return ALIAS.equals(alias) ? key : null;
+        }
+    }
+
+    /**
+     * The suites without {@code http.tls.ciphersuites}: for TLS 1.2 only ECDHE key exchange with an AEAD cipher, the
+     * suites registry:2 (Go) negotiates, where Netty's defaults add RSA key exchange and CBC with SHA-1; for TLS 1.3
+     * the provider's own defaults, as before.
+     */
+    static final class EcdheAeadDefaults implements CipherSuiteFilter {
+        static final EcdheAeadDefaults INSTANCE = new EcdheAeadDefaults();
+        static final List<String> TLS12 = List.of(
+                "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+
+        @Override
+        public String[] filterCipherSuites(@Nullable Iterable<String> ciphers, List<String> defaultCiphers, Set<String> supportedCiphers) {
+            if (ciphers != null) {
+                return SupportedCipherSuiteFilter.INSTANCE.filterCipherSuites(ciphers, defaultCiphers, supportedCiphers);
+            }
+            List<String> suites = new ArrayList<>();
+            for (String suite : TLS12) {
+                if (supportedCiphers.contains(suite)) {
+                    suites.add(suite);
+                }
+            }
+            for (String suite : defaultCiphers) {
+                // TLS 1.3 names say no key exchange: TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256, ...
+                if (!suite.contains("_WITH_")) {
+                    suites.add(suite);
+                }
+            }
+            return suites.toArray(String[]::new);
         }
     }
 

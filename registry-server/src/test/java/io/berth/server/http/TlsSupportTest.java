@@ -8,6 +8,8 @@ import io.berth.server.config.RegistryConfig;
 import io.berth.server.tls.TestPki;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
@@ -50,11 +52,11 @@ class TlsSupportTest {
     @TempDir
     Path dir;
 
-    private TlsSupport tls(SslProvider provider) {
+    private TlsSupport tls(SslProvider provider, String... cipherSuites) {
         if (provider == SslProvider.OPENSSL) {
             assumeThat(OpenSsl.isAvailable()).as("OpenSSL loads here").isTrue();
         }
-        RegistryConfig.Tls config = new RegistryConfig.Tls(dir.resolve("tls.crt"), dir.resolve("tls.key"), List.of(), "tls1.2", List.of());
+        RegistryConfig.Tls config = new RegistryConfig.Tls(dir.resolve("tls.crt"), dir.resolve("tls.key"), List.of(), "tls1.2", List.of(cipherSuites));
         return new TlsSupport(config, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC), provider);
     }
 
@@ -127,12 +129,164 @@ class TlsSupportTest {
                 .isInstanceOf(CertificateException.class);
     }
 
+    // ---- cipher suites: TLS 1.2 as registry:2 negotiates it unless http.tls.ciphersuites says otherwise
+
+    /** The TLS 1.2 suites Berth offers without http.tls.ciphersuites: ECDHE key exchange, AEAD ciphers. */
+    private static final List<String> ECDHE_AEAD = List.of(
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+
+    @ParameterizedTest
+    @CsvSource({
+        "OPENSSL, TLS_RSA_WITH_AES_128_GCM_SHA256", "OPENSSL, TLS_RSA_WITH_AES_256_GCM_SHA384",
+        "OPENSSL, TLS_RSA_WITH_AES_128_CBC_SHA", "OPENSSL, TLS_RSA_WITH_AES_256_CBC_SHA",
+        "OPENSSL, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "OPENSSL, TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+        "OPENSSL, TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "OPENSSL, TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+        "JDK, TLS_RSA_WITH_AES_128_GCM_SHA256", "JDK, TLS_RSA_WITH_AES_256_GCM_SHA384",
+        "JDK, TLS_RSA_WITH_AES_128_CBC_SHA", "JDK, TLS_RSA_WITH_AES_256_CBC_SHA",
+        "JDK, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "JDK, TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+        "JDK, TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "JDK, TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+        "JDK, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "JDK, TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384"})
+    void byDefaultTls12RefusesSuitesWithoutForwardSecrecyOrAead(SslProvider provider, String suite) throws Exception {
+        X509Certificate certificate = writeKeyFor(suite);
+        TlsSupport tls = tls(provider);
+
+        // BoringSSL's client still offers the RSA key exchange that the JDK's own no longer does, the JDK's CBC with SHA-2.
+        List<SslProvider> clients = clientProviders().stream().filter(c -> offers(c, suite)).toList();
+        assumeThat(clients).as("clients here that offer %s", suite).isNotEmpty();
+        for (SslProvider client : clients) {
+            assertThat(handshakes(tls, tls12Client(client, suite, certificate)))
+                    .as("%s client offering only %s", client, suite).isFalse();
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"OPENSSL", "JDK"})
+    void byDefaultTls12NegotiatesEachEcdheAeadSuite(SslProvider provider) throws Exception {
+        for (String suite : ECDHE_AEAD) {
+            X509Certificate certificate = writeKeyFor(suite);
+            TlsSupport tls = tls(provider);
+            for (SslProvider client : clientProviders()) {
+                SSLEngine engine = handshake(tls, tls12Client(client, suite, certificate));
+
+                assertThat(engine.getSession().getProtocol()).isEqualTo("TLSv1.2");
+                assertThat(engine.getSession().getCipherSuite()).as("%s client", client).isIn(suite, "SSL" + suite.substring(3));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"OPENSSL", "JDK"})
+    void byDefaultTls13SuitesAreTheProvidersOwn(SslProvider provider) throws Exception {
+        pki.issue("127.0.0.1").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
+        SslContext plain = SslContextBuilder.forServer(dir.resolve("tls.crt").toFile(), dir.resolve("tls.key").toFile())
+                .sslProvider(provider).build();
+
+        assertThat(tls13(tls(provider).current().cipherSuites())).isNotEmpty().isEqualTo(tls13(plain.cipherSuites()));
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+        "OPENSSL, OPENSSL, TLS_RSA_WITH_AES_128_GCM_SHA256", "OPENSSL, OPENSSL, TLS_RSA_WITH_AES_256_CBC_SHA",
+        "OPENSSL, OPENSSL, TLS_RSA_WITH_AES_128_CBC_SHA", "OPENSSL, OPENSSL, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+        "OPENSSL, JDK, TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "OPENSSL, JDK, TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+        "JDK, OPENSSL, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "JDK, JDK, TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+        "JDK, JDK, TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "JDK, JDK, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256"})
+    void configuredCipherSuitesWidenTls12Again(SslProvider provider, SslProvider client, String suite) throws Exception {
+        assumeThat(client != SslProvider.OPENSSL || OpenSsl.isAvailable()).as("OpenSSL loads here").isTrue();
+        X509Certificate certificate = writeKeyFor(suite);
+
+        SSLEngine engine = handshake(tls(provider, suite), tls12Client(client, suite, certificate));
+
+        assertThat(engine.getSession().getCipherSuite()).isIn(suite, "SSL" + suite.substring(3));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"OPENSSL", "JDK"})
+    void configuredCipherSuitesNarrowTls12Too(SslProvider provider) throws Exception {
+        X509Certificate certificate = writeKeyFor("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384");
+        TlsSupport tls = tls(provider, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384");
+
+        for (SslProvider client : clientProviders()) {
+            assertThat(handshakes(tls, tls12Client(client, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", certificate))).isFalse();
+            assertThat(handshake(tls, tls12Client(client, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", certificate))
+                    .getSession().getCipherSuite()).isIn("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "SSL_ECDHE_RSA_WITH_AES_256_GCM_SHA384");
+        }
+    }
+
+    /** Writes the server's key and certificate: EC for ECDSA suites, RSA for the others; returns the certificate. */
+    private X509Certificate writeKeyFor(String suite) throws Exception {
+        if (suite.contains("_ECDSA_")) {
+            TestPki.Issued issued = pki.issue("127.0.0.1");
+            issued.writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
+            return issued.certificate();
+        }
+        KeyPair rsa = keyPair("RSA", 2048);
+        X509Certificate certificate = selfSigned(rsa, "SHA256withRSA");
+        TestPki.writePem(dir.resolve("tls.crt"), certificate);
+        TestPki.writePem(dir.resolve("tls.key"), new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(rsa.getPrivate(), null).generate());
+        return certificate;
+    }
+
+    /** BoringSSL where it loads, and the JDK. */
+    private static List<SslProvider> clientProviders() {
+        return OpenSsl.isAvailable() ? List.of(SslProvider.OPENSSL, SslProvider.JDK) : List.of(SslProvider.JDK);
+    }
+
+    /** Whether a client of {@code provider} can offer {@code suite} at all. */
+    private static boolean offers(SslProvider provider, String suite) {
+        try {
+            SslContext context = SslContextBuilder.forClient().sslProvider(provider).build();
+            return List.of(context.newEngine(ByteBufAllocator.DEFAULT).getSupportedCipherSuites()).contains(suite);
+        } catch (SSLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * A TLS 1.2 client of {@code provider} that offers {@code suite} alone and trusts the server's {@code certificate}
+     * (its name is not checked: the RSA certificate has no subject alternative name).
+     */
+    private static SSLEngine tls12Client(SslProvider provider, String suite, X509Certificate certificate) throws SSLException {
+        SslContext context = SslContextBuilder.forClient().sslProvider(provider).trustManager(certificate).endpointIdentificationAlgorithm(null)
+                .protocols("TLSv1.2").ciphers(List.of(suite)).build();
+        return context.newEngine(ByteBufAllocator.DEFAULT, "127.0.0.1", 443);
+    }
+
+    private static List<String> tls13(List<String> suites) {
+        return suites.stream().filter(s -> !s.contains("_WITH_")).toList();
+    }
+
     /** Runs a handshake in memory and returns the client's engine; fails unless both sides finish it. */
     private static SSLEngine handshake(TlsSupport tls, String protocol, SSLContext clientContext) throws Exception {
-        SSLEngine server = tls.current().newEngine(ByteBufAllocator.DEFAULT);
         SSLEngine client = clientContext.createSSLEngine("127.0.0.1", 443);
         client.setUseClientMode(true);
         client.setEnabledProtocols(new String[] {protocol});
+        return handshake(tls, client);
+    }
+
+    private static SSLEngine handshake(TlsSupport tls, SSLEngine client) throws Exception {
+        SSLEngine server = tls.current().newEngine(ByteBufAllocator.DEFAULT);
+        run(server, client);
+        assertThat(client.getHandshakeStatus()).isEqualTo(HandshakeStatus.NOT_HANDSHAKING);
+        assertThat(server.getHandshakeStatus()).isEqualTo(HandshakeStatus.NOT_HANDSHAKING);
+        return client;
+    }
+
+    /** Whether a handshake between a new server engine and {@code client} finishes on both sides. */
+    private static boolean handshakes(TlsSupport tls, SSLEngine client) throws Exception {
+        SSLEngine server = tls.current().newEngine(ByteBufAllocator.DEFAULT);
+        try {
+            run(server, client);
+        } catch (SSLException refused) {
+            return false;
+        }
+        return finished(client) && finished(server);
+    }
+
+    /** Passes the handshake's records between the two engines in memory until both finish, or one throws. */
+    private static void run(SSLEngine server, SSLEngine client) throws SSLException {
         ByteBuffer toServer = ByteBuffer.allocate(1 << 17);
         ByteBuffer toClient = ByteBuffer.allocate(1 << 17);
         ByteBuffer plain = ByteBuffer.allocate(1 << 17);
@@ -142,9 +296,6 @@ class TlsSupportTest {
             step(client, toClient, toServer, plain);
             step(server, toServer, toClient, plain);
         }
-        assertThat(client.getHandshakeStatus()).isEqualTo(HandshakeStatus.NOT_HANDSHAKING);
-        assertThat(server.getHandshakeStatus()).isEqualTo(HandshakeStatus.NOT_HANDSHAKING);
-        return client;
     }
 
     private static SSLContext trusting(X509Certificate certificate) throws Exception {
