@@ -184,6 +184,7 @@ class ManifestsIT {
         assertThat(a.path("haproxy.org/server-ssl").asText()).isEqualTo("true");
         assertThat(a.path("haproxy.org/server-ca").asText()).isEqualTo("berth-system/berth-ca");
         assertThat(a.path("haproxy.org/timeout-server").asText()).isNotEmpty();
+        assertThat(a.path("haproxy.org/send-proxy-protocol").asText()).as("Berth learns the client's address").isEqualTo("proxy-v2");
     }
 
     @Test
@@ -303,6 +304,7 @@ class ManifestsIT {
         assertThat(security.denyTags()).containsExactly("latest");
         assertThat(config.storage().rootDirectory()).isEqualTo(Path.of("/var/lib/registry"));
         assertThat(config.http().debugAddr()).isNotNull();
+        assertThat(config.limits().trustedProxies()).as("the ingress controller's forwarding is believed").isNotEmpty();
         // Berth's unused-key warnings compare case-sensitively and so name camelCase keys it does read
         // (berth.tokenIssuer.*, berth.immutableTags, berth.denyTags): only keys outside berth: must be clean.
         assertThat(config.warnings()).isEmpty();
