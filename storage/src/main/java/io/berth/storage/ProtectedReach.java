@@ -32,6 +32,9 @@ final class ProtectedReach {
     }
 
     private @Nullable String refuse(RepositoryName repo, TagGuard guard, Digest digest, boolean blob) {
+        if (guard == TagGuard.NONE) {
+            return null;
+        }
         Set<Digest> seen = new HashSet<>();
         for (Tag tag : manifests.allTags(repo)) {
             String protection = guard.protection(repo, tag);
