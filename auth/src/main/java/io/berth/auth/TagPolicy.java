@@ -10,7 +10,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <ul>
  *   <li>An immutable tag, once it exists, keeps its digest: pushing the same digest again is allowed (pushes are
- *       idempotent), pushing another is denied, and so is deleting the tag or a manifest it points at.
+ *       idempotent), pushing another is denied, and so is deleting the tag or anything it reaches. Storage checks
+ *       this under its lock, together with the write: {@link #immutability} is what it asks.
  *   <li>A denied tag (say {@code latest}) cannot be pushed at all, whatever the digest.
  *   <li>Cosign's tags ({@code sha256-<64 hex>}, optionally followed by {@code .sig}, {@code .att} or
  *       {@code .sbom}) are exempt from immutability by default, since cosign rewrites them to add signatures;
@@ -162,38 +163,15 @@ public final class TagPolicy {
         return Decision.ALLOWED;
     }
 
-    /** May {@code tag} be deleted from {@code repository}? Denied when it is immutable. */
-    public Decision checkDeleteTag(String repository, String tag) {
-        Decision invalid = checkNames(repository, tag);
-        if (invalid != null) {
-            return invalid;
-        }
-        ImmutableRule rule = immutableRule(repository, tag);
-        return rule == null
-                ? Decision.ALLOWED
-                : new Decision.Denied(immutable(repository, tag, rule) + " and cannot be deleted");
-    }
-
     /**
-     * May a manifest be deleted, given the tags that point at it? Denied when any of them is immutable: deleting
-     * the manifest would delete the tag too.
+     * Why {@code tag} of {@code repository} is immutable, naming the rule, e.g. {@code tag "v1" of "team/app" is
+     * immutable (berth.immutableTags[0])}; null when no rule covers it, or it is a cosign tag and those are exempt.
+     * An immutable tag cannot be deleted, and neither can the manifests and blobs it reaches; the storage, which
+     * knows what it reaches, asks this under its per-repository lock.
      */
-    public Decision checkDeleteManifest(String repository, List<String> tagsPointingAtIt) {
-        if (!Glob.isRepositoryName(repository)) {
-            return invalidRepository(repository);
-        }
-        for (String tag : tagsPointingAtIt) {
-            Decision invalid = checkNames(repository, tag);
-            if (invalid != null) {
-                return invalid;
-            }
-            ImmutableRule rule = immutableRule(repository, tag);
-            if (rule != null) {
-                return new Decision.Denied(
-                        immutable(repository, tag, rule) + ", and the manifest it points at cannot be deleted");
-            }
-        }
-        return Decision.ALLOWED;
+    public @Nullable String immutability(String repository, String tag) {
+        ImmutableRule rule = immutableRule(repository, tag);
+        return rule == null ? null : immutable(repository, tag, rule);
     }
 
     private @Nullable ImmutableRule immutableRule(String repository, String tag) {

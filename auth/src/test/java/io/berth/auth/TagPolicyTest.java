@@ -81,8 +81,7 @@ class TagPolicyTest {
         String tag = COSIGN + suffix;
 
         assertThat(POLICY.checkPush("prod/api", tag, OLD, NEW).allowed()).isTrue();
-        assertThat(POLICY.checkDeleteTag("prod/api", tag).allowed()).isTrue();
-        assertThat(POLICY.checkDeleteManifest("prod/api", List.of(tag)).allowed()).isTrue();
+        assertThat(POLICY.immutability("prod/api", tag)).isNull();
     }
 
     @ParameterizedTest
@@ -108,34 +107,20 @@ class TagPolicyTest {
         TagPolicy policy = TagPolicy.of(List.of(new ImmutableTags(List.of("**"), List.of("*"))), List.of(), false);
 
         assertThat(policy.checkPush("team/app", COSIGN + ".sig", OLD, NEW).allowed()).isFalse();
-        assertThat(policy.checkDeleteTag("team/app", COSIGN).allowed()).isFalse();
+        assertThat(policy.immutability("team/app", COSIGN)).isNotNull();
     }
 
     @Test
-    void deletingAnImmutableTagIsDenied() {
-        assertThat(POLICY.checkDeleteTag("team/app", "v2")).isEqualTo(
-                new Decision.Denied("tag \"v2\" of \"team/app\" is immutable (berth.immutableTags[0]) and cannot be deleted"));
+    void immutabilityNamesTheTagTheRepositoryAndTheRule() {
+        assertThat(POLICY.immutability("team/app", "v2")).isEqualTo("tag \"v2\" of \"team/app\" is immutable (berth.immutableTags[0])");
+        assertThat(POLICY.immutability("release", "anything")).isEqualTo("tag \"anything\" of \"release\" is immutable (berth.immutableTags[1])");
     }
 
     @Test
-    void deletingAMutableTagIsAllowed() {
-        assertThat(POLICY.checkDeleteTag("team/app", "main").allowed()).isTrue();
-        assertThat(POLICY.checkDeleteTag("team/app", "latest").allowed()).isTrue();
-    }
-
-    @Test
-    void deletingAManifestThatAnImmutableTagPointsAtIsDenied() {
-        Decision decision = POLICY.checkDeleteManifest("team/app", List.of("main", "v3", "dev"));
-
-        assertThat(decision).isInstanceOfSatisfying(Decision.Denied.class, d -> assertThat(d.message())
-                .startsWith("tag \"v3\" of \"team/app\" is immutable (berth.immutableTags[0])")
-                .contains("manifest"));
-    }
-
-    @Test
-    void deletingAManifestThatOnlyMutableTagsPointAtIsAllowed() {
-        assertThat(POLICY.checkDeleteManifest("team/app", List.of("main", "dev")).allowed()).isTrue();
-        assertThat(POLICY.checkDeleteManifest("team/app", List.of()).allowed()).isTrue();
+    void mutableTagsHaveNoImmutability() {
+        assertThat(POLICY.immutability("team/app", "main")).isNull();
+        assertThat(POLICY.immutability("team/app", "latest")).as("denied for pushes, not immutable").isNull();
+        assertThat(POLICY.immutability("other/app", "v1")).isNull();
     }
 
     @Test
@@ -143,28 +128,27 @@ class TagPolicyTest {
         TagPolicy none = TagPolicy.none();
 
         assertThat(none.checkPush("team/app", "latest", OLD, NEW).allowed()).isTrue();
-        assertThat(none.checkDeleteTag("team/app", "v1").allowed()).isTrue();
-        assertThat(none.checkDeleteManifest("team/app", List.of("v1")).allowed()).isTrue();
+        assertThat(none.immutability("team/app", "v1")).isNull();
     }
 
     @Test
     void tagStarMatchesAnyRunOfTagCharacters() {
         TagPolicy policy = TagPolicy.of(List.of(new ImmutableTags(List.of("**"), List.of("v*.*.*", "release-*-final"))), List.of());
 
-        assertThat(policy.checkDeleteTag("a", "v1.2.3").allowed()).isFalse();
-        assertThat(policy.checkDeleteTag("a", "v1.2.3-rc.1").allowed()).isFalse();
-        assertThat(policy.checkDeleteTag("a", "v1.2").allowed()).isTrue();
-        assertThat(policy.checkDeleteTag("a", "release-2024_01-final").allowed()).isFalse();
-        assertThat(policy.checkDeleteTag("a", "release-final").allowed()).isTrue();
+        assertThat(policy.immutability("a", "v1.2.3")).isNotNull();
+        assertThat(policy.immutability("a", "v1.2.3-rc.1")).isNotNull();
+        assertThat(policy.immutability("a", "v1.2")).isNull();
+        assertThat(policy.immutability("a", "release-2024_01-final")).isNotNull();
+        assertThat(policy.immutability("a", "release-final")).isNull();
     }
 
     @Test
     void dotInATagPatternIsLiteral() {
         TagPolicy policy = TagPolicy.of(List.of(new ImmutableTags(List.of("**"), List.of("v1.0"))), List.of());
 
-        assertThat(policy.checkDeleteTag("a", "v1.0").allowed()).isFalse();
-        assertThat(policy.checkDeleteTag("a", "v1x0").allowed()).isTrue();
-        assertThat(policy.checkDeleteTag("a", "v1.00").allowed()).isTrue();
+        assertThat(policy.immutability("a", "v1.0")).isNotNull();
+        assertThat(policy.immutability("a", "v1x0")).isNull();
+        assertThat(policy.immutability("a", "v1.00")).isNull();
     }
 
     @ParameterizedTest
@@ -172,16 +156,12 @@ class TagPolicyTest {
             "x12345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678"})
     void invalidTagsAreDenied(String tag) {
         assertThat(TagPolicy.none().checkPush("team/app", tag, null, NEW).allowed()).isFalse();
-        assertThat(TagPolicy.none().checkDeleteTag("team/app", tag).allowed()).isFalse();
-        assertThat(TagPolicy.none().checkDeleteManifest("team/app", List.of("ok", tag)).allowed()).isFalse();
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"", "Team/app", "../etc", "team//app", "team/app/", "a\nb"})
     void invalidRepositoryNamesAreDenied(String repository) {
         assertThat(TagPolicy.none().checkPush(repository, "v1", null, NEW).allowed()).isFalse();
-        assertThat(TagPolicy.none().checkDeleteTag(repository, "v1").allowed()).isFalse();
-        assertThat(TagPolicy.none().checkDeleteManifest(repository, List.of()).allowed()).isFalse();
     }
 
     @Test
@@ -199,7 +179,7 @@ class TagPolicyTest {
 
         assertTimeoutPreemptively(Duration.ofSeconds(2), () -> {
             for (int i = 0; i < 100; i++) {
-                assertThat(policy.checkDeleteTag("a", tag).allowed()).isTrue();
+                assertThat(policy.immutability("a", tag)).isNull();
             }
         });
     }

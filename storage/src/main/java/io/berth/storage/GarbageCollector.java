@@ -22,13 +22,19 @@ import org.slf4j.LoggerFactory;
  * registry:2's mark and sweep, made safe for multi-arch images and referrers: with
  * {@code deleteUntagged}, a manifest survives when a tag reaches it directly, through an index, or
  * as a referrer of a surviving manifest. registry:2 2.8 would delete an index's children there.
- * Like registry:2's, it must run while nothing is pushed.
+ * Whatever a tag reaches (its manifest, an index's children, their config and layers) is kept in both
+ * modes, so what an immutable tag protects from deletes is also safe from collection.
+ *
+ * <p>Each repository's mark (and, with {@code deleteUntagged}, its manifest deletes) holds the repository's
+ * lock, so a tag pushed meanwhile is either seen or waits. The blob sweep does not: like registry:2's, a
+ * collection must run while nothing is pushed.
  */
 public final class GarbageCollector {
     private static final Logger log = LoggerFactory.getLogger(GarbageCollector.class);
 
     private final Layout layout;
     private final Manifests manifests;
+    private final RepositoryLocks locks;
 
     /**
      * What a collection did (or, on a dry run, would do).
@@ -39,15 +45,16 @@ public final class GarbageCollector {
      */
     public record Result(int manifestsDeleted, int blobsDeleted, long bytesFreed) {}
 
-    GarbageCollector(Layout layout, Manifests manifests) {
+    GarbageCollector(Layout layout, Manifests manifests, RepositoryLocks locks) {
         this.layout = layout;
         this.manifests = manifests;
+        this.locks = locks;
     }
 
     Result run(boolean dryRun, boolean deleteUntagged) {
         Set<Digest> marked = new HashSet<>();
         int[] manifestsDeleted = {0};
-        RepositoryWalker.forEachRepository(layout, (repo, dir) -> {
+        RepositoryWalker.forEachRepository(layout, (repo, dir) -> locks.locked(repo, () -> {
             Map<Digest, @Nullable ParsedManifest> revisions = readRevisions(repo);
             Set<Digest> live = deleteUntagged ? reachable(repo, revisions) : revisions.keySet();
             for (Map.Entry<Digest, @Nullable ParsedManifest> e : revisions.entrySet()) {
@@ -56,7 +63,7 @@ public final class GarbageCollector {
                     log.info("{}: deleting untagged manifest {}{}", repo, digest, dryRun ? " (dry run)" : "");
                     manifestsDeleted[0]++;
                     if (!dryRun) {
-                        manifests.delete(repo, new Reference.ByDigest(digest));
+                        manifests.delete(repo, new Reference.ByDigest(digest), TagGuard.NONE);
                     }
                     continue;
                 }
@@ -66,7 +73,7 @@ public final class GarbageCollector {
                     parsed.blobs().forEach(d -> marked.add(d.digest()));
                 }
             }
-        });
+        }));
         long[] freed = {0};
         int[] blobsDeleted = {0};
         forEachBlob((digest, dataFile) -> {

@@ -17,11 +17,14 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Manifests, tags and referrers of each repository. Manifest bytes are content-addressed and
- * immutable, so parsed manifests are cached by digest with no invalidation needed.
+ * immutable, so parsed manifests are cached by digest with no invalidation needed. Pushes and deletes
+ * hold the repository's lock ({@link RepositoryLocks}) from their {@link TagGuard} check to their last write.
  */
 final class Manifests {
     private final Layout layout;
     private final Blobs blobs;
+    private final RepositoryLocks locks;
+    private final ProtectedReach reach = new ProtectedReach(this);
     private final Cache<Digest, StoredParsed> cache;
     private final Set<RepositoryName> referrersIndexed = ConcurrentHashMap.newKeySet();
     /**
@@ -39,17 +42,23 @@ final class Manifests {
     /** A manifest's bytes with what was parsed from them. */
     record StoredParsed(byte[] content, ParsedManifest parsed) {}
 
-    Manifests(Layout layout, Blobs blobs, long cacheBytes) {
+    Manifests(Layout layout, Blobs blobs, RepositoryLocks locks, long cacheBytes) {
         this.layout = layout;
         this.blobs = blobs;
+        this.locks = locks;
         this.cache = Caffeine.newBuilder()
                 .maximumWeight(cacheBytes)
                 .weigher((Digest d, StoredParsed m) -> m.content().length + 512)
                 .build();
     }
 
-    /** Validates and stores a manifest, then points {@code tags} at it. Returns the stored manifest. */
-    StoredManifest put(RepositoryName repo, byte[] content, @Nullable String contentType, @Nullable Digest expected, List<Tag> tags) {
+    /**
+     * Validates and stores a manifest, then points {@code tags} at it. Returns the stored manifest. Under the
+     * repository's lock, {@code guard} rules on every tag first (all or none are written), then what the manifest
+     * refers to is checked and the links are written, so a racing delete cannot remove a child or a blob in between.
+     */
+    StoredManifest put(RepositoryName repo, byte[] content, @Nullable String contentType, @Nullable Digest expected,
+            List<Tag> tags, TagGuard guard) {
         ParsedManifest declared = ParsedManifest.parse(content, contentType);
         Digest digest = expected == null
                 ? Digest.sha256(content)
@@ -57,20 +66,28 @@ final class Manifests {
         if (expected != null && !digest.equals(expected)) {
             throw new StorageException(Problem.DIGEST_INVALID, "manifest digest is " + digest + ", not " + expected);
         }
-        verifyReferences(repo, declared);
         // Served as parsed from the bytes alone, so a restart or a cache eviction never changes it.
         ParsedManifest parsed = contentType == null ? declared : ParsedManifest.parse(content, null);
-        blobs.put(digest, content, layout.uploadDir(repo, UUID.randomUUID().toString()));
-        AtomicFiles.writeLink(layout.revisionLink(repo, digest), digest);
-        if (parsed.subject() != null) {
-            AtomicFiles.writeLink(layout.referrerLink(repo, parsed.subject().digest(), digest), digest);
-        }
-        for (Tag tag : tags) {
-            AtomicFiles.writeLink(layout.tagIndexLink(repo, tag, digest), digest);
-            AtomicFiles.writeLink(layout.tagCurrentLink(repo, tag), digest);
-            // Dropped rather than set: a delete of the same tag racing this push must not be undone in the cache.
-            tagTargets.invalidate(new TagKey(repo, tag));
-        }
+        locks.locked(repo, () -> {
+            for (Tag tag : tags) {
+                String refusal = guard.refusePush(repo, tag, tagTarget(repo, tag), digest);
+                if (refusal != null) {
+                    throw new StorageException(Problem.DENIED, refusal);
+                }
+            }
+            verifyReferences(repo, declared);
+            blobs.put(digest, content, layout.uploadDir(repo, UUID.randomUUID().toString()));
+            AtomicFiles.writeLink(layout.revisionLink(repo, digest), digest);
+            if (parsed.subject() != null) {
+                AtomicFiles.writeLink(layout.referrerLink(repo, parsed.subject().digest(), digest), digest);
+            }
+            for (Tag tag : tags) {
+                AtomicFiles.writeLink(layout.tagIndexLink(repo, tag, digest), digest);
+                AtomicFiles.writeLink(layout.tagCurrentLink(repo, tag), digest);
+                // Dropped rather than set: a delete of the same tag racing this push must not be undone in the cache.
+                tagTargets.invalidate(new TagKey(repo, tag));
+            }
+        });
         cache.put(digest, new StoredParsed(content, parsed));
         return new StoredManifest(digest, parsed.mediaType(), content, subjectOf(parsed));
     }
@@ -130,13 +147,24 @@ final class Manifests {
         });
     }
 
-    /** Deletes a tag, or a manifest together with every tag that points at it. */
-    void delete(RepositoryName repo, Reference reference) {
+    /**
+     * Deletes a tag, or a manifest together with every tag that points at it. DENIED when {@code guard} protects
+     * the tag, or a tag that reaches the manifest (see {@link TagGuard}); checked and done under the repository's lock.
+     */
+    void delete(RepositoryName repo, Reference reference, TagGuard guard) {
+        locks.locked(repo, () -> deleteLocked(repo, reference, guard));
+    }
+
+    private void deleteLocked(RepositoryName repo, Reference reference, TagGuard guard) {
         switch (reference) {
             case Reference.ByTag t -> {
                 Path current = layout.tagCurrentLink(repo, t.tag());
                 if (AtomicFiles.readLink(current) == null) {
                     throw unknown(repo, reference);
+                }
+                String protection = guard.protection(repo, t.tag());
+                if (protection != null) {
+                    throw new StorageException(Problem.DENIED, protection + " and cannot be deleted");
                 }
                 FileTrees.delete(layout.tagDir(repo, t.tag()));
                 tagTargets.invalidate(new TagKey(repo, t.tag()));
@@ -145,6 +173,10 @@ final class Manifests {
                 Digest digest = d.digest();
                 if (!isRevision(repo, digest)) {
                     throw unknown(repo, reference);
+                }
+                String refusal = reach.refuseManifestDelete(repo, digest, guard);
+                if (refusal != null) {
+                    throw new StorageException(Problem.DENIED, refusal);
                 }
                 for (Tag tag : allTags(repo)) {
                     if (digest.equals(AtomicFiles.readLink(layout.tagCurrentLink(repo, tag)))) {
@@ -161,7 +193,22 @@ final class Manifests {
         }
     }
 
-    private @Nullable ParsedManifest tryParse(Digest digest) {
+    /** Deletes blob {@code digest}'s link from {@code repo} unless a tag {@code guard} protects reaches it. */
+    void deleteBlob(RepositoryName repo, Digest digest, TagGuard guard) {
+        locks.locked(repo, () -> {
+            if (!blobs.isLinked(repo, digest)) {
+                throw new StorageException(Problem.BLOB_UNKNOWN, "blob unknown to registry: " + digest);
+            }
+            String refusal = reach.refuseBlobDelete(repo, digest, guard);
+            if (refusal != null) {
+                throw new StorageException(Problem.DENIED, refusal);
+            }
+            blobs.unlink(repo, digest);
+        });
+    }
+
+    /** The manifest's parsed form, or null when it cannot be read or parsed. */
+    @Nullable ParsedManifest tryParse(Digest digest) {
         try {
             return load(digest).parsed();
         } catch (StorageException e) {

@@ -13,6 +13,10 @@ import org.jspecify.annotations.Nullable;
 /**
  * The registry's storage: blobs, uploads, manifests, tags and referrers on registry:2's filesystem
  * layout under one root directory. Safe for concurrent use; every write is crash-safe.
+ *
+ * <p>Tag rules are passed into each operation they rule on as a {@link TagGuard}, and checked under a lock per
+ * repository together with the writes: manifest pushes, manifest and tag deletes and blob deletes of one
+ * repository are serialised in this process (see {@link RepositoryLocks} for what several replicas would need).
  */
 public final class RegistryStorage {
     /** The default size of the in-memory cache of parsed manifests. */
@@ -23,13 +27,14 @@ public final class RegistryStorage {
     private final Blobs blobs;
     private final Uploads uploads;
     private final Manifests manifests;
+    private final RepositoryLocks locks = new RepositoryLocks();
 
     private RegistryStorage(Path root, Clock clock, long manifestCacheBytes) {
         this.root = root;
         this.layout = new Layout(root);
         this.blobs = new Blobs(layout);
         this.uploads = new Uploads(layout, blobs, clock);
-        this.manifests = new Manifests(layout, blobs, manifestCacheBytes);
+        this.manifests = new Manifests(layout, blobs, locks, manifestCacheBytes);
     }
 
     /** Opens (creating if needed) the storage rooted at {@code rootDirectory}, registry:2's {@code rootdirectory}. */
@@ -69,9 +74,17 @@ public final class RegistryStorage {
         return blobs.open(repository, digest);
     }
 
-    /** Removes the blob from {@code repository}; its data goes at the next garbage collection. */
+    /** Like {@link #deleteBlob(RepositoryName, Digest, TagGuard)} with no tag rules. */
     public void deleteBlob(RepositoryName repository, Digest digest) {
-        blobs.unlink(repository, digest);
+        deleteBlob(repository, digest, TagGuard.NONE);
+    }
+
+    /**
+     * Removes the blob from {@code repository}; its data goes at the next garbage collection. BLOB_UNKNOWN when it
+     * is not there; DENIED, with {@code guard}'s reason, when a tag it protects reaches the blob.
+     */
+    public void deleteBlob(RepositoryName repository, Digest digest, TagGuard guard) {
+        manifests.deleteBlob(repository, digest, guard);
     }
 
     /**
@@ -127,22 +140,37 @@ public final class RegistryStorage {
 
     // ---- manifests and tags
 
-    /**
-     * Stores a manifest. {@code digest}, when given, must match the content; {@code tags} are pointed
-     * at it once it and everything it refers to are stored.
-     */
+    /** Like {@link #putManifest(RepositoryName, byte[], String, Digest, List, TagGuard)} with no tag rules. */
     public StoredManifest putManifest(RepositoryName repository, byte[] content, @Nullable String mediaType,
             @Nullable Digest digest, List<Tag> tags) {
-        return manifests.put(repository, content, mediaType, digest, tags);
+        return putManifest(repository, content, mediaType, digest, tags, TagGuard.NONE);
+    }
+
+    /**
+     * Stores a manifest. {@code digest}, when given, must match the content; {@code tags} are pointed
+     * at it once it and everything it refers to are stored. DENIED, with {@code guard}'s reason and nothing
+     * tagged, when {@code guard} refuses any of the tags; the check and the writes hold the repository's lock.
+     */
+    public StoredManifest putManifest(RepositoryName repository, byte[] content, @Nullable String mediaType,
+            @Nullable Digest digest, List<Tag> tags, TagGuard guard) {
+        return manifests.put(repository, content, mediaType, digest, tags, guard);
     }
 
     public StoredManifest getManifest(RepositoryName repository, Reference reference) {
         return manifests.get(repository, reference);
     }
 
-    /** Deletes a tag, or a manifest with every tag pointing at it. */
+    /** Like {@link #deleteManifest(RepositoryName, Reference, TagGuard)} with no tag rules. */
     public void deleteManifest(RepositoryName repository, Reference reference) {
-        manifests.delete(repository, reference);
+        deleteManifest(repository, reference, TagGuard.NONE);
+    }
+
+    /**
+     * Deletes a tag, or a manifest with every tag pointing at it. DENIED, with {@code guard}'s reason, when the tag
+     * is protected, or when a protected tag reaches the manifest (points at it, or at an index that contains it).
+     */
+    public void deleteManifest(RepositoryName repository, Reference reference, TagGuard guard) {
+        manifests.delete(repository, reference, guard);
     }
 
     /** The repository's tags in lexical order, after {@code last}, at most {@code limit}. */
@@ -185,7 +213,7 @@ public final class RegistryStorage {
 
     /** Runs a mark-and-sweep collection of unreferenced blobs and, optionally, untagged manifests. */
     public GarbageCollector.Result collectGarbage(boolean dryRun, boolean deleteUntagged) {
-        return new GarbageCollector(layout, manifests).run(dryRun, deleteUntagged);
+        return new GarbageCollector(layout, manifests, locks).run(dryRun, deleteUntagged);
     }
 
     private static <T> List<T> page(List<T> sorted, java.util.function.@Nullable Predicate<T> after, int limit) {

@@ -15,6 +15,8 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class GarbageCollectorTest extends StorageTestBase {
 
@@ -93,6 +95,34 @@ class GarbageCollectorTest extends StorageTestBase {
         assertAlive(index);
         assertAlive(amd64);
         assertAlive(arm64);
+    }
+
+    @ParameterizedTest(name = "deleteUntagged={0}")
+    @ValueSource(booleans = {false, true})
+    void aProtectedIndexKeepsItsChildrenAndTheirBlobsThroughRefusedDeletesAndCollection(boolean deleteUntagged) {
+        TagGuard immutable = (repo, tag) -> tag.value().equals("v1") ? "tag v1 is immutable" : null;
+        Fixtures.Pushed amd64 = pushImage(storage, REPO, "amd64");
+        Fixtures.Pushed arm64 = pushImage(storage, REPO, "arm64");
+        Fixtures.Pushed index = pushIndex(storage, REPO, List.of(amd64, arm64), Tag.of("v1"));
+        Fixtures.Pushed untagged = pushImage(storage, REPO, "untagged");
+        for (Fixtures.Pushed child : List.of(amd64, arm64)) {
+            Fixtures.assertProblem(() -> storage.deleteManifest(REPO, child.reference(), immutable), Problem.DENIED);
+            for (Digest blob : child.blobs()) {
+                Fixtures.assertProblem(() -> storage.deleteBlob(REPO, blob, immutable), Problem.DENIED);
+            }
+        }
+
+        GarbageCollector.Result result = storage.collectGarbage(false, deleteUntagged);
+
+        assertThat(result.manifestsDeleted()).isEqualTo(deleteUntagged ? 1 : 0);
+        assertThat(result.blobsDeleted()).isEqualTo(deleteUntagged ? 3 : 0);
+        assertAlive(index);
+        assertAlive(amd64);
+        assertAlive(arm64);
+        assertThat(storage.getManifest(REPO, Reference.parse("v1")).digest()).isEqualTo(index.digest());
+        if (!deleteUntagged) {
+            assertAlive(untagged);
+        }
     }
 
     @Test

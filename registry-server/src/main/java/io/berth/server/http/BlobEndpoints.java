@@ -2,6 +2,7 @@ package io.berth.server.http;
 
 import io.berth.storage.BlobContent;
 import io.berth.storage.Digest;
+import io.berth.storage.TagGuard;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -14,9 +15,11 @@ import java.io.IOException;
 /** GET, HEAD and DELETE of blobs. Bodies go from the file to the socket without passing through the heap. */
 final class BlobEndpoints {
     private final RegistryContext registry;
+    private final TagGuard guard;
 
     BlobEndpoints(RegistryContext registry) {
         this.registry = registry;
+        this.guard = ManifestEndpoints.tagGuard(registry.tagPolicy());
     }
 
     Reply get(Exchange ex) {
@@ -57,9 +60,10 @@ final class BlobEndpoints {
         }
     }
 
+    /** Refused (403 DENIED, naming the rule) for a config or layer that an immutable tag reaches. */
     Reply delete(Exchange ex) {
         registry.requireDeletable();
-        registry.storage().deleteBlob(ex.route().repository(), Digest.parse(ex.route().reference()));
+        registry.storage().deleteBlob(ex.route().repository(), Digest.parse(ex.route().reference()), guard);
         return Reply.of(Responses.empty(HttpResponseStatus.ACCEPTED));
     }
 

@@ -8,6 +8,7 @@ import io.berth.storage.RepositoryName;
 import io.berth.storage.StorageException;
 import io.berth.storage.StoredManifest;
 import io.berth.storage.Tag;
+import io.berth.storage.TagGuard;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -23,9 +24,30 @@ final class ManifestEndpoints {
     static final String DOCKER_CONTENT_DIGEST = "Docker-Content-Digest";
 
     private final RegistryContext registry;
+    private final TagGuard guard;
 
     ManifestEndpoints(RegistryContext registry) {
         this.registry = registry;
+        this.guard = tagGuard(registry.tagPolicy());
+    }
+
+    /**
+     * {@code berth.immutableTags} and {@code berth.denyTags} as the storage checks them, under its per-repository
+     * lock and together with the writes: a denial is DENIED (403) naming the rule.
+     */
+    static TagGuard tagGuard(TagPolicy policy) {
+        return new TagGuard() {
+            @Override
+            public @Nullable String protection(RepositoryName repository, Tag tag) {
+                return policy.immutability(repository.value(), tag.value());
+            }
+
+            @Override
+            public @Nullable String refusePush(RepositoryName repository, Tag tag, @Nullable Digest current, Digest next) {
+                return policy.checkPush(repository.value(), tag.value(), current == null ? null : current.toString(),
+                        next.toString()) instanceof TagPolicy.Decision.Denied denied ? denied.message() : null;
+            }
+        };
     }
 
     Reply get(Exchange ex) {
@@ -44,14 +66,7 @@ final class ManifestEndpoints {
 
     Reply delete(Exchange ex) {
         registry.requireDeletable();
-        RepositoryName name = ex.route().repository();
-        Reference reference = readReference(ex);
-        enforce(switch (reference) {
-            case Reference.ByTag t -> registry.tagPolicy().checkDeleteTag(name.value(), t.tag().value());
-            case Reference.ByDigest d -> registry.tagPolicy().checkDeleteManifest(name.value(),
-                    registry.storage().tagsOf(name, d.digest()).stream().map(Tag::value).toList());
-        });
-        registry.storage().deleteManifest(name, reference);
+        registry.storage().deleteManifest(ex.route().repository(), readReference(ex), guard);
         return Reply.of(Responses.empty(HttpResponseStatus.ACCEPTED));
     }
 
@@ -93,13 +108,6 @@ final class ManifestEndpoints {
         return new ManifestBody(ex, expected, tags, max);
     }
 
-    /** Immutable tags and denied tag names: 403 DENIED naming the rule. */
-    private static void enforce(TagPolicy.Decision decision) {
-        if (decision instanceof TagPolicy.Decision.Denied denied) {
-            throw new HttpError(ErrorCode.DENIED, denied.message());
-        }
-    }
-
     private static HttpError tooLarge(long max) {
         return new HttpError(ErrorCode.SIZE_INVALID, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
                 "manifest exceeds the limit of " + max + " bytes");
@@ -136,14 +144,8 @@ final class ManifestEndpoints {
                 int semi = contentType.indexOf(';');
                 contentType = (semi < 0 ? contentType : contentType.substring(0, semi)).strip();
             }
-            byte[] content = body.toByteArray();
-            Digest digest = expected != null ? expected : Digest.sha256(content);
-            for (Tag tag : tags) {
-                Digest current = registry.storage().tagTarget(name, tag);
-                enforce(registry.tagPolicy().checkPush(name.value(), tag.value(), current == null ? null : current.toString(), digest.toString()));
-            }
-            StoredManifest m = registry.storage().putManifest(name, content,
-                    contentType == null || contentType.isEmpty() ? null : contentType, expected, tags);
+            StoredManifest m = registry.storage().putManifest(name, body.toByteArray(),
+                    contentType == null || contentType.isEmpty() ? null : contentType, expected, tags, guard);
             FullHttpResponse r = Responses.empty(HttpResponseStatus.CREATED);
             r.headers().set(HttpHeaderNames.LOCATION, registry.url(ex, "/v2/" + name + "/manifests/" + m.digest()));
             r.headers().set(DOCKER_CONTENT_DIGEST, m.digest().toString());
