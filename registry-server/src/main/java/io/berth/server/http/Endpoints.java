@@ -85,7 +85,7 @@ final class Endpoints {
     }
 
     static BodySink unsupported(Exchange ex) {
-        throw new HttpError(ErrorCode.UNSUPPORTED, ex.method() + " is not supported on this endpoint");
+        throw new HttpError(ErrorCode.UNSUPPORTED, RegistryHandler.quote(ex.method().name(), 16) + " is not supported on this endpoint");
     }
 
     private Reply catalog(Exchange ex) {

@@ -14,7 +14,6 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
-import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
@@ -99,13 +98,10 @@ final class ManifestEndpoints {
                 tags.add(tag);
             }
         }
-        long max = registry.config().manifestMaxBytes();
-        long declared = HttpUtil.getContentLength(ex.request(), -1L);
-        if (declared > max) {
-            throw tooLarge(max);
-        }
+        BufferedBody body = new BufferedBody(registry.bodyBudget(), registry.config().manifestMaxBytes(),
+                HttpUtil.getContentLength(ex.request(), -1L), ManifestEndpoints::tooLarge);
         Digest expected = reference instanceof Reference.ByDigest d ? d.digest() : null;
-        return new ManifestBody(ex, expected, tags, max);
+        return new ManifestBody(ex, expected, tags, body);
     }
 
     private static HttpError tooLarge(long max) {
@@ -113,38 +109,42 @@ final class ManifestEndpoints {
                 "manifest exceeds the limit of " + max + " bytes");
     }
 
-    /** Collects a manifest body up to the limit, then stores it. */
+    /** Collects a manifest body up to the limit, within the shared budget of buffered bodies, then stores it. */
     private final class ManifestBody implements BodySink {
         private final Exchange ex;
         private final @Nullable Digest expected;
         private final List<Tag> tags;
-        private final long max;
-        private final ByteArrayOutputStream body = new ByteArrayOutputStream();
+        private final BufferedBody body;
 
-        ManifestBody(Exchange ex, @Nullable Digest expected, List<Tag> tags, long max) {
+        ManifestBody(Exchange ex, @Nullable Digest expected, List<Tag> tags, BufferedBody body) {
             this.ex = ex;
             this.expected = expected;
             this.tags = tags;
-            this.max = max;
+            this.body = body;
         }
 
         @Override
         public void content(ByteBuf content) {
-            if (body.size() + (long) content.readableBytes() > max) {
-                throw tooLarge(max);
-            }
-            body.writeBytes(io.netty.buffer.ByteBufUtil.getBytes(content));
+            body.add(content);
         }
 
         @Override
         public Reply finish() {
+            try {
+                return store();
+            } finally {
+                body.release();
+            }
+        }
+
+        private Reply store() {
             RepositoryName name = ex.route().repository();
             String contentType = ex.header(HttpHeaderNames.CONTENT_TYPE);
             if (contentType != null) {
                 int semi = contentType.indexOf(';');
                 contentType = (semi < 0 ? contentType : contentType.substring(0, semi)).strip();
             }
-            StoredManifest m = registry.storage().putManifest(name, body.toByteArray(),
+            StoredManifest m = registry.storage().putManifest(name, body.bytes(),
                     contentType == null || contentType.isEmpty() ? null : contentType, expected, tags, guard);
             FullHttpResponse r = Responses.empty(HttpResponseStatus.CREATED);
             r.headers().set(HttpHeaderNames.LOCATION, registry.url(ex, "/v2/" + name + "/manifests/" + m.digest()));
@@ -159,6 +159,8 @@ final class ManifestEndpoints {
         }
 
         @Override
-        public void abort() {}
+        public void abort() {
+            body.release();
+        }
     }
 }
