@@ -13,6 +13,8 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -25,14 +27,21 @@ import org.jspecify.annotations.Nullable;
  *       password itself is never kept. The cache is emptied when the htpasswd file is reloaded. Concurrent checks
  *       of the same credentials share one bcrypt run.
  *   <li><b>Failure budgets.</b> Wrong passwords and unknown users count against the client's address, against
- *       the address and account together, and against the account; the account's budget is enforced only on
- *       addresses that have themselves failed for it, so an attacker cannot lock a client on another address out.
- *       While a budget is spent the answer is {@link Result.Limited}, without checking the password. Headers that
- *       cannot be decoded cost no bcrypt run and are not counted.
+ *       the address and account together, and against the account (see {@link FailureLimiter}). While a budget is
+ *       spent the answer is {@link Result.Limited}, without checking the password or the cache. Many clients may
+ *       share an address (behind an Ingress, every one has the proxy's), so a budget kept by address refuses only
+ *       accounts under attack, with a failure in the last {@code failingAddressMemory}: failures for other
+ *       accounts from the same address cannot lock out an account nobody is guessing. The account's budget is
+ *       enforced only on addresses that have themselves failed for it. Headers that cannot be decoded cost no
+ *       bcrypt run and are not counted.
+ *   <li><b>Password checks.</b> At most a few bcrypt runs at once (default one per core, at least two), so that
+ *       guesses for ever new user names cannot take every core; an attempt that cannot start its check within a
+ *       short wait (default 1 second) is answered {@link Result.Limited} and not counted.
  * </ul>
  *
  * <p>Wrong passwords and unknown users get the same answer in about the same time. Thread-safe; {@link #authenticate}
- * runs bcrypt on a cache miss, so call it where blocking for tens of milliseconds is acceptable.
+ * runs bcrypt on a cache miss, so call it where blocking for tens of milliseconds, or the wait for a check, is
+ * acceptable.
  */
 public final class BasicAuthenticator {
     /** The answer to a wrong password and to an unknown user alike. */
@@ -54,7 +63,8 @@ public final class BasicAuthenticator {
         record Invalid(String reason) implements Result {}
 
         /**
-         * Too many failed attempts from this client; it was not checked.
+         * Too many failed attempts from this client for an account under attack, or too many password checks at
+         * once; it was not checked.
          *
          * @param retryAfter how long to wait, in whole seconds (at least one), for a Retry-After header
          */
@@ -63,11 +73,17 @@ public final class BasicAuthenticator {
 
     private static final Result ANONYMOUS = new Result.Anonymous();
 
+    /** What an attempt that could not start its password check in time is told to wait. */
+    private static final Duration BUSY_RETRY = Duration.ofSeconds(1);
+
     /** A verified login, valid while the htpasswd version it was checked against is the current one. */
     private record Verified(Principal principal, long generation) {}
 
     private final Htpasswd htpasswd;
     private final FailureLimiter limiter;
+    /** Permits to run bcrypt, handed out first come, first served. */
+    private final Semaphore passwordChecks;
+    private final long passwordCheckWaitNanos;
     private final Cache<String, Verified> verified;
     private final ConcurrentMap<String, CompletableFuture<@Nullable Boolean>> inFlight = new ConcurrentHashMap<>();
     private final byte[] salt = new byte[32];
@@ -77,6 +93,8 @@ public final class BasicAuthenticator {
         this.htpasswd = builder.htpasswd;
         this.limiter = new FailureLimiter(builder.perAddress, builder.perAddressAndAccount, builder.perAccount,
                 builder.failingAddressMemory, builder.maximumEntries, builder.ticker);
+        this.passwordChecks = new Semaphore(builder.concurrentPasswordChecks, true);
+        this.passwordCheckWaitNanos = builder.passwordCheckWait.toNanos();
         this.verified = Caffeine.newBuilder()
                 .expireAfterWrite(builder.cacheTtl)
                 .maximumSize(builder.maximumEntries)
@@ -89,7 +107,7 @@ public final class BasicAuthenticator {
 
     /**
      * A builder with the defaults: a 5-minute cache; 10 failures a minute per address, 5 per address and account,
-     * and 20 per account.
+     * and 20 per account; one password check at a time per core (at least two), waited for up to 1 second.
      */
     public static Builder builder(Htpasswd htpasswd) {
         return new Builder(htpasswd);
@@ -169,10 +187,15 @@ public final class BasicAuthenticator {
             return new Result.Limited(refused.retryAfter());
         }
         FailureLimiter.Permit permit = (FailureLimiter.Permit) attempt;
+        if (!startCheck()) {
+            limiter.cancelled(permit);
+            return new Result.Limited(BUSY_RETRY);
+        }
         boolean right = false;
         try {
             right = Htpasswd.verify(version, user, credentials.password());
         } finally {
+            passwordChecks.release();
             if (right) {
                 limiter.succeeded(permit);
             } else {
@@ -185,6 +208,16 @@ public final class BasicAuthenticator {
         Principal principal = Principal.of(user);
         verified.put(key, new Verified(principal, version.generation()));
         return new Result.Authenticated(principal);
+    }
+
+    /** Takes a permit to run bcrypt, waiting for one at most the configured time; false when none came. */
+    private boolean startCheck() {
+        try {
+            return passwordChecks.tryAcquire(passwordCheckWaitNanos, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     /** SHA-256 of salt, user, NUL and password: user names have no NUL (control characters are refused). */
@@ -215,6 +248,8 @@ public final class BasicAuthenticator {
         private FailureLimiter.Budget perAddressAndAccount = new FailureLimiter.Budget(5, Duration.ofMinutes(1));
         private FailureLimiter.Budget perAccount = new FailureLimiter.Budget(20, Duration.ofMinutes(1));
         private Duration failingAddressMemory = Duration.ofMinutes(15);
+        private int concurrentPasswordChecks = Math.max(2, Runtime.getRuntime().availableProcessors());
+        private Duration passwordCheckWait = Duration.ofSeconds(1);
         private Ticker ticker = Ticker.systemTicker();
 
         private Builder(Htpasswd htpasswd) {
@@ -260,12 +295,33 @@ public final class BasicAuthenticator {
             return this;
         }
 
-        /** How long an address that failed for an account stays held to the account's budget (default 15 minutes). */
+        /**
+         * How long an address that failed for an account stays held to the account's budget, and how long a failure
+         * keeps an account under attack, so that a spent address budget refuses it (default 15 minutes; an account
+         * stays under attack at least as long as the address and the address-and-account budgets take to refill).
+         */
         public Builder failingAddressMemory(Duration memory) {
             if (memory.isNegative()) {
                 throw new IllegalArgumentException("failingAddressMemory must not be negative, got " + memory);
             }
             this.failingAddressMemory = memory;
+            return this;
+        }
+
+        /**
+         * How many bcrypt runs may go on at once (default one per core, at least two), and how long an attempt waits
+         * for one to end before it is answered {@link Result.Limited} (default 1 second; zero: not at all).
+         */
+        public Builder concurrentPasswordChecks(int checks, Duration maxWait) {
+            if (checks < 1) {
+                throw new IllegalArgumentException("concurrentPasswordChecks must be at least 1, got " + checks);
+            }
+            if (maxWait.isNegative()) {
+                throw new IllegalArgumentException("concurrentPasswordChecks: the wait must not be negative, got "
+                        + maxWait);
+            }
+            this.concurrentPasswordChecks = checks;
+            this.passwordCheckWait = maxWait;
             return this;
         }
 

@@ -8,19 +8,28 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.IntFunction;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The failure budgets: an attacker slows only themselves. Defaults: 10/min per address, 5 per address+account, 20 per account. */
+/**
+ * The failure budgets: an attacker slows only themselves and the accounts they attack. Defaults: 10/min per address,
+ * 5 per address+account, 20 per account, 15 minutes of memory.
+ */
 class BasicAuthenticatorLimitTest {
     private static final String RIGHT = basic("alice:s3cret");
+    /** The address every client has behind an Ingress. */
+    private static final String INGRESS = "10.42.0.17";
 
     @TempDir
     Path dir;
@@ -32,7 +41,8 @@ class BasicAuthenticatorLimitTest {
     @BeforeEach
     void setUp() throws IOException {
         htpasswd = Htpasswd.load(Bcrypt.write(dir.resolve("htpasswd"), Bcrypt.line("alice", "s3cret")
-                + Bcrypt.line("bob", "b0b") + Bcrypt.line("jürgen", "pässwörd")), time);
+                + Bcrypt.line("bob", "b0b") + Bcrypt.line("jürgen", "pässwörd")
+                + Bcrypt.line("cluster", "c1uster") + Bcrypt.line("admin", "adm1n")), time);
         authenticator = BasicAuthenticator.builder(htpasswd).ticker(time).build();
     }
 
@@ -119,8 +129,11 @@ class BasicAuthenticatorLimitTest {
             fail("user" + i, "198.51.100.1", 1);
         }
 
+        // The address budget is spent: an account that has failed gets no more checks from it...
+        assertThat(attempt("user0:again", "198.51.100.1")).isInstanceOf(Result.Limited.class);
+        // ...and one that has not gets exactly one.
+        assertThat(attempt("user10:wrong", "198.51.100.1")).isInstanceOf(Result.Invalid.class);
         assertThat(attempt("user10:wrong", "198.51.100.1")).isInstanceOf(Result.Limited.class);
-        assertThat(authenticator.authenticate(RIGHT, "198.51.100.1")).isInstanceOf(Result.Limited.class);
         assertThat(authenticator.authenticate(RIGHT, "198.51.100.2")).isInstanceOf(Result.Authenticated.class);
     }
 
@@ -215,7 +228,7 @@ class BasicAuthenticatorLimitTest {
         assertThat(attempt("bob:b0b", "198.51.100.1")).isInstanceOf(Result.Authenticated.class);
         fail("user9", "198.51.100.1", 1);
 
-        assertThat(attempt("user10:wrong", "198.51.100.1")).isInstanceOf(Result.Limited.class);
+        assertThat(attempt("user0:again", "198.51.100.1")).isInstanceOf(Result.Limited.class);
     }
 
     @Test
@@ -264,6 +277,229 @@ class BasicAuthenticatorLimitTest {
         assertThat(attempt(longUser + ":x", "198.51.100.1")).isInstanceOf(Result.Limited.class);
     }
 
+    // Behind an Ingress every client has the ingress pod's address: budgets kept by that address must not refuse
+    // the right password for an account that is not under attack.
+
+    @Test
+    void randomUserNamesFromASharedAddressDoNotLockOutOtherAccounts() {
+        for (int i = 0; i < 11; i++) {
+            attempt("random" + i + ":wrong", INGRESS);
+        }
+
+        assertThat(attempt("cluster:c1uster", INGRESS)).isEqualTo(new Result.Authenticated(Principal.of("cluster")));
+        assertThat(attempt("admin:adm1n", INGRESS)).isEqualTo(new Result.Authenticated(Principal.of("admin")));
+    }
+
+    @Test
+    void aBadLoginEveryFiveSecondsFromASharedAddressRefusesNoRightLogin() {
+        for (int i = 0; i < 11; i++) {
+            attempt("random" + i + ":wrong", INGRESS);
+        }
+
+        // The right logins come at every second of the 5-second beat.
+        for (int i = 0; i < 12; i++) {
+            attempt("steady" + i + ":wrong", INGRESS);
+            time.advance(Duration.ofSeconds(i % 5));
+            String login = i % 2 == 0 ? "cluster:c1uster" : "admin:adm1n";
+            assertThat(attempt(login, INGRESS)).as("login %d", i).isInstanceOf(Result.Authenticated.class);
+            time.advance(Duration.ofSeconds(5 - i % 5));
+        }
+    }
+
+    @Test
+    void aCachedLoginIsNotRefusedBecauseOthersFailedFromItsAddress() {
+        assertThat(attempt("cluster:c1uster", INGRESS)).isInstanceOf(Result.Authenticated.class);
+        for (int i = 0; i < 30; i++) {
+            attempt("random" + i + ":wrong", INGRESS);
+        }
+
+        assertThat(attempt("cluster:c1uster", INGRESS)).isInstanceOf(Result.Authenticated.class);
+    }
+
+    @Test
+    void guesserOnASharedAddressIsStillHeldToTheBudgetsOfTheAccountItAttacks() {
+        for (int i = 0; i < 10; i++) {
+            fail("random" + i, INGRESS, 1);
+        }
+
+        assertThat(attempt("alice:guess", INGRESS)).isInstanceOf(Result.Invalid.class);
+        assertThat(attempt("alice:guess", INGRESS)).isInstanceOf(Result.Limited.class);
+        assertThat(authenticator.authenticate(RIGHT, INGRESS)).isInstanceOf(Result.Limited.class);
+        assertThat(attempt("bob:b0b", INGRESS)).isInstanceOf(Result.Authenticated.class);
+
+        // One guess a second for ten minutes: the budgets hold, 5 at once and then 5 a minute at most.
+        int checked = 0;
+        for (int s = 0; s < 600; s++) {
+            time.advance(Duration.ofSeconds(1));
+            if (attempt("alice:guess" + s, INGRESS) instanceof Result.Invalid) {
+                checked++;
+            }
+        }
+        assertThat(checked).isBetween(40, 5 + 10 * 5);
+    }
+
+    @Test
+    void sprayerOnASharedAddressGetsOneCheckPerAccountPerFailingAddressMemory() {
+        for (int i = 0; i < 10; i++) {
+            fail("random" + i, INGRESS, 1);
+        }
+        List<String> accounts = List.of("alice", "bob", "jürgen", "nobody", "x".repeat(500));
+        Map<String, Integer> checks = new HashMap<>();
+
+        // For 30 minutes, a new user name and a guess for each account every 5 seconds.
+        for (int tick = 0; tick < 360; tick++) {
+            assertThat(attempt("fresh" + tick + ":wrong", INGRESS)).as("fresh name %d", tick).isInstanceOf(Result.Invalid.class);
+            for (String account : accounts) {
+                Result result = attempt(account + ":guess" + tick, INGRESS);
+                assertThat(result).isInstanceOfAny(Result.Invalid.class, Result.Limited.class);
+                if (result instanceof Result.Invalid) {
+                    checks.merge(account, 1, Integer::sum);
+                }
+            }
+            time.advance(Duration.ofSeconds(5));
+        }
+
+        // At 0:00 and 15:00; the new names keep the address budget spent all the time.
+        for (String account : accounts) {
+            assertThat(checks.get(account)).as(account).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void concurrentGuessesForOneAccountBeyondASpentAddressBudgetGetOneCheck() throws Exception {
+        // A slow hash and a check for each guess at once, so that the guesses overlap.
+        Htpasswd slow = Htpasswd.load(Bcrypt.write(dir.resolve("slow"), "alice:" + Bcrypt.hash("2y", "s3cret", 10) + "\n"), time);
+        BasicAuthenticator roomy = BasicAuthenticator.builder(slow).ticker(time).concurrentPasswordChecks(20, Duration.ofMinutes(1)).build();
+        for (int i = 0; i < 10; i++) {
+            assertThat(roomy.authenticate(basic("random" + i + ":wrong"), INGRESS)).isInstanceOf(Result.Invalid.class);
+        }
+        List<Callable<Result>> guesses = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            String header = basic("alice:guess" + i);
+            guesses.add(() -> roomy.authenticate(header, INGRESS));
+        }
+
+        List<Result> results = runTogether(guesses);
+
+        assertThat(results).filteredOn(r -> r instanceof Result.Invalid).hasSize(1);
+        assertThat(results).filteredOn(r -> r instanceof Result.Limited).hasSize(19);
+    }
+
+    @Test
+    void withNoFailingAddressMemoryAnAccountStaysUnderAttackWhileTheAddressBudgetRefills() {
+        BasicAuthenticator forgetful = BasicAuthenticator.builder(htpasswd).ticker(time).failingAddressMemory(Duration.ZERO).build();
+        for (int i = 0; i < 10; i++) {
+            assertThat(forgetful.authenticate(basic("random" + i + ":wrong"), INGRESS)).isInstanceOf(Result.Invalid.class);
+        }
+
+        assertThat(forgetful.authenticate(basic("alice:guess1"), INGRESS)).isInstanceOf(Result.Invalid.class);
+        assertThat(forgetful.authenticate(basic("alice:guess2"), INGRESS)).isInstanceOf(Result.Limited.class);
+    }
+
+    @Test
+    void unknownUserAndWrongPasswordGetTheSameAnswersFromASpentAddress() {
+        for (int i = 0; i < 10; i++) {
+            fail("random" + i, INGRESS, 1);
+        }
+
+        Result wrongPassword = attempt("alice:wrong", INGRESS);
+        Result unknownUser = attempt("mallory:wrong", INGRESS);
+        assertThat(wrongPassword).isEqualTo(new Result.Invalid(BasicAuthenticator.WRONG_CREDENTIALS));
+        assertThat(unknownUser).isEqualTo(wrongPassword);
+
+        Result wrongPasswordAgain = attempt("alice:wrong", INGRESS);
+        Result unknownUserAgain = attempt("mallory:wrong", INGRESS);
+        assertThat(wrongPasswordAgain).isInstanceOf(Result.Limited.class);
+        assertThat(unknownUserAgain).isEqualTo(wrongPasswordAgain);
+    }
+
+    @Test
+    void concurrentBadAndGoodLoginsOnASharedAddressNeverRefuseAnUntouchedAccount() throws Exception {
+        String hash = Bcrypt.hash("right");
+        StringBuilder file = new StringBuilder(Bcrypt.line("alice", "s3cret"));
+        for (int i = 0; i < 8; i++) {
+            file.append("good").append(i).append(':').append(hash).append('\n');
+        }
+        // No cache, so that every good login runs bcrypt; a long wait for a check, so that only budgets refuse.
+        BasicAuthenticator shared = BasicAuthenticator.builder(Htpasswd.load(Bcrypt.write(dir.resolve("many"), file.toString()), time))
+                .ticker(time).cacheTtl(Duration.ZERO).concurrentPasswordChecks(2, Duration.ofMinutes(1)).build();
+        for (int i = 0; i < 10; i++) {
+            assertThat(shared.authenticate(basic("spent" + i + ":wrong"), INGRESS)).isInstanceOf(Result.Invalid.class);
+        }
+        List<Callable<List<Result>>> clients = new ArrayList<>();
+        for (int t = 0; t < 8; t++) {
+            String good = basic("good" + t + ":right");
+            int attacker = t;
+            clients.add(() -> repeat(20, i -> shared.authenticate(good, INGRESS)));
+            clients.add(() -> repeat(20, i -> shared.authenticate(basic(switch (i % 3) {
+                case 0 -> "alice:guess" + i;
+                case 1 -> "good" + attacker + "x:right";
+                default -> "random" + attacker + "-" + i + ":wrong";
+            }), INGRESS)));
+        }
+
+        List<List<Result>> results = runTogether(clients);
+
+        for (int t = 0; t < 8; t++) {
+            assertThat(results.get(2 * t)).as("good%d", t).containsOnly(new Result.Authenticated(Principal.of("good" + t)));
+            assertThat(results.get(2 * t + 1)).as("attacker %d", t).doesNotHaveAnyElementsOfTypes(Result.Authenticated.class);
+        }
+    }
+
+    @Test
+    void attemptsThatFindEveryPasswordCheckBusyAreLimitedForASecondAndNotCounted() throws Exception {
+        String hash = Bcrypt.hash("2y", "right", 10);
+        StringBuilder file = new StringBuilder();
+        for (int i = 0; i < 16; i++) {
+            file.append('u').append(i).append(':').append(hash).append('\n');
+        }
+        BasicAuthenticator oneAtATime = BasicAuthenticator.builder(Htpasswd.load(Bcrypt.write(dir.resolve("busy"), file.toString()), time))
+                .ticker(time).concurrentPasswordChecks(1, Duration.ZERO).build();
+        List<Callable<Result>> guesses = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            String header = basic("u" + i + ":wrong");
+            guesses.add(() -> oneAtATime.authenticate(header, INGRESS));
+        }
+
+        List<Result> results = runTogether(guesses);
+
+        assertThat(results).containsOnly(new Result.Invalid(BasicAuthenticator.WRONG_CREDENTIALS), new Result.Limited(Duration.ofSeconds(1)))
+                .contains(new Result.Invalid(BasicAuthenticator.WRONG_CREDENTIALS), new Result.Limited(Duration.ofSeconds(1)));
+        // With the address budget spent, only the accounts whose guess was checked are under attack.
+        for (int i = 0; i < 10; i++) {
+            assertThat(oneAtATime.authenticate(basic("spent" + i + ":wrong"), INGRESS)).isInstanceOf(Result.Invalid.class);
+        }
+        for (int i = 0; i < 16; i++) {
+            Result right = oneAtATime.authenticate(basic("u" + i + ":right"), INGRESS);
+            assertThat(right).as("u%d after %s", i, results.get(i))
+                    .isInstanceOf(results.get(i) instanceof Result.Invalid ? Result.Limited.class : Result.Authenticated.class);
+        }
+    }
+
+    @Test
+    void anAttemptInterruptedWhileWaitingForAPasswordCheckIsLimitedAndNotCounted() {
+        for (int i = 0; i < 10; i++) {
+            fail("random" + i, INGRESS, 1);
+        }
+
+        assertThat(interrupted(() -> attempt("alice:wrong", "198.51.100.1"))).isEqualTo(new Result.Limited(Duration.ofSeconds(1)));
+        assertThat(interrupted(() -> attempt("cluster:wrong", INGRESS))).isEqualTo(new Result.Limited(Duration.ofSeconds(1)));
+
+        // alice still has all five failures at the address; cluster is not under attack and gets in.
+        fail("alice", "198.51.100.1", 5);
+        assertThat(attempt("alice:wrong", "198.51.100.1")).isInstanceOf(Result.Limited.class);
+        assertThat(attempt("cluster:c1uster", INGRESS)).isInstanceOf(Result.Authenticated.class);
+    }
+
+    private static Result interrupted(Supplier<Result> attempt) {
+        Thread.currentThread().interrupt();
+        try {
+            return attempt.get();
+        } finally {
+            assertThat(Thread.interrupted()).as("the interrupt is kept").isTrue();
+        }
+    }
+
     @Test
     void customBudgetsApply() {
         BasicAuthenticator strict = BasicAuthenticator.builder(htpasswd).ticker(time)
@@ -305,13 +541,21 @@ class BasicAuthenticatorLimitTest {
         assertThat(results).containsOnly(new Result.Authenticated(Principal.of("alice")));
     }
 
-    private static List<Result> runTogether(List<Callable<Result>> tasks) throws Exception {
+    private static List<Result> repeat(int times, IntFunction<Result> attempt) {
+        List<Result> results = new ArrayList<>();
+        for (int i = 0; i < times; i++) {
+            results.add(attempt.apply(i));
+        }
+        return results;
+    }
+
+    private static <T> List<T> runTogether(List<Callable<T>> tasks) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(tasks.size());
         try {
             CountDownLatch ready = new CountDownLatch(tasks.size());
             CountDownLatch go = new CountDownLatch(1);
-            List<Future<Result>> futures = new ArrayList<>();
-            for (Callable<Result> task : tasks) {
+            List<Future<T>> futures = new ArrayList<>();
+            for (Callable<T> task : tasks) {
                 futures.add(pool.submit(() -> {
                     ready.countDown();
                     go.await();
@@ -320,8 +564,8 @@ class BasicAuthenticatorLimitTest {
             }
             ready.await();
             go.countDown();
-            List<Result> results = new ArrayList<>();
-            for (Future<Result> f : futures) {
+            List<T> results = new ArrayList<>();
+            for (Future<T> f : futures) {
                 results.add(f.get());
             }
             return results;

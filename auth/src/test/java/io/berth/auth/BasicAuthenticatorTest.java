@@ -242,6 +242,8 @@ class BasicAuthenticatorTest {
                 .hasMessageContaining("failuresPerAddressAndAccount");
         assertThatThrownBy(() -> builder.failingAddressMemory(Duration.ofSeconds(-1))).hasMessageContaining("failingAddressMemory");
         assertThatThrownBy(() -> builder.maximumEntries(0)).hasMessageContaining("maximumEntries");
+        assertThatThrownBy(() -> builder.concurrentPasswordChecks(0, Duration.ofSeconds(1))).hasMessageContaining("concurrentPasswordChecks");
+        assertThatThrownBy(() -> builder.concurrentPasswordChecks(2, Duration.ofSeconds(-1))).hasMessageContaining("concurrentPasswordChecks");
     }
 
     private static long nanos(Runnable action) {
