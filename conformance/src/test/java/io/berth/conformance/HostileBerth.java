@@ -110,7 +110,9 @@ final class HostileBerth implements AutoCloseable {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(shippedJvmOptions());
-        command.addAll(List.of("-jar", REPO_ROOT.resolve("registry-server/target/berth-server.jar").toString(), "serve", config.toString()));
+        // -Dberth.jar runs the attacks against another build, e.g. the code before a fix.
+        String jar = System.getProperty("berth.jar", REPO_ROOT.resolve("registry-server/target/berth-server.jar").toString());
+        command.addAll(List.of("-jar", jar, "serve", config.toString()));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         HostileBerth b = new HostileBerth(port, debugPort, work, p, log);
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();

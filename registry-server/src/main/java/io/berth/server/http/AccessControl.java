@@ -89,7 +89,7 @@ final class AccessControl {
                 }
                 case BasicAuthenticator.Result.Limited l -> {
                     FullHttpResponse r = Responses.error(new HttpError(ErrorCode.TOOMANYREQUESTS,
-                            "too many failed logins from this client; retry in " + l.retryAfter().toSeconds() + "s"));
+                            "too many login attempts; retry in " + l.retryAfter().toSeconds() + "s"));
                     r.headers().set(HttpHeaderNames.RETRY_AFTER, Math.max(1, l.retryAfter().toSeconds()));
                     return new Outcome.Refused(r);
                 }

@@ -114,7 +114,7 @@ final class TokenEndpoint {
             case BasicAuthenticator.Result.Anonymous a -> Principal.ANONYMOUS;
             case BasicAuthenticator.Result.Invalid i -> throw new HttpError(ErrorCode.UNAUTHORIZED, i.reason());
             case BasicAuthenticator.Result.Limited l -> throw new HttpError(ErrorCode.TOOMANYREQUESTS,
-                    "too many failed logins from this client; retry in " + l.retryAfter().toSeconds() + "s");
+                    "too many login attempts; retry in " + l.retryAfter().toSeconds() + "s");
         };
         List<Scope> granted = new ArrayList<>();
         for (Scope requested : Scope.parseAll(scopes)) {
