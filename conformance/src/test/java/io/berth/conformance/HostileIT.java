@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
@@ -45,12 +46,19 @@ class HostileIT {
     private static final List<String> REPORT = new ArrayList<>();
 
     @TempDir
-    static Path work;
+    Path work;
 
+    /** A fresh Berth for each attack, so that each is seen on its own. */
     private static HostileBerth berth;
 
     @BeforeAll
-    static void start() throws Exception {
+    static void header() {
+        REPORT.add("| attack | probe GET /v2/ during it | Berth after it |");
+        REPORT.add("|---|---|---|");
+    }
+
+    @BeforeEach
+    void start() throws Exception {
         SecurePki.writeHtpasswd(work.resolve("htpasswd"), PASSWORDS);
         berth = HostileBerth.start(work, """
                 auth:
@@ -58,21 +66,24 @@ class HostileIT {
                     realm: berth
                     path: %s
                 """.formatted(work.resolve("htpasswd")));
-        REPORT.add("| attack | probe GET /v2/ during it | Berth after it |");
-        REPORT.add("|---|---|---|");
-        measure("none (baseline, 3 s)", () -> Thread.sleep(3000));
     }
 
     @AfterEach
-    void stillAlive() {
-        assertThat(berth.isAlive()).as("Berth survived:\n" + berth.logTail()).isTrue();
+    void stop() {
+        boolean alive = berth.isAlive();
+        String log = berth.logTail();
+        berth.close();
+        assertThat(alive).as("Berth survived:\n" + log).isTrue();
+    }
+
+    @Test
+    @Order(0)
+    void baseline() throws Exception {
+        measure("none (baseline, 3 s)", () -> Thread.sleep(3000));
     }
 
     @AfterAll
-    static void stop() throws IOException {
-        if (berth != null) {
-            berth.close();
-        }
+    static void report() throws IOException {
         Path report = Path.of("target", "hostile-latency.md");
         Files.createDirectories(report.getParent());
         Files.write(report, REPORT);
