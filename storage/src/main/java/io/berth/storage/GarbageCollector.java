@@ -54,8 +54,14 @@ public final class GarbageCollector {
     Result run(boolean dryRun, boolean deleteUntagged) {
         Set<Digest> marked = new HashSet<>();
         int[] manifestsDeleted = {0};
+        List<String> unreadable = new ArrayList<>();
         RepositoryWalker.forEachRepository(layout, (repo, dir) -> locks.locked(repo, () -> {
             Map<Digest, @Nullable ParsedManifest> revisions = readRevisions(repo);
+            revisions.forEach((digest, parsed) -> {
+                if (parsed == null) {
+                    unreadable.add(repo + "@" + digest);
+                }
+            });
             Set<Digest> live = deleteUntagged ? reachable(repo, revisions) : revisions.keySet();
             for (Map.Entry<Digest, @Nullable ParsedManifest> e : revisions.entrySet()) {
                 Digest digest = e.getKey();
@@ -76,6 +82,12 @@ public final class GarbageCollector {
         }));
         long[] freed = {0};
         int[] blobsDeleted = {0};
+        if (!unreadable.isEmpty()) {
+            // What an unreadable manifest refers to is unknown, so no blob can be proven unreferenced.
+            log.warn("{} manifest(s) cannot be read, so no blob is deleted: {}", unreadable.size(),
+                    unreadable.subList(0, Math.min(10, unreadable.size())));
+            return new Result(manifestsDeleted[0], 0, 0);
+        }
         forEachBlob((digest, dataFile) -> {
             if (marked.contains(digest)) {
                 return;

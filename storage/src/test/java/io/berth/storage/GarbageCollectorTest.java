@@ -36,6 +36,25 @@ class GarbageCollectorTest extends StorageTestBase {
     }
 
     @Test
+    void aManifestThatCannotBeReadKeepsEveryBlob() throws Exception {
+        Fixtures.Pushed image = pushImage(storage, REPO, "unreadable", Tag.of("v1"));
+        Digest orphan = pushBlob(storage, REPO, utf8("orphan layer"));
+        // A manifest another writer left that Berth's parser refuses (here: a byte-order mark before the JSON).
+        byte[] bom = {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF};
+        java.nio.file.Files.write(blobData(root, image.digest()), java.nio.ByteBuffer.allocate(bom.length + image.content().length)
+                .put(bom).put(image.content()).array());
+
+        // A fresh process, whose cache has not seen the manifest.
+        GarbageCollector.Result result = RegistryStorage.open(root).collectGarbage(false, false);
+
+        assertThat(result.blobsDeleted()).as("what the manifest refers to is unknown").isZero();
+        for (Digest d : image.blobs()) {
+            assertThat(blobData(root, d)).exists();
+        }
+        assertThat(blobData(root, orphan)).exists();
+    }
+
+    @Test
     void blobUnlinkedFromItsOnlyRepositoryIsDeleted() {
         pushImage(storage, REPO, "kept", Tag.of("latest"));
         Digest d = pushBlob(storage, REPO, utf8("deleted blob"));
