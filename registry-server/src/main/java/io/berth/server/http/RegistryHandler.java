@@ -99,6 +99,10 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
             if (msg instanceof HttpRequest request) {
                 onRequest(ctx, request);
             }
+            if (msg instanceof HttpContent content && content.decoderResult().isFailure() && !(msg instanceof HttpRequest)) {
+                onMalformedBody(content);
+                return;
+            }
             if (msg instanceof HttpContent content && !discarding && sink != null) {
                 onContent(content);
             }
@@ -206,6 +210,33 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         } else {
             sink = BodySink.ignoring(() -> Reply.of(r));
         }
+    }
+
+    /**
+     * The body could not be decoded (a bad chunk size, say): nothing more of this connection can be read, so the
+     * request ends here with a 400 and the connection closes. What an upload received before stays resumable, as
+     * after a disconnect; nothing is committed.
+     */
+    private void onMalformedBody(HttpContent content) {
+        Exchange ex = exchange;
+        BodySink s = sink;
+        boolean answered = discarding;
+        exchange = null;
+        sink = null;
+        discarding = false;
+        if (s != null) {
+            s.abort();
+        }
+        if (ex == null || answered) {
+            return;
+        }
+        ErrorCode code = switch (ex.route().kind()) {
+            case UPLOADS, UPLOAD -> ErrorCode.BLOB_UPLOAD_INVALID;
+            case MANIFEST -> ErrorCode.MANIFEST_INVALID;
+            default -> ErrorCode.UNKNOWN;
+        };
+        reply(ex, Reply.of(closing(Responses.error(new HttpError(code, HttpResponseStatus.BAD_REQUEST,
+                "malformed request body: " + quote(String.valueOf(content.decoderResult().cause().getMessage()), 200))))));
     }
 
     private void onContent(HttpContent content) {

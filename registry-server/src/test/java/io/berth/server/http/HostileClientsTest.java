@@ -300,23 +300,33 @@ class HostileClientsTest {
 
     // ---- item 2: client addresses behind trusted proxies
 
-    @Test
-    void behindATrustedProxyFailedLoginsCountPerForwardedClient() throws Exception {
+    /** A Berth with htpasswd auth (admin / right-password) that trusts the proxies at {@code trustedProxies}. */
+    private HttpFixture withLogins(String trustedProxies) {
         HttpFixture.writeHtpasswd(dir.resolve("htpasswd"), "admin", "right-password");
-        try (HttpFixture http = HttpFixture.startWithConfig(dir, "127.0.0.1:0", """
+        return HttpFixture.startWithConfig(dir, "127.0.0.1:0", """
                 auth:
                   htpasswd:
                     realm: berth
                     path: %s
                 berth:
-                  trustedProxies: [127.0.0.1/32]
-                """.formatted(dir.resolve("htpasswd")))) {
-            int limited = 0;
-            for (int i = 0; i < 12; i++) {
-                int status = http.get("/v2/", "Authorization", basic("admin", "guess-" + i), "X-Forwarded-For", "203.0.113.7").statusCode();
-                limited += status == 429 ? 1 : 0;
-            }
-            assertThat(limited).as("the guessing client is held to its budgets").isPositive();
+                  trustedProxies: [%s]
+                """.formatted(dir.resolve("htpasswd"), trustedProxies));
+    }
+
+    /** How many of 12 wrong passwords for admin, the i-th sent with {@code forwardedFor.apply(i)}, got 429. */
+    private static int limitedGuesses(HttpFixture http, java.util.function.IntFunction<String> forwardedFor) {
+        int limited = 0;
+        for (int i = 0; i < 12; i++) {
+            int status = http.get("/v2/", "Authorization", basic("admin", "guess-" + i), "X-Forwarded-For", forwardedFor.apply(i)).statusCode();
+            limited += status == 429 ? 1 : 0;
+        }
+        return limited;
+    }
+
+    @Test
+    void behindATrustedProxyFailedLoginsCountPerForwardedClient() throws Exception {
+        try (HttpFixture http = withLogins("127.0.0.1/32")) {
+            assertThat(limitedGuesses(http, i -> "203.0.113.7")).as("the guessing client is held to its budgets").isPositive();
             // The same account from another client behind the same proxy: the guesser's budget is not theirs.
             assertThat(http.get("/v2/", "Authorization", basic("admin", "right-password"), "X-Forwarded-For", "198.51.100.1, 203.0.113.99")
                     .statusCode()).isEqualTo(200);
@@ -327,22 +337,10 @@ class HostileClientsTest {
 
     @Test
     void forwardingHeadersFromAnUntrustedPeerAreIgnored() throws Exception {
-        HttpFixture.writeHtpasswd(dir.resolve("htpasswd"), "admin", "right-password");
-        try (HttpFixture http = HttpFixture.startWithConfig(dir, "127.0.0.1:0", """
-                auth:
-                  htpasswd:
-                    realm: berth
-                    path: %s
-                berth:
-                  trustedProxies: [10.0.0.0/8]
-                """.formatted(dir.resolve("htpasswd")))) {
-            int limited = 0;
-            for (int i = 0; i < 12; i++) {
-                // A different forged address each time would dodge every budget if it were believed.
-                int status = http.get("/v2/", "Authorization", basic("admin", "guess-" + i), "X-Forwarded-For", "203.0.113." + i).statusCode();
-                limited += status == 429 ? 1 : 0;
-            }
-            assertThat(limited).as("forged X-Forwarded-For from an untrusted peer is not believed").isPositive();
+        try (HttpFixture http = withLogins("10.0.0.0/8")) {
+            // A different forged address each time would dodge every budget if it were believed.
+            assertThat(limitedGuesses(http, i -> "203.0.113." + i)).as("forged X-Forwarded-For from an untrusted peer is not believed")
+                    .isPositive();
         }
     }
 
@@ -473,6 +471,32 @@ class HostileClientsTest {
             assertError(http.send("POST", "/v2/team/a/blobs/uploads/", new byte[0]), 429, "TOOMANYREQUESTS");
             awaitTrue("the idle uploads were purged", () -> http.send("POST", "/v2/team/a/blobs/uploads/", new byte[0]).statusCode() == 202);
             assertError(http.get(abandoned), 404, "BLOB_UPLOAD_UNKNOWN");
+        }
+    }
+
+    // ---- issue 11: a malformed chunked body
+
+    @Test
+    void aChunkedBodyWithAGarbageChunkSizeIs400AndCommitsNothing() throws Exception {
+        try (HttpFixture http = HttpFixture.startWithConfig(dir, "127.0.0.1:0", "")) {
+            byte[] first = new byte[1000];
+            java.util.Arrays.fill(first, (byte) 'a');
+            String location = http.startUpload("team/app");
+            String path = location.substring(location.indexOf("/v2/"));
+            for (String method : List.of("PATCH", "PUT")) {
+                String target = method.equals("PUT") ? path + (path.contains("?") ? "&" : "?") + "digest=" + HttpFixture.sha256(first) : path;
+                try (Socket s = http.socket()) {
+                    write(s, method + " " + target + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                            + "Transfer-Encoding: chunked\r\n\r\n3e8\r\n");
+                    write(s, first);
+                    write(s, "\r\nnot-a-size\r\n");
+                    HttpFixture.RawResponse r = read(s);
+                    assertThat(r.status()).as(method).isEqualTo(400);
+                    assertThat(HttpFixture.json(r.body()).path("errors").get(0).path("code").asText()).isEqualTo("BLOB_UPLOAD_INVALID");
+                    assertThat(closedByServer(s)).isTrue();
+                }
+            }
+            assertThat(http.head("/v2/team/app/blobs/" + HttpFixture.sha256(first)).statusCode()).as("nothing was committed").isEqualTo(404);
         }
     }
 
