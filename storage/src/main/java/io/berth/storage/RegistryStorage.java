@@ -27,6 +27,9 @@ public final class RegistryStorage {
     private final Blobs blobs;
     private final Uploads uploads;
     private final Manifests manifests;
+    private static final int GENERATION_SLOTS = 1024;
+    private final java.util.concurrent.atomic.AtomicLongArray generations = new java.util.concurrent.atomic.AtomicLongArray(GENERATION_SLOTS);
+    private final java.util.concurrent.atomic.AtomicLong collections = new java.util.concurrent.atomic.AtomicLong();
     private final RepositoryLocks locks = new RepositoryLocks();
 
     private RegistryStorage(Path root, Clock clock, long manifestCacheBytes) {
@@ -84,7 +87,11 @@ public final class RegistryStorage {
      * is not there; DENIED, with {@code guard}'s reason, when a tag it protects reaches the blob.
      */
     public void deleteBlob(RepositoryName repository, Digest digest, TagGuard guard) {
-        manifests.deleteBlob(repository, digest, guard);
+        try {
+            manifests.deleteBlob(repository, digest, guard);
+        } finally {
+            changed(repository);
+        }
     }
 
     /**
@@ -153,7 +160,11 @@ public final class RegistryStorage {
      */
     public StoredManifest putManifest(RepositoryName repository, byte[] content, @Nullable String mediaType,
             @Nullable Digest digest, List<Tag> tags, TagGuard guard) {
-        return manifests.put(repository, content, mediaType, digest, tags, guard);
+        try {
+            return manifests.put(repository, content, mediaType, digest, tags, guard);
+        } finally {
+            changed(repository);
+        }
     }
 
     public StoredManifest getManifest(RepositoryName repository, Reference reference) {
@@ -170,7 +181,28 @@ public final class RegistryStorage {
      * is protected, or when a protected tag reaches the manifest (points at it, or at an index that contains it).
      */
     public void deleteManifest(RepositoryName repository, Reference reference, TagGuard guard) {
-        manifests.delete(repository, reference, guard);
+        try {
+            manifests.delete(repository, reference, guard);
+        } finally {
+            changed(repository);
+        }
+    }
+
+    /**
+     * A number that changes whenever a manifest, tag or blob link of {@code repository} may have changed through this
+     * storage (and on every collection), so that what was derived from the repository's contents (signature
+     * verdicts) can tell it is stale. Repositories share 1024 counters, so an unrelated change can also move it.
+     */
+    public long generation(RepositoryName repository) {
+        return generations.get(slot(repository)) + collections.get();
+    }
+
+    private void changed(RepositoryName repository) {
+        generations.incrementAndGet(slot(repository));
+    }
+
+    private static int slot(RepositoryName repository) {
+        return repository.hashCode() & (GENERATION_SLOTS - 1);
     }
 
     /** The repository's tags in lexical order, after {@code last}, at most {@code limit}. */
@@ -213,7 +245,11 @@ public final class RegistryStorage {
 
     /** Runs a mark-and-sweep collection of unreferenced blobs and, optionally, untagged manifests. */
     public GarbageCollector.Result collectGarbage(boolean dryRun, boolean deleteUntagged) {
-        return new GarbageCollector(layout, manifests, locks).run(dryRun, deleteUntagged);
+        try {
+            return new GarbageCollector(layout, manifests, locks).run(dryRun, deleteUntagged);
+        } finally {
+            collections.incrementAndGet();
+        }
     }
 
     private static <T> List<T> page(List<T> sorted, java.util.function.@Nullable Predicate<T> after, int limit) {

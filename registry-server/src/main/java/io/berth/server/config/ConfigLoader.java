@@ -176,8 +176,47 @@ public final class ConfigLoader {
             throw new ConfigException("berth.manifestmaxbytes: must be at least " + RegistryConfig.DEFAULT_MANIFEST_MAX_BYTES);
         }
         SecurityConfig security = SecuritySection.read(t);
+        RegistryConfig.Trust trust = trust();
         RegistryConfig.Limits limits = limits();
-        return new RegistryConfig(logLevel, accessLog, st, http, health, maxEntries, manifestMax, security, limits, t.unusedKeyWarnings());
+        return new RegistryConfig(logLevel, accessLog, st, http, health, maxEntries, manifestMax, security, trust, limits, t.unusedKeyWarnings());
+    }
+
+    private RegistryConfig.Trust trust() {
+        JsonNode rules = t.at("berth.trust");
+        t.accept("berth.trust");
+        List<RegistryConfig.TrustRule> out = new ArrayList<>();
+        if (rules != null && !rules.isNull()) {
+            if (!rules.isArray()) {
+                throw new ConfigException("berth.trust: expected a list of {repositories, keys, attestations}");
+            }
+            for (int i = 0; i < rules.size(); i++) {
+                String where = "berth.trust[" + i + "]";
+                JsonNode rule = rules.get(i);
+                List<String> repositories = ConfigTree.texts(rule.get("repositories"), where + ".repositories");
+                List<String> keys = ConfigTree.texts(rule.get("keys"), where + ".keys");
+                if (repositories.isEmpty() || keys.isEmpty()) {
+                    throw new ConfigException(where + ": needs repositories and at least one key");
+                }
+                out.add(new RegistryConfig.TrustRule(repositories, keys.stream().map(Path::of).toList(),
+                        ConfigTree.texts(rule.get("attestations"), where + ".attestations")));
+            }
+        }
+        RegistryConfig.Admission admission = null;
+        String addr = t.optionalString("berth.admission.addr");
+        if (addr != null) {
+            String certificate = t.optionalString("berth.admission.tls.certificate");
+            String key = t.optionalString("berth.admission.tls.key");
+            List<String> hosts = t.stringList("berth.admission.hosts");
+            if (certificate == null || key == null) {
+                throw new ConfigException("berth.admission.tls: certificate and key are required (the API server calls webhooks over TLS)");
+            }
+            if (hosts.isEmpty()) {
+                throw new ConfigException("berth.admission.hosts: name the registry host(s) images use");
+            }
+            admission = new RegistryConfig.Admission(address("berth.admission.addr", addr),
+                    new RegistryConfig.Tls(Path.of(certificate), Path.of(key), List.of(), "tls1.2", List.of()), hosts);
+        }
+        return new RegistryConfig.Trust(out, admission);
     }
 
     private RegistryConfig.Limits limits() {

@@ -39,9 +39,13 @@ final class ConfigTree {
     }
 
     List<String> stringList(String path) {
-        JsonNode n = use(path);
+        return texts(use(path), path);
+    }
+
+    /** A list of strings, or one string as a list of one; empty when {@code n} is absent. */
+    static List<String> texts(@Nullable JsonNode n, String path) {
         List<String> out = new ArrayList<>();
-        if (n == null) {
+        if (n == null || n.isNull()) {
             return out;
         }
         if (n.isArray()) {

@@ -18,6 +18,7 @@ import org.jspecify.annotations.Nullable;
  * @param catalogMaxEntries the most repositories one catalog page returns
  * @param manifestMaxBytes the largest manifest accepted (Berth's own {@code berth.manifestmaxbytes})
  * @param security authentication, access rules and the tag policy
+ * @param trust the signatures images need ({@code berth.trust}) and the admission webhook ({@code berth.admission})
  * @param limits what one client, and all clients together, may hold (Berth's own {@code berth.limits}, {@code berth.uploads}
  *     and {@code berth.trustedProxies})
  * @param warnings one line for each configuration key Berth ignores
@@ -31,6 +32,7 @@ public record RegistryConfig(
         int catalogMaxEntries,
         long manifestMaxBytes,
         SecurityConfig security,
+        Trust trust,
         Limits limits,
         List<String> warnings) {
 
@@ -85,6 +87,49 @@ public record RegistryConfig(
     public record Tls(Path certificate, Path key, List<Path> clientCas, String minimumTls, List<String> cipherSuites) {}
 
     /**
+     * Signed images ({@code berth.trust}) and the admission webhook ({@code berth.admission}).
+     *
+     * @param rules the trust rules, in order; the first whose repositories match applies, and a repository no rule
+     *     matches needs no signature
+     * @param admission the webhook's listener, or null for none
+     */
+    public record Trust(List<TrustRule> rules, @Nullable Admission admission) {
+        public static final Trust NONE = new Trust(List.of(), null);
+
+        public Trust {
+            rules = List.copyOf(rules);
+        }
+    }
+
+    /**
+     * One {@code berth.trust} rule.
+     *
+     * @param repositories repository globs ({@code *} within a segment, {@code **} across)
+     * @param keys PEM public key files (cosign's ECDSA P-256/P-384, Ed25519, RSA); a signature by any of them counts
+     * @param attestations in-toto predicate types that also need a valid attestation by one of the keys
+     */
+    public record TrustRule(List<String> repositories, List<Path> keys, List<String> attestations) {
+        public TrustRule {
+            repositories = List.copyOf(repositories);
+            keys = List.copyOf(keys);
+            attestations = List.copyOf(attestations);
+        }
+    }
+
+    /**
+     * {@code berth.admission}: the AdmissionReview webhook's own TLS listener.
+     *
+     * @param addr where it listens
+     * @param tls its certificate and key
+     * @param hosts the registry host names images use ({@code registry.mycorp.local}, with the port if not 443)
+     */
+    public record Admission(InetSocketAddress addr, Tls tls, List<String> hosts) {
+        public Admission {
+            hosts = List.copyOf(hosts);
+        }
+    }
+
+    /**
      * Bounds on what clients may hold, so that no client, with or without credentials, can exhaust the heap, the
      * file descriptors or the connection slots. Each has a safe default ({@link #DEFAULTS}).
      *
@@ -134,22 +179,22 @@ public record RegistryConfig(
                 new Storage(dataDir, true, false, new UploadPurging(true, Duration.ofHours(168), Duration.ofHours(24), false)),
                 new Http(new InetSocketAddress("127.0.0.1", 5000), null, "/", false, Map.of(), null, null, null),
                 new Health(true, Duration.ofSeconds(10), 3),
-                1000, DEFAULT_MANIFEST_MAX_BYTES, SecurityConfig.OPEN, Limits.DEFAULTS, List.of());
+                1000, DEFAULT_MANIFEST_MAX_BYTES, SecurityConfig.OPEN, Trust.NONE, Limits.DEFAULTS, List.of());
     }
 
     public RegistryConfig withAddr(InetSocketAddress addr) {
         return new RegistryConfig(logLevel, accessLog, storage,
                 new Http(addr, http.host(), http.prefix(), http.relativeUrls(), http.headers(), http.debugAddr(), http.prometheusPath(), http.tls()),
-                health, catalogMaxEntries, manifestMaxBytes, security, limits, warnings);
+                health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, warnings);
     }
 
     public RegistryConfig withLimits(Limits newLimits) {
-        return new RegistryConfig(logLevel, accessLog, storage, http, health, catalogMaxEntries, manifestMaxBytes, security, newLimits, warnings);
+        return new RegistryConfig(logLevel, accessLog, storage, http, health, catalogMaxEntries, manifestMaxBytes, security, trust, newLimits, warnings);
     }
 
     public RegistryConfig withRootDirectory(Path rootDirectory) {
         return new RegistryConfig(logLevel, accessLog,
                 new Storage(rootDirectory, storage.deleteEnabled(), storage.readOnly(), storage.purging()),
-                http, health, catalogMaxEntries, manifestMaxBytes, security, limits, warnings);
+                http, health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, warnings);
     }
 }

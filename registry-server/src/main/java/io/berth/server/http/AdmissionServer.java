@@ -1,0 +1,130 @@
+package io.berth.server.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.berth.server.admission.AdmissionReviews;
+import io.berth.server.config.RegistryConfig;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.DefaultEventExecutorGroup;
+import io.netty.util.concurrent.EventExecutorGroup;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admission webhook's own TLS listener ({@code berth.admission}): {@code POST} of an {@code AdmissionReview} to any
+ * path is answered by {@link AdmissionReviews}; {@code GET /healthz} is 200 for probes. Reviews are answered on their
+ * own small executor group, so a slow disk read for a verdict never holds an I/O thread, and bodies are capped at
+ * 4 MiB (the API server sends at most 3 MiB objects).
+ */
+public final class AdmissionServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(AdmissionServer.class);
+    private static final int MAX_REVIEW_BYTES = 4 << 20;
+
+    private final Channel channel;
+    private final EventExecutorGroup reviewers;
+
+    private AdmissionServer(Channel channel, EventExecutorGroup reviewers) {
+        this.channel = channel;
+        this.reviewers = reviewers;
+    }
+
+    /** Binds {@code admission}'s address on the given loops; {@link #close} unbinds it. */
+    public static AdmissionServer start(RegistryConfig.Admission admission, AdmissionReviews reviews, EventLoopGroup boss,
+            EventLoopGroup workers, Class<? extends ServerChannel> channelType) throws InterruptedException {
+        TlsSupport tls = TlsSupport.of(admission.tls());
+        EventExecutorGroup reviewers = new DefaultEventExecutorGroup(Math.max(2, Runtime.getRuntime().availableProcessors()));
+        Handler handler = new Handler(reviews);
+        try {
+            Channel channel = new ServerBootstrap()
+                    .group(boss, workers)
+                    .channel(channelType)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            ch.pipeline().addLast("detect-tls", tls.newDetector())
+                                    .addLast("idle", new IdleStateHandler(0, 0, 2, TimeUnit.MINUTES))
+                                    .addLast("http", new HttpServerCodec())
+                                    .addLast("keep-alive", new HttpServerKeepAliveHandler())
+                                    .addLast("aggregate", new HttpObjectAggregator(MAX_REVIEW_BYTES))
+                                    .addLast(reviewers, "review", handler);
+                        }
+                    })
+                    .bind(admission.addr()).sync().channel();
+            log.info("admission webhook listening on https://{} for images from {}", channel.localAddress(), admission.hosts());
+            return new AdmissionServer(channel, reviewers);
+        } catch (InterruptedException | RuntimeException e) {
+            reviewers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            throw e;
+        }
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    @Override
+    public void close() {
+        channel.close().syncUninterruptibly();
+        reviewers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    @ChannelHandler.Sharable
+    private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final AdmissionReviews reviews;
+
+        Handler(AdmissionReviews reviews) {
+            this.reviews = reviews;
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+            String path = request.uri().split("\\?", 2)[0];
+            FullHttpResponse response;
+            if (request.method().equals(HttpMethod.GET) && path.equals("/healthz")) {
+                response = Responses.json(HttpResponseStatus.OK, Map.of("status", "ok"));
+            } else if (!request.method().equals(HttpMethod.POST)) {
+                response = Responses.error(new HttpError(ErrorCode.UNSUPPORTED, "POST an AdmissionReview"));
+            } else {
+                JsonNode review;
+                try (ByteBufInputStream in = new ByteBufInputStream(request.content())) {
+                    review = Responses.JSON.readTree((java.io.InputStream) in);
+                } catch (JsonProcessingException e) {
+                    review = null;
+                } catch (IOException e) {
+                    review = null;
+                }
+                response = review == null || !review.isObject()
+                        ? Responses.error(new HttpError(ErrorCode.UNKNOWN, HttpResponseStatus.BAD_REQUEST, "the body is not an AdmissionReview"))
+                        : Responses.json(HttpResponseStatus.OK, reviews.answer(review));
+            }
+            ctx.writeAndFlush(response);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug("admission connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+        }
+    }
+}
