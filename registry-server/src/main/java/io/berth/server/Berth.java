@@ -75,6 +75,11 @@ public final class Berth implements AutoCloseable {
         return requireStarted().debugAddress();
     }
 
+    /** The admission webhook's address, or null when {@code berth.admission} is not set. */
+    public synchronized @Nullable InetSocketAddress admissionAddress() {
+        return requireStarted().admissionAddress();
+    }
+
     /** The directory holding the registry's data ({@code storage.filesystem.rootdirectory}). */
     public Path storageDirectory() {
         return config.storage().rootDirectory();

@@ -18,6 +18,7 @@ final class RegistryContext {
     private final ClientAddresses clients;
     private final BufferedBody.Budget bodyBudget;
     private final java.util.concurrent.Semaphore openBlobs;
+    private final io.berth.server.admission.LocalVerdicts verdicts;
 
     RegistryContext(RegistryStorage storage, RegistryConfig config, ServerMetrics metrics) {
         this.storage = storage;
@@ -29,6 +30,12 @@ final class RegistryContext {
         this.clients = new ClientAddresses(config.limits().trustedProxies());
         this.bodyBudget = new BufferedBody.Budget(config.limits().bufferedBodyBytes());
         this.openBlobs = new java.util.concurrent.Semaphore(config.limits().openBlobFiles());
+        this.verdicts = new io.berth.server.admission.LocalVerdicts(storage, SecurityWiring.trust(config.trust()));
+    }
+
+    /** Whether images of this registry may run: what the admission webhook asks. */
+    io.berth.server.admission.LocalVerdicts verdicts() {
+        return verdicts;
     }
 
     /** Who clients are, behind the trusted proxies. */

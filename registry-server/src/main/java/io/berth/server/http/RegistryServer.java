@@ -75,9 +75,11 @@ public final class RegistryServer implements AutoCloseable {
     private final Channel channel;
     private final ChannelGroup connections;
     private final DebugServer debug;
+    private final @org.jspecify.annotations.Nullable AdmissionServer admissions;
 
     private RegistryServer(EventLoopGroup boss, EventLoopGroup workers, EventExecutorGroup storageExecutors, Channel channel,
-            ChannelGroup connections, DebugServer debug) {
+            ChannelGroup connections, DebugServer debug, @org.jspecify.annotations.Nullable AdmissionServer admissions) {
+        this.admissions = admissions;
         this.boss = boss;
         this.workers = workers;
         this.storageExecutors = storageExecutors;
@@ -146,6 +148,9 @@ public final class RegistryServer implements AutoCloseable {
             Channel channel = b.bind(config.http().addr()).sync().channel();
             log.info("listening on {} ({} transport)", channel.localAddress(), epoll ? "epoll" : "nio");
             DebugServer debug = DebugServer.start(config, storage, meters, boss, workers, channelType);
+            RegistryConfig.Admission admission = config.trust().admission();
+            AdmissionServer admissions = admission == null ? null : AdmissionServer.start(admission,
+                    new io.berth.server.admission.AdmissionReviews(admission.hosts(), context.verdicts()), boss, workers, channelType);
             RegistryConfig.UploadPurging purging = config.storage().purging();
             if (purging.enabled() && !config.storage().readOnly()) {
                 long every = Math.max(purging.interval().toMillis(), 1000);
@@ -157,7 +162,7 @@ public final class RegistryServer implements AutoCloseable {
                 long every = Math.clamp(limits.uploadsIdleTimeout().toMillis() / 10, 1000L, 300_000L);
                 storageExecutors.scheduleAtFixedRate(() -> purgeIdle(storage, limits.uploadsIdleTimeout()), every, every, TimeUnit.MILLISECONDS);
             }
-            return new RegistryServer(boss, workers, storageExecutors, channel, connections, debug);
+            return new RegistryServer(boss, workers, storageExecutors, channel, connections, debug, admissions);
         } catch (InterruptedException | RuntimeException e) {
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
@@ -200,10 +205,18 @@ public final class RegistryServer implements AutoCloseable {
         return debug.address();
     }
 
+    /** The admission webhook's address, or null when {@code berth.admission} is not configured. */
+    public @org.jspecify.annotations.Nullable InetSocketAddress admissionAddress() {
+        return admissions == null ? null : admissions.address();
+    }
+
     @Override
     public void close() {
         channel.close().syncUninterruptibly();
         debug.close();
+        if (admissions != null) {
+            admissions.close();
+        }
         // Close connections while their event loops still run, so every handler sees channelInactive.
         connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         // A closed pipeline is torn down by hopping between the storage executor and its event loop;

@@ -1,0 +1,68 @@
+package io.berth.server.admission;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.berth.storage.Digest;
+import io.berth.storage.Problem;
+import io.berth.storage.Reference;
+import io.berth.storage.RegistryStorage;
+import io.berth.storage.RepositoryName;
+import io.berth.storage.StorageException;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Verdicts from Berth's own storage, answered from memory. A verdict is kept with the repository's
+ * {@linkplain RegistryStorage#generation generation} and the trust policy's generation it was made at, and is made
+ * anew on the first question after either moves: a pushed or deleted signature, or a rotated key, changes the
+ * answer at once, and nothing is ever fetched over the network. Thread-safe.
+ */
+public final class LocalVerdicts implements ImageVerdicts {
+    /** Decides whether a manifest that is in the registry is trusted. */
+    public interface Trust {
+        /** A number that changes whenever the policy (its rules or key files) changes. */
+        long generation();
+
+        /** Null when {@code repository@digest} is trusted; otherwise why not. */
+        @Nullable String refusal(RegistryStorage storage, RepositoryName repository, Digest digest);
+    }
+
+    private record Key(RepositoryName repository, Digest digest) {}
+
+    private record Verdict(long generation, long trustGeneration, @Nullable String refusal) {}
+
+    private final RegistryStorage storage;
+    private final Trust trust;
+    private final Cache<Key, Verdict> verdicts = Caffeine.newBuilder().maximumSize(100_000).build();
+
+    public LocalVerdicts(RegistryStorage storage, Trust trust) {
+        this.storage = storage;
+        this.trust = trust;
+    }
+
+    @Override
+    public @Nullable String refusal(RepositoryName repository, Digest digest) {
+        Key key = new Key(repository, digest);
+        // Read before deciding: a change made while deciding leaves the verdict stale, never wrongly fresh.
+        long generation = storage.generation(repository);
+        long trustGeneration = trust.generation();
+        Verdict v = verdicts.getIfPresent(key);
+        if (v != null && v.generation() == generation && v.trustGeneration() == trustGeneration) {
+            return v.refusal();
+        }
+        v = new Verdict(generation, trustGeneration, decide(repository, digest));
+        verdicts.put(key, v);
+        return v.refusal();
+    }
+
+    private @Nullable String decide(RepositoryName repository, Digest digest) {
+        try {
+            storage.getManifest(repository, new Reference.ByDigest(digest));
+        } catch (StorageException e) {
+            if (e.problem() == Problem.MANIFEST_UNKNOWN || e.problem() == Problem.NAME_UNKNOWN) {
+                return "manifest " + digest + " is not in the registry under " + repository;
+            }
+            throw e;
+        }
+        return trust.refusal(storage, repository, digest);
+    }
+}

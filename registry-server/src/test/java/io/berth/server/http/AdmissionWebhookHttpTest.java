@@ -1,0 +1,75 @@
+package io.berth.server.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.berth.server.tls.TestPki;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The admission webhook on its own TLS listener, answering for images in this Berth. */
+class AdmissionWebhookHttpTest {
+    @TempDir
+    Path dir;
+
+    private static ObjectNode podReview(String image) {
+        ObjectNode r = HttpFixture.JSON.createObjectNode();
+        r.put("apiVersion", "admission.k8s.io/v1");
+        r.put("kind", "AdmissionReview");
+        ObjectNode request = r.putObject("request");
+        request.put("uid", "u-1");
+        request.putObject("kind").put("group", "").put("version", "v1").put("kind", "Pod");
+        request.put("operation", "CREATE");
+        request.putObject("object").putObject("spec").putArray("containers").addObject().put("name", "app").put("image", image);
+        return r;
+    }
+
+    @Test
+    void imagesInTheRegistryAreAdmittedAndTyposRefusedOverTls() throws Exception {
+        TestPki pki = new TestPki();
+        pki.issue("berth-admission").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
+        try (HttpFixture http = HttpFixture.startWithConfig(dir, "127.0.0.1:0", """
+                berth:
+                  admission:
+                    addr: 127.0.0.1:0
+                    tls:
+                      certificate: %s
+                      key: %s
+                    hosts: [registry.mycorp.local]
+                """.formatted(dir.resolve("tls.crt"), dir.resolve("tls.key")));
+                HttpClient client = HttpClient.newBuilder().sslContext(pki.trustingClient()).connectTimeout(Duration.ofSeconds(5)).build()) {
+            HttpFixture.Manifest pushed = http.pushImage("team/app", "admitted", "v1");
+            URI webhook = URI.create("https://127.0.0.1:" + http.berth.admissionAddress().getPort() + "/validate");
+
+            JsonNode admitted = post(client, webhook, podReview("registry.mycorp.local/team/app@" + pushed.digest()));
+            assertThat(admitted.path("response").path("allowed").asBoolean()).isTrue();
+            assertThat(admitted.path("response").path("uid").asText()).isEqualTo("u-1");
+
+            String typo = "sha256:" + "0".repeat(64);
+            JsonNode refused = post(client, webhook, podReview("registry.mycorp.local/team/app@" + typo));
+            assertThat(refused.path("response").path("allowed").asBoolean()).isFalse();
+            assertThat(refused.path("response").path("status").path("message").asText())
+                    .contains("container \"app\"").contains("is not in the registry under team/app");
+
+            JsonNode otherRepository = post(client, webhook, podReview("registry.mycorp.local/team/other@" + pushed.digest()));
+            assertThat(otherRepository.path("response").path("allowed").asBoolean()).as("the digest must be in that repository").isFalse();
+
+            HttpResponse<String> health = client.send(HttpRequest.newBuilder(webhook.resolve("/healthz")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(health.statusCode()).isEqualTo(200);
+        }
+    }
+
+    private static JsonNode post(HttpClient client, URI webhook, JsonNode review) throws Exception {
+        HttpResponse<byte[]> r = client.send(HttpRequest.newBuilder(webhook).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(HttpFixture.JSON.writeValueAsBytes(review))).build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(r.statusCode()).isEqualTo(200);
+        return HttpFixture.json(r.body());
+    }
+}
