@@ -41,6 +41,11 @@ public record Digest(DigestAlgorithm algorithm, String hex) {
         return of(DigestAlgorithm.SHA256, DigestAlgorithm.SHA256.newMessageDigest().digest(content));
     }
 
+    /** Whether {@code content} hashes to this digest, with this digest's algorithm. */
+    public boolean matches(byte[] content) {
+        return of(algorithm, algorithm.newMessageDigest().digest(content)).equals(this);
+    }
+
     static String abbreviate(String text) {
         return text.length() <= 80 ? text : text.substring(0, 80) + "…";
     }
