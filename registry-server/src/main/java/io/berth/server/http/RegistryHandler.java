@@ -87,6 +87,10 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     private void responded(ChannelHandlerContext ctx) {
         responding = false;
         releaseBlobPermit();
+        if (!ctx.channel().isActive()) {
+            releaseBacklog(); // closed after its response (Connection: close): what was pipelined behind it is not served
+            return;
+        }
         Object next;
         while (!responding && (next = backlog.poll()) != null) {
             handle(ctx, next);
@@ -342,15 +346,19 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         BodySink s = sink;
         sink = null;
         exchange = null;
-        Object waiting;
-        while ((waiting = backlog.poll()) != null) {
-            ReferenceCountUtil.release(waiting);
-        }
+        releaseBacklog();
         if (s != null) {
             s.abort();
         }
         releaseBlobPermit();
         ctx.fireChannelInactive();
+    }
+
+    private void releaseBacklog() {
+        Object waiting;
+        while ((waiting = backlog.poll()) != null) {
+            ReferenceCountUtil.release(waiting);
+        }
     }
 
     private void releaseBlobPermit() {
