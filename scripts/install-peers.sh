@@ -41,6 +41,10 @@ CRANE_VERSION=v0.22.1          # github.com/google/go-containerregistry
 REGCTL_VERSION=v0.11.7         # github.com/regclient/regclient
 ORAS_VERSION=v1.3.6            # oras.land/oras
 CRICTL_VERSION=v1.37.0         # sigs.k8s.io/cri-tools (bookworm has no cri-tools package)
+# cosign: the newest v3 (sigstore bundles as OCI 1.1 referrers by default) and the
+# last v2.6 (legacy sha256-<hex>.sig/.att tags by default).
+COSIGN_VERSION=v3.1.3          # github.com/sigstore/cosign/v3
+COSIGN2_VERSION=v2.6.5         # github.com/sigstore/cosign/v2
 # OCI distribution-spec conformance. The module lives in the repo's conformance/
 # subdir, so release tags are not module versions: pin pseudo-versions of commits,
 # with their go.sum hashes (sum.golang.org has no record of the v1.1.1 one, and the
@@ -109,7 +113,9 @@ go_tool() {
   case "$name" in
     regctl) ldflags+=" -X github.com/regclient/regclient/internal/version.vcsTag=$version" ;;
     crictl) ldflags+=" -X sigs.k8s.io/cri-tools/pkg/version.Version=${version}" ;;
+    cosign) ldflags+=" -X sigs.k8s.io/release-utils/version.gitVersion=${version}" ;;
   esac
+  local t0=$SECONDS
   case "$mode" in
     install)
       GOBIN="$tmp" go install -trimpath -ldflags="$ldflags" "$pkg@$version" >&2
@@ -135,6 +141,7 @@ go_tool() {
   [[ -x "$tmp/$out" ]] || { log "go: $name did not produce $out"; exit 1; }
   mkdir -p "$dir"
   mv -f "$tmp/$out" "$bin"
+  log "go: built $name $version in $((SECONDS - t0))s"
   printf '%s\n' "$bin"
 }
 
@@ -147,6 +154,8 @@ CRANE=$(go_tool crane "$CRANE_VERSION" install github.com/google/go-containerreg
 REGCTL=$(go_tool regctl "$REGCTL_VERSION" install github.com/regclient/regclient/cmd/regctl github.com/regclient/regclient)
 ORAS=$(go_tool oras "$ORAS_VERSION" install oras.land/oras/cmd/oras oras.land/oras)
 CRICTL=$(go_tool crictl "$CRICTL_VERSION" install sigs.k8s.io/cri-tools/cmd/crictl sigs.k8s.io/cri-tools)
+COSIGN=$(go_tool cosign "$COSIGN_VERSION" install github.com/sigstore/cosign/v3/cmd/cosign github.com/sigstore/cosign/v3)
+COSIGN2=$(go_tool cosign "$COSIGN2_VERSION" install github.com/sigstore/cosign/v2/cmd/cosign github.com/sigstore/cosign/v2)
 CONF_V111=$(go_tool conformance "$CONF_V111_VERSION" test "$CONF_MODULE" "$CONF_MODULE" conformance-v1.1.1.test "$CONF_V111_SUMS")
 CONF_MAIN=$(go_tool conformance "$CONF_MAIN_VERSION" build "$CONF_MODULE" "$CONF_MODULE" conformance-main "$CONF_MAIN_SUMS")
 
@@ -168,6 +177,10 @@ tmp_env=$(mktemp "$BERTH_TOOLS/.env.XXXXXX")
   echo "export BERTH_REGCTL='$REGCTL'"
   echo "export BERTH_ORAS='$ORAS'"
   echo "export BERTH_CRICTL='$CRICTL'"
+  echo "export BERTH_COSIGN='$COSIGN'"
+  echo "export BERTH_COSIGN_VERSION='$COSIGN_VERSION'"
+  echo "export BERTH_COSIGN2='$COSIGN2'"
+  echo "export BERTH_COSIGN2_VERSION='$COSIGN2_VERSION'"
   echo "export BERTH_CONFORMANCE_V111='$CONF_V111'"
   echo "export BERTH_CONFORMANCE_MAIN='$CONF_MAIN'"
   echo "export BERTH_CONFORMANCE_MAIN_VERSION='$CONF_MAIN_VERSION'"
@@ -197,6 +210,8 @@ ln -sfn "$CRANE" "$BERTH_TOOLS/bin/crane"
 ln -sfn "$REGCTL" "$BERTH_TOOLS/bin/regctl"
 ln -sfn "$ORAS" "$BERTH_TOOLS/bin/oras"
 ln -sfn "$CRICTL" "$BERTH_TOOLS/bin/crictl"
+ln -sfn "$COSIGN" "$BERTH_TOOLS/bin/cosign"
+ln -sfn "$COSIGN2" "$BERTH_TOOLS/bin/cosign2"
 ln -sfn "$CONF_V111" "$BERTH_TOOLS/bin/oci-conformance-v1.1.1.test"
 ln -sfn "$CONF_MAIN" "$BERTH_TOOLS/bin/oci-conformance-main"
 
