@@ -7,13 +7,16 @@
 #                                     Berth with it), and ConfigMap berth-ca (ca.crt) for a BackendTLSPolicy
 #   berth-auth   (Secret)             htpasswd (bcrypt) for the accounts admin, ci and cluster, and the token
 #                                     signing key and certificate (token.key, token.crt)
+#   berth-admission-tls (kubernetes.io/tls)  the image webhook's certificate, for berth-admission.<namespace>.svc
+#                                     (the name the API server calls it by), with the CA as ca.crt: then
+#                                     k8s/scripts/webhook-ca-bundle.sh writes that CA into the webhook's caBundle
 #
 #   k8s/scripts/bootstrap-secrets.sh [--host registry.mycorp.local] [--dir ./berth-secrets] [--dry-run]
 #
 # Everything is generated once into --dir (mode 700; keep it in your secret store, never in git): the CA key,
 # the three accounts' passwords (<account>.password). Running it again reuses what is there and re-applies,
 # so adding a SAN or rotating one file is: delete that file, run again. With cert-manager
-# (k8s/components/cert-manager), berth-tls and berth-ca come from it: pass --auth-only.
+# (k8s/components/cert-manager), berth-tls, berth-ca and berth-admission-tls come from it: pass --auth-only.
 # --dry-run prints the objects as YAML instead of applying them. Needs openssl, htpasswd (apache2-utils)
 # and kubectl (its current context is the target cluster).
 set -euo pipefail
@@ -59,6 +62,14 @@ if ((!auth_only)); then
       -extfile <(printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n' "$san") 2>/dev/null
     rm -f tls.csr
   fi
+  ec_key admission.key
+  admission_name="berth-admission.$namespace.svc"
+  if [[ ! -s admission.crt ]] || ! openssl x509 -in admission.crt -noout -ext subjectAltName | tr -d ' ' | tr ',' '\n' | grep -ixF "DNS:$admission_name" >/dev/null; then
+    openssl req -new -key admission.key -subj "/CN=$admission_name" -out admission.csr
+    openssl x509 -req -in admission.csr -CA ca.crt -CAkey ca.key -CAcreateserial -sha256 -days 397 -out admission.crt \
+      -extfile <(printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n' "$admission_name") 2>/dev/null
+    rm -f admission.csr
+  fi
 fi
 
 ec_key token.key
@@ -85,6 +96,8 @@ if ((!auth_only)); then
   create secret tls berth-tls --cert=tls.crt --key=tls.key | apply
   create secret generic berth-ca --from-file=tls.crt=ca.crt --from-file=ca.crt=ca.crt | apply
   create configmap berth-ca --from-file=ca.crt=ca.crt | apply
+  create secret generic berth-admission-tls --type=kubernetes.io/tls \
+    --from-file=tls.crt=admission.crt --from-file=tls.key=admission.key --from-file=ca.crt=ca.crt | apply
 fi
 create secret generic berth-auth --from-file=htpasswd --from-file=token.key --from-file=token.crt | apply
 

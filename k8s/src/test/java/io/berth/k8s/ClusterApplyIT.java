@@ -18,8 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The default deployment applied server-side to a real API server, as the README says, and the two scripts an
- * operator runs against it: bootstrap-secrets.sh (TLS and auth Secrets) and pull-secret.sh (imagePullSecrets).
+ * The default deployment applied server-side to a real API server, as the README says, and the scripts an
+ * operator runs against it: bootstrap-secrets.sh (TLS and auth Secrets), webhook-ca-bundle.sh (the webhook's
+ * caBundle) and pull-secret.sh (imagePullSecrets).
  */
 class ClusterApplyIT {
     private static ControlPlane cp;
@@ -39,6 +40,9 @@ class ClusterApplyIT {
                 "ingress.networking.k8s.io/berth serverside-applied",
                 "networkpolicy.networking.k8s.io/berth serverside-applied",
                 "poddisruptionbudget.policy/berth serverside-applied",
+                "service/berth-admission serverside-applied",
+                "networkpolicy.networking.k8s.io/berth-admission serverside-applied",
+                "validatingwebhookconfiguration.admissionregistration.k8s.io/berth-images serverside-applied",
                 "validatingadmissionpolicy.admissionregistration.k8s.io/berth-images-by-digest serverside-applied",
                 "validatingadmissionpolicybinding.admissionregistration.k8s.io/berth-images-by-digest serverside-applied");
         assertThat(out).as("no Pod Security or deprecation warnings").doesNotContainIgnoringCase("warning");
@@ -53,10 +57,10 @@ class ClusterApplyIT {
 
     @Test
     void reapplyingChangesNothing() {
-        String out = cp.kubectl(Manifests.renderText(Tools.k8sDir()), "apply", "--server-side", "--field-manager=berth-test", "-f", "-")
+        String out = cp.kubectl(SharedCluster.rendered(), "apply", "--server-side", "--field-manager=berth-test", "-f", "-")
                 .requireSuccess().output();
         assertThat(out).doesNotContain("configured", "created");
-        Proc.Result diff = cp.kubectl(Manifests.renderText(Tools.k8sDir()), "diff", "--server-side", "--field-manager=berth-test", "-f", "-");
+        Proc.Result diff = cp.kubectl(SharedCluster.rendered(), "diff", "--server-side", "--field-manager=berth-test", "-f", "-");
         assertThat(diff.exitCode()).as("kubectl diff finds no difference:%n%s", diff.output()).isZero();
     }
 
@@ -96,9 +100,35 @@ class ClusterApplyIT {
         Proc.run(List.of("openssl", "verify", "-CAfile", dir.resolve("ca.crt").toString(), dir.resolve("tls.crt").toString()),
                 Map.of(), Duration.ofSeconds(30), null).requireSuccess();
 
+        JsonNode admission = secret("berth-admission-tls");
+        assertThat(admission.path("type").asText()).isEqualTo("kubernetes.io/tls");
+        assertThat(fieldNames(admission.path("data"))).containsExactlyInAnyOrder("tls.crt", "tls.key", "ca.crt");
+        assertThat(decode(admission, "ca.crt")).isEqualTo(decode(secret("berth-ca"), "ca.crt"));
+        Proc.Result admissionSan = Proc.run(List.of("openssl", "x509", "-noout", "-ext", "subjectAltName,extendedKeyUsage",
+                "-in", dir.resolve("admission.crt").toString()), Map.of(), Duration.ofSeconds(30), null).requireSuccess();
+        assertThat(admissionSan.output()).as("the name the API server calls the webhook Service by")
+                .contains("DNS:berth-admission.berth-system.svc", "TLS Web Server Authentication");
+        Proc.run(List.of("openssl", "verify", "-CAfile", dir.resolve("ca.crt").toString(), dir.resolve("admission.crt").toString()),
+                Map.of(), Duration.ofSeconds(30), null).requireSuccess();
+
         String tlsBefore = decode(tls, "tls.crt");
+        String admissionBefore = decode(admission, "tls.crt");
         runScript("bootstrap-secrets.sh", "--dir", dir.toString());
         assertThat(decode(secret("berth-tls"), "tls.crt")).as("a second run reuses the certificate").isEqualTo(tlsBefore);
+        assertThat(decode(secret("berth-admission-tls"), "tls.crt")).isEqualTo(admissionBefore);
+    }
+
+    @Test
+    void webhookCaBundleGivesTheWebhookTheSecretsCaAndReapplyingKeepsIt(@TempDir Path tmp) {
+        runScript("bootstrap-secrets.sh", "--dir", tmp.resolve("berth-secrets").toString());
+        runScript("webhook-ca-bundle.sh");
+        String ca = secret("berth-admission-tls").path("data").path("ca.crt").asText();
+        assertThat(caBundle()).isEqualTo(ca);
+
+        cp.kubectl(SharedCluster.rendered(), "apply", "--server-side", "--field-manager=berth-test", "-f", "-").requireSuccess();
+        assertThat(caBundle()).as("the manifests leave caBundle to the script").isEqualTo(ca);
+        runScript("webhook-ca-bundle.sh");
+        assertThat(caBundle()).isEqualTo(ca);
     }
 
     @Test
@@ -126,6 +156,12 @@ class ClusterApplyIT {
         Map<String, String> env = new HashMap<>(cp.kubectlEnv());
         env.put("PATH", Path.of(Tools.tool("KUBECTL")).getParent() + ":" + System.getenv("PATH"));
         Proc.run(command, env, Duration.ofMinutes(2), null).requireSuccess();
+    }
+
+    private static String caBundle() {
+        ControlPlane.Response r = cp.get("/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/berth-images");
+        assertThat(r.status()).as("%s", r).isEqualTo(200);
+        return r.body().path("webhooks").get(0).path("clientConfig").path("caBundle").asText();
     }
 
     private static JsonNode secret(String name) {

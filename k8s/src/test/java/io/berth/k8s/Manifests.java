@@ -5,9 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.databind.MappingIterator;
+import io.berth.conformance.Daemon;
 import io.berth.conformance.Proc;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,6 +34,27 @@ final class Manifests {
 
     static Manifests render(Path kustomization) {
         return parse(renderText(kustomization));
+    }
+
+    /**
+     * Renders the kustomization.yaml {@code kustomization} placed at {@code path} below a temporary root that holds
+     * a symbolic link {@code link} to {@code target}. Kustomize refuses an overlay inside its base and absolute
+     * paths, so overlays of k8s/ are written this way, next to a link to it.
+     */
+    static String renderOverlayText(String path, String kustomization, String link, Path target) {
+        try {
+            Path root = Files.createTempDirectory("berth-overlay-");
+            try {
+                Files.createSymbolicLink(root.resolve(link), target);
+                Path dir = Files.createDirectories(root.resolve(path));
+                Files.writeString(dir.resolve("kustomization.yaml"), kustomization);
+                return renderText(dir);
+            } finally {
+                Daemon.deleteTree(root);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     static Manifests parse(String yaml) {

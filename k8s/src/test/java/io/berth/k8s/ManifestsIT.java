@@ -3,7 +3,6 @@ package io.berth.k8s;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.berth.conformance.Daemon;
 import io.berth.server.config.ConfigLoader;
 import io.berth.server.config.RegistryConfig;
 import java.io.IOException;
@@ -17,6 +16,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * What {@code kubectl kustomize} makes of k8s/, of each component and of the example overlay: the objects the
@@ -29,39 +29,21 @@ class ManifestsIT {
         return Manifests.render(K8S);
     }
 
-    /**
-     * Renders k8s/ with {@code components} through a throwaway overlay. Kustomize refuses an overlay inside its
-     * base and absolute paths, so the overlay lives in a temporary directory next to a symbolic link to k8s/.
-     */
+    /** Renders k8s/ with {@code components} through a throwaway overlay. */
     static Manifests withComponents(String... components) {
         StringBuilder k = new StringBuilder("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../k8s\n");
         k.append("components:\n");
         for (String c : components) {
             k.append("  - ../k8s/components/").append(c).append('\n');
         }
-        return overlay("overlay", k.toString(), "k8s", K8S);
+        return Manifests.parse(Manifests.renderOverlayText("overlay", k.toString(), "k8s", K8S));
     }
 
     /** The example overlay where it is meant to live: deploy/registry/ of a repository with Berth checked out at berth/. */
     static Manifests exampleOverlay() {
         try {
-            return overlay("deploy/registry", Files.readString(K8S.resolve("examples/overlay/kustomization.yaml")), "berth", K8S.getParent());
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
-
-    private static Manifests overlay(String path, String kustomization, String link, Path target) {
-        try {
-            Path root = Files.createTempDirectory("berth-overlay-");
-            try {
-                Files.createSymbolicLink(root.resolve(link), target);
-                Path dir = Files.createDirectories(root.resolve(path));
-                Files.writeString(dir.resolve("kustomization.yaml"), kustomization);
-                return Manifests.render(dir);
-            } finally {
-                Daemon.deleteTree(root);
-            }
+            return Manifests.parse(Manifests.renderOverlayText("deploy/registry",
+                    Files.readString(K8S.resolve("examples/overlay/kustomization.yaml")), "berth", K8S.getParent()));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
@@ -83,7 +65,7 @@ class ManifestsIT {
     }
 
     @Test
-    void theDefaultDeploymentHasTheRegistryAndThePolicy() {
+    void theDefaultDeploymentHasTheRegistryThePolicyAndTheWebhook() {
         assertThat(base().ids()).containsExactlyInAnyOrder(
                 "Namespace//berth-system",
                 "ServiceAccount/berth-system/berth",
@@ -96,7 +78,10 @@ class ManifestsIT {
                 "NetworkPolicy/berth-system/berth",
                 "Ingress/berth-system/berth",
                 "ValidatingAdmissionPolicy//berth-images-by-digest",
-                "ValidatingAdmissionPolicyBinding//berth-images-by-digest");
+                "ValidatingAdmissionPolicyBinding//berth-images-by-digest",
+                "Service/berth-system/berth-admission",
+                "NetworkPolicy/berth-system/berth-admission",
+                "ValidatingWebhookConfiguration//berth-images");
     }
 
     @ParameterizedTest(name = "[{0}]")
@@ -152,7 +137,7 @@ class ManifestsIT {
 
         List<String> mounts = new ArrayList<>();
         c.path("volumeMounts").forEach(v -> mounts.add(v.path("mountPath").asText()));
-        assertThat(mounts).contains("/var/lib/registry", "/etc/docker/registry", "/etc/berth/tls", "/etc/berth/auth", "/tmp");
+        assertThat(mounts).contains("/var/lib/registry", "/etc/docker/registry", "/etc/berth/tls", "/etc/berth/auth", "/etc/berth/admission", "/tmp");
         c.path("volumeMounts").forEach(v -> assertThat(v.has("subPath")).as("subPath mounts miss rotated secrets: %s", v).isFalse());
     }
 
@@ -230,6 +215,22 @@ class ManifestsIT {
     }
 
     @Test
+    void certManagerVariantIssuesTheWebhooksCertificateAndInjectsItsCa() {
+        Manifests m = withComponents("cert-manager");
+        JsonNode cert = m.get("Certificate", "berth-admission-tls");
+        JsonNode service = webhook(m).path("clientConfig").path("service");
+        assertThat(cert.path("spec").path("secretName").asText()).as("the Secret the StatefulSet mounts").isEqualTo(admissionSecret(m));
+        assertThat(cert.path("spec").path("dnsNames").toString()).as("the name the API server verifies")
+                .isEqualTo("[\"" + service.path("name").asText() + "." + service.path("namespace").asText() + ".svc\"]");
+        assertThat(cert.path("spec").path("usages").toString()).contains("server auth");
+        assertThat(cert.path("spec").path("issuerRef").path("name").asText()).isEqualTo("berth-ca");
+        assertThat(m.get("ValidatingWebhookConfiguration", "berth-images").path("metadata").path("annotations")
+                .path("cert-manager.io/inject-ca-from").asText()).isEqualTo("berth-system/berth-admission-tls");
+        assertThat(base().get("ValidatingWebhookConfiguration", "berth-images").path("metadata").path("annotations").isMissingNode())
+                .as("without cert-manager, webhook-ca-bundle.sh fills the caBundle").isTrue();
+    }
+
+    @Test
     void ovhVariantUsesCinderHighSpeed() {
         JsonNode claim = withComponents("ovh").get("StatefulSet", "berth").path("spec").path("volumeClaimTemplates").get(0);
         assertThat(claim.path("spec").path("storageClassName").asText()).isEqualTo("csi-cinder-high-speed");
@@ -239,6 +240,14 @@ class ManifestsIT {
     void warnVariantOnlyWarnsAndAudits() {
         JsonNode binding = withComponents("admission-warn").get("ValidatingAdmissionPolicyBinding", Policy.NAME);
         assertThat(binding.path("spec").path("validationActions").toString()).isEqualTo("[\"Warn\",\"Audit\"]");
+    }
+
+    @ParameterizedTest(name = "[{0}]")
+    @ValueSource(strings = {"admission-warn", "admission-warn,cert-manager", "cert-manager,admission-warn"})
+    void warnVariantLeavesTheWebhookOut(String components) {
+        Manifests m = withComponents(components.split(","));
+        assertThat(m.ofKind("ValidatingWebhookConfiguration")).as("the webhook cannot only warn").isEmpty();
+        assertThat(m.find("ValidatingAdmissionPolicy", Policy.NAME)).isPresent();
     }
 
     @Test
@@ -280,6 +289,7 @@ class ManifestsIT {
         assertThat(m.get("Ingress", "berth").path("spec").path("tls").get(0).path("secretName").asText()).isEqualTo("berth-ingress-tls");
         assertThat(m.get("Certificate", "berth-ingress-tls").path("spec").path("dnsNames").get(0).asText()).isEqualTo("registry.example.org");
         assertThat(m.berthEnv().get("REGISTRY_AUTH_TOKEN_REALM")).isEqualTo("https://registry.example.org/auth/token");
+        assertThat(m.berthEnv().get("REGISTRY_BERTH_ADMISSION_HOSTS")).isEqualTo("registry.example.org");
         assertThat(m.get("StatefulSet", "berth").path("spec").path("template").path("spec").path("containers").get(0).path("image").asText())
                 .isEqualTo("ghcr.io/example/berth@sha256:" + "0".repeat(64));
         assertThat(m.find("ConfigMap", "berth-settings")).as("local-config is never applied").isEmpty();
@@ -305,9 +315,142 @@ class ManifestsIT {
         assertThat(config.storage().rootDirectory()).isEqualTo(Path.of("/var/lib/registry"));
         assertThat(config.http().debugAddr()).isNotNull();
         assertThat(config.limits().trustedProxies()).as("the ingress controller's forwarding is believed").isNotEmpty();
+        var admission = config.trust().admission();
+        assertThat(admission).as("berth.admission").isNotNull();
+        assertThat(admission.addr().getPort()).isEqualTo(containerPort(m, "admission"));
+        assertThat(admission.tls().certificate()).isEqualTo(Path.of("/etc/berth/admission/tls.crt"));
+        assertThat(admission.tls().key()).isEqualTo(Path.of("/etc/berth/admission/tls.key"));
+        assertThat(admission.hosts()).containsExactly(Workloads.HOST);
         // Berth's unused-key warnings compare case-sensitively and so name camelCase keys it does read
         // (berth.tokenIssuer.*, berth.immutableTags, berth.denyTags): only keys outside berth: must be clean.
         assertThat(config.warnings()).isEmpty();
+    }
+
+    @Test
+    void theWebhookCallsBerthsAdmissionServiceAndFailsClosed() {
+        JsonNode w = webhook(base());
+        JsonNode client = w.path("clientConfig");
+        assertThat(client.has("url")).isFalse();
+        assertThat(client.has("caBundle")).as("left to webhook-ca-bundle.sh or cert-manager, so re-applying keeps it").isFalse();
+        assertThat(client.path("service").path("namespace").asText()).isEqualTo("berth-system");
+        assertThat(client.path("service").path("name").asText()).isEqualTo("berth-admission");
+        assertThat(client.path("service").path("path").asText()).isEqualTo("/validate");
+        assertThat(client.path("service").path("port").asInt()).isEqualTo(443);
+        assertThat(w.path("failurePolicy").asText()).isEqualTo("Fail");
+        assertThat(w.path("timeoutSeconds").asInt()).isBetween(1, 10);
+        assertThat(w.path("sideEffects").asText()).isEqualTo("None");
+        assertThat(w.path("admissionReviewVersions").toString()).isEqualTo("[\"v1\"]");
+        assertThat(w.path("objectSelector").isMissingNode()).as("pods cannot label themselves out").isTrue();
+        assertThat(w.path("matchConditions").size()).isEqualTo(1);
+        assertThat(w.path("matchConditions").get(0).path("expression").asText()).startsWith("request.operation != 'UPDATE' ||");
+    }
+
+    @Test
+    void theWebhookExemptsExactlyThePolicysNamespaces() {
+        JsonNode selector = webhook(base()).path("namespaceSelector");
+        JsonNode binding = base().get("ValidatingAdmissionPolicyBinding", Policy.NAME).path("spec").path("matchResources").path("namespaceSelector");
+        assertThat(selector).isEqualTo(binding);
+        assertThat(selector.path("matchExpressions").get(0).path("values").toString()).contains("\"berth-system\"", "\"kube-system\"");
+    }
+
+    @Test
+    void theWebhookMatchesWhatThePolicyMatches() {
+        JsonNode policy = base().get("ValidatingAdmissionPolicy", Policy.NAME).path("spec").path("matchConstraints");
+        JsonNode w = webhook(base());
+        assertThat(w.path("matchPolicy").asText()).isEqualTo(policy.path("matchPolicy").asText());
+        assertThat(rules(w.path("rules"))).isEqualTo(rules(policy.path("resourceRules")))
+                .contains("/v1/CREATE/pods", "/v1/UPDATE/pods/ephemeralcontainers", "apps/v1/CREATE/deployments", "batch/v1/UPDATE/cronjobs");
+    }
+
+    @Test
+    void theWebhookServiceReachesBerthsAdmissionPort() {
+        Manifests m = base();
+        JsonNode svc = m.get("Service", "berth-admission");
+        assertThat(svc.path("spec").path("type").asText()).isEqualTo("ClusterIP");
+        JsonNode port = svc.path("spec").path("ports").get(0);
+        assertThat(port.path("port").asInt()).isEqualTo(webhook(m).path("clientConfig").path("service").path("port").asInt());
+        assertThat(port.path("targetPort").asText()).isEqualTo("admission");
+        assertThat(containerPort(m, "admission")).isEqualTo(8443);
+        JsonNode labels = m.get("StatefulSet", "berth").path("spec").path("template").path("metadata").path("labels");
+        svc.path("spec").path("selector").properties()
+                .forEach(e -> assertThat(labels.path(e.getKey()).asText()).isEqualTo(e.getValue().asText()));
+        assertThat(admissionSecret(m)).isEqualTo("berth-admission-tls");
+        assertThat(admissionMount(m).path("readOnly").asBoolean()).isTrue();
+    }
+
+    @ParameterizedTest(name = "[{0}]")
+    @MethodSource("variants")
+    void whereverTheWebhookIsItsServiceIsToo(String variant) {
+        Manifests m = variant(variant);
+        for (JsonNode config : m.ofKind("ValidatingWebhookConfiguration")) {
+            for (JsonNode w : config.path("webhooks")) {
+                JsonNode service = w.path("clientConfig").path("service");
+                assertThat(m.find("Service", service.path("name").asText())).as("%s in %s", service, variant).isPresent();
+                assertThat(m.get("Service", service.path("name").asText()).path("metadata").path("namespace").asText())
+                        .isEqualTo(service.path("namespace").asText());
+            }
+        }
+    }
+
+    @Test
+    void onlyTheApiServersNamespaceMayReachTheAdmissionPort() {
+        Manifests m = base();
+        JsonNode np = m.get("NetworkPolicy", "berth-admission");
+        assertThat(np.path("spec").path("podSelector")).isEqualTo(m.get("NetworkPolicy", "berth").path("spec").path("podSelector"));
+        assertThat(np.path("spec").path("policyTypes").toString()).isEqualTo("[\"Ingress\"]");
+        JsonNode ingress = np.path("spec").path("ingress");
+        assertThat(ingress.size()).isEqualTo(1);
+        assertThat(ingress.get(0).path("ports").toString()).isEqualTo("[{\"port\":8443,\"protocol\":\"TCP\"}]");
+        assertThat(ingress.get(0).path("from").toString())
+                .isEqualTo("[{\"namespaceSelector\":{\"matchLabels\":{\"kubernetes.io/metadata.name\":\"kube-system\"}}}]");
+        assertThat(m.get("NetworkPolicy", "berth").path("spec").path("ingress").toString()).as("the registry's policy does not open 8443")
+                .doesNotContain("8443");
+    }
+
+    /** The webhook of berth-images (there is exactly one). */
+    private static JsonNode webhook(Manifests m) {
+        JsonNode webhooks = m.get("ValidatingWebhookConfiguration", "berth-images").path("webhooks");
+        assertThat(webhooks.size()).isEqualTo(1);
+        assertThat(webhooks.get(0).path("name").asText()).isEqualTo("images.berth.io");
+        return webhooks.get(0);
+    }
+
+    /** Each rule as group/version/operation/resource, sorted; the webhook's scope (Namespaced) aside. */
+    private static List<String> rules(JsonNode rules) {
+        List<String> out = new ArrayList<>();
+        for (JsonNode r : rules) {
+            r.path("apiGroups").forEach(g -> r.path("apiVersions").forEach(v -> r.path("operations").forEach(o -> r.path("resources")
+                    .forEach(res -> out.add(g.asText() + "/" + v.asText() + "/" + o.asText() + "/" + res.asText())))));
+        }
+        return out.stream().sorted().toList();
+    }
+
+    private static int containerPort(Manifests m, String name) {
+        for (JsonNode p : m.get("StatefulSet", "berth").path("spec").path("template").path("spec").path("containers").get(0).path("ports")) {
+            if (p.path("name").asText().equals(name)) {
+                return p.path("containerPort").asInt();
+            }
+        }
+        throw new AssertionError("no container port " + name);
+    }
+
+    private static JsonNode admissionMount(Manifests m) {
+        for (JsonNode v : m.get("StatefulSet", "berth").path("spec").path("template").path("spec").path("containers").get(0).path("volumeMounts")) {
+            if (v.path("mountPath").asText().equals("/etc/berth/admission")) {
+                return v;
+            }
+        }
+        throw new AssertionError("nothing mounted at /etc/berth/admission");
+    }
+
+    private static String admissionSecret(Manifests m) {
+        String volume = admissionMount(m).path("name").asText();
+        for (JsonNode v : m.get("StatefulSet", "berth").path("spec").path("template").path("spec").path("volumes")) {
+            if (v.path("name").asText().equals(volume)) {
+                return v.path("secret").path("secretName").asText();
+            }
+        }
+        throw new AssertionError("no volume mounted at /etc/berth/admission");
     }
 
     private static String networkPolicyIngressNamespace(Manifests m) {

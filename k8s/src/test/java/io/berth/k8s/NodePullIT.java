@@ -56,6 +56,9 @@ class NodePullIT {
         env.put("REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE", secrets.resolve("token.crt").toString());
         env.put("REGISTRY_BERTH_TOKENISSUER_HTPASSWD", secrets.resolve("htpasswd").toString());
         env.put("REGISTRY_BERTH_TOKENISSUER_KEY", secrets.resolve("token.key").toString());
+        env.put("REGISTRY_BERTH_ADMISSION_ADDR", "127.0.0.1:0");
+        env.put("REGISTRY_BERTH_ADMISSION_TLS_CERTIFICATE", secrets.resolve("admission.crt").toString());
+        env.put("REGISTRY_BERTH_ADMISSION_TLS_KEY", secrets.resolve("admission.key").toString());
         // The realm nodes and CI use: https://<registry host>/auth/token, here the loopback address.
         env.put("REGISTRY_AUTH_TOKEN_REALM", env.get("REGISTRY_AUTH_TOKEN_REALM").replace(Workloads.HOST, host));
         berth = Berth.builder().config(ConfigLoader.load(config, env)).build();

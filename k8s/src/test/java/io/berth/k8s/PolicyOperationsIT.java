@@ -29,7 +29,7 @@ class PolicyOperationsIT {
 
     @AfterEach
     void restoreTheAppliedPolicy() {
-        String rendered = Manifests.renderText(Tools.k8sDir());
+        String rendered = SharedCluster.rendered();
         cp.kubectl(rendered, "apply", "--server-side", "--field-manager=berth-test", "--force-conflicts", "-f", "-").requireSuccess();
         Policy.awaitEnforced(cp, Duration.ofMinutes(1));
         Policy.await(cp, Duration.ofMinutes(1), "harbor to be refused again",

@@ -14,8 +14,16 @@ import org.jspecify.annotations.Nullable;
  * It stops when the test JVM exits.
  */
 final class SharedCluster {
+    /**
+     * No Berth runs behind the applied webhook's Service here (no kubelet, no Service network), and it fails closed:
+     * as applied, it would refuse every pod the other tests create. So the tests apply it narrowed to namespaces
+     * with this label, which none has. {@link AdmissionWebhookIT} runs the same webhook against a live Berth.
+     */
+    static final String UNSERVED_WEBHOOK_LABEL = "berth-test/no-berth-behind-the-webhook";
+
     private static @Nullable ControlPlane cluster;
     private static @Nullable String applyOutput;
+    private static @Nullable String rendered;
 
     private SharedCluster() {}
 
@@ -47,12 +55,35 @@ final class SharedCluster {
     static synchronized ControlPlane withBerthApplied() {
         ControlPlane cp = get();
         if (applyOutput == null) {
-            String rendered = Manifests.renderText(Tools.k8sDir());
-            applyOutput = cp.kubectl(rendered, "apply", "--server-side", "--field-manager=berth-test", "-f", "-")
+            applyOutput = cp.kubectl(rendered(), "apply", "--server-side", "--field-manager=berth-test", "-f", "-")
                     .requireSuccess().output();
             Policy.awaitEnforced(cp, Duration.ofMinutes(1));
         }
         return cp;
+    }
+
+    /**
+     * The default deployment as the tests apply it: {@code kubectl kustomize k8s}, with the webhook's namespaceSelector
+     * also requiring {@link #UNSERVED_WEBHOOK_LABEL}.
+     */
+    static synchronized String rendered() {
+        if (rendered == null) {
+            rendered = Manifests.renderOverlayText("applied", """
+                    apiVersion: kustomize.config.k8s.io/v1beta1
+                    kind: Kustomization
+                    resources:
+                      - ../k8s
+                    patches:
+                      - target:
+                          kind: ValidatingWebhookConfiguration
+                          name: berth-images
+                        patch: |-
+                          - op: add
+                            path: /webhooks/0/namespaceSelector/matchExpressions/-
+                            value: {key: %s, operator: Exists}
+                    """.formatted(UNSERVED_WEBHOOK_LABEL), "k8s", Tools.k8sDir());
+        }
+        return rendered;
     }
 
     static synchronized String applyOutput() {
