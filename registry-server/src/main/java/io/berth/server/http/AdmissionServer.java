@@ -42,10 +42,12 @@ public final class AdmissionServer implements AutoCloseable {
     private static final int MAX_REVIEW_BYTES = 4 << 20;
 
     private final Channel channel;
+    private final io.netty.channel.group.ChannelGroup connections;
     private final EventExecutorGroup reviewers;
 
-    private AdmissionServer(Channel channel, EventExecutorGroup reviewers) {
+    private AdmissionServer(Channel channel, io.netty.channel.group.ChannelGroup connections, EventExecutorGroup reviewers) {
         this.channel = channel;
+        this.connections = connections;
         this.reviewers = reviewers;
     }
 
@@ -55,6 +57,8 @@ public final class AdmissionServer implements AutoCloseable {
         TlsSupport tls = TlsSupport.of(admission.tls());
         EventExecutorGroup reviewers = new DefaultEventExecutorGroup(Math.max(2, Runtime.getRuntime().availableProcessors()));
         Handler handler = new Handler(reviews);
+        io.netty.channel.group.ChannelGroup connections = new io.netty.channel.group.DefaultChannelGroup("berth-admission",
+                io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
         try {
             Channel channel = new ServerBootstrap()
                     .group(boss, workers)
@@ -62,6 +66,7 @@ public final class AdmissionServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
+                            connections.add(ch);
                             ch.pipeline().addLast("detect-tls", tls.newDetector())
                                     .addLast("idle", new IdleStateHandler(0, 0, 2, TimeUnit.MINUTES))
                                     .addLast("http", new HttpServerCodec())
@@ -72,7 +77,7 @@ public final class AdmissionServer implements AutoCloseable {
                     })
                     .bind(admission.addr()).sync().channel();
             log.info("admission webhook listening on https://{} for images from {}", channel.localAddress(), admission.hosts());
-            return new AdmissionServer(channel, reviewers);
+            return new AdmissionServer(channel, connections, reviewers);
         } catch (InterruptedException | RuntimeException e) {
             reviewers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             throw e;
@@ -86,7 +91,9 @@ public final class AdmissionServer implements AutoCloseable {
     @Override
     public void close() {
         channel.close().syncUninterruptibly();
-        reviewers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        // The API server keeps its connections open: close them while the reviewers still run their last hops.
+        connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        reviewers.shutdownGracefully(50, 2000, TimeUnit.MILLISECONDS).syncUninterruptibly();
     }
 
     @ChannelHandler.Sharable
