@@ -70,7 +70,7 @@ final class PublicKeys {
                 new InputStreamReader(new ByteArrayInputStream(content), StandardCharsets.ISO_8859_1))) {
             for (PemObject block = pem.readPemObject(); block != null; block = pem.readPemObject()) {
                 if (!block.getType().equals("PUBLIC KEY")) {
-                    throw new IOException("holds a " + block.getType() + " block; only public keys (-----BEGIN PUBLIC"
+                    throw new IOException("holds a \"" + block.getType() + "\" block; only public keys (-----BEGIN PUBLIC"
                             + " KEY-----, as in cosign.pub) are read");
                 }
                 if (keys.size() == MAX_KEYS_PER_FILE) {

@@ -31,6 +31,8 @@ final class StrictJson {
             .build();
     private static final ObjectMapper MAPPER =
             JsonMapper.builder(FACTORY).enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
+    /** Reads one value out of a streaming parser, which goes on after it. */
+    private static final ObjectMapper VALUE_READER = JsonMapper.builder(FACTORY).build();
 
     private StrictJson() {}
 
@@ -63,7 +65,7 @@ final class StrictJson {
 
     /** The value at the parser's current token, as a tree. */
     static JsonNode tree(JsonParser parser) throws IOException {
-        return MAPPER.readTree(parser);
+        return VALUE_READER.readTree(parser);
     }
 
     /** The object field {@code name} of {@code parent}. */
