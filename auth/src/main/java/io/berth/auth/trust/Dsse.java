@@ -125,7 +125,8 @@ final class Dsse {
                     throw new Refusal("the in-toto statement has data after its end");
                 }
             } catch (JsonProcessingException e) {
-                throw new Refusal("the in-toto statement is not valid JSON: " + StrictJson.clean(e.getOriginalMessage()));
+                throw new Refusal("the in-toto statement is not valid JSON: "
+                        + StrictJson.clean(e.getOriginalMessage()));
             } catch (IOException e) {
                 throw new Refusal("the in-toto statement cannot be read: " + StrictJson.clean(e.getMessage()));
             }

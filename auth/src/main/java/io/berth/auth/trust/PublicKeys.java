@@ -55,7 +55,8 @@ final class PublicKeys {
             throw new IOException(file + ": permission denied", e);
         }
         if (content.length > MAX_FILE_BYTES) {
-            throw new IOException(file + ": larger than " + MAX_FILE_BYTES + " bytes; a public key file is a few hundred");
+            throw new IOException(file + ": larger than " + MAX_FILE_BYTES
+                    + " bytes; a public key file is a few hundred");
         }
         try {
             return parse(file, content);
@@ -70,8 +71,8 @@ final class PublicKeys {
                 new InputStreamReader(new ByteArrayInputStream(content), StandardCharsets.ISO_8859_1))) {
             for (PemObject block = pem.readPemObject(); block != null; block = pem.readPemObject()) {
                 if (!block.getType().equals("PUBLIC KEY")) {
-                    throw new IOException("holds a \"" + block.getType() + "\" block; only public keys (-----BEGIN PUBLIC"
-                            + " KEY-----, as in cosign.pub) are read");
+                    throw new IOException("holds a \"" + block.getType() + "\" block; only public keys"
+                            + " (-----BEGIN PUBLIC KEY-----, as in cosign.pub) are read");
                 }
                 if (keys.size() == MAX_KEYS_PER_FILE) {
                     throw new IOException("holds more than " + MAX_KEYS_PER_FILE + " keys");
