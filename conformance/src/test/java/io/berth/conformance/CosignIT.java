@@ -24,6 +24,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import io.berth.conformance.CosignKit.Version;
+import static io.berth.conformance.CosignKit.args;
+import static io.berth.conformance.CosignKit.legacyTag;
+import static io.berth.conformance.CosignKit.tinyLayer;
+import static io.berth.conformance.CosignKit.SIGN_PREDICATE;
+import static io.berth.conformance.CosignKit.SLSA_PREDICATE;
 
 /**
  * The real cosign CLI against the README's secure example ({@code examples/secure/config.yml}: TLS, the built-in token
@@ -34,69 +40,17 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class CosignIT {
     private static final String BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json";
-    private static final String SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1";
-    private static final String SLSA_PREDICATE = "https://slsa.dev/provenance/v0.2";
 
     @TempDir
     static Path work;
 
     private static SecureRegistry registry;
-    private static Path keys;
-
-    /** A cosign build and the flags that keep it off the network. */
-    enum Cosign {
-        /** cosign v2.6: {@code .sig}/{@code .att} tags. */
-        V2("COSIGN2"),
-        /** cosign v3: sigstore bundles as referrers. */
-        V3("COSIGN");
-
-        private final String peer;
-
-        Cosign(String peer) {
-            this.peer = peer;
-        }
-
-        /**
-         * Signing without Fulcio, Rekor or a TSA. v2 takes {@code --tlog-upload=false}; v3 refuses that and takes an empty
-         * signing config instead, and an empty trusted root so that it does not look for sigstore's TUF repository.
-         */
-        List<String> airGapped() {
-            return this == V2 ? List.of("--tlog-upload=false", "--yes")
-                    : List.of("--signing-config", keys.resolve("signing-config.json").toString(),
-                            "--trusted-root", keys.resolve("trusted-root.json").toString(), "--yes");
-        }
-
-        /** Verifying a key-signed artifact that has no transparency-log entry and no signed timestamp. */
-        List<String> offline() {
-            return this == V2 ? List.of("--insecure-ignore-tlog")
-                    : List.of("--insecure-ignore-tlog", "--use-signed-timestamps=false",
-                            "--trusted-root", keys.resolve("trusted-root.json").toString());
-        }
-
-        /** The public key of the pair this version generated ({@code name} is {@code ci} or {@code other}). */
-        String publicKey(String name) {
-            return keys.resolve(this + "-" + name + ".pub").toString();
-        }
-
-        String privateKey(String name) {
-            return keys.resolve(this + "-" + name + ".key").toString();
-        }
-    }
+    private static CosignKit kit;
 
     @BeforeAll
     static void start() throws IOException {
+        kit = CosignKit.generate(work.resolve("keys"));
         registry = SecureRegistry.start(work.resolve("registry"), Map.of());
-        keys = Files.createDirectories(work.resolve("keys"));
-        for (Cosign cosign : Cosign.values()) {
-            PeerCli cli = cli(cosign, work.resolve("keygen-" + cosign));
-            for (String name : List.of("ci", "other")) {
-                cli.ok("generate-key-pair", "--output-key-prefix", keys.resolve(cosign + "-" + name).toString());
-                assertThat(Files.readString(Path.of(cosign.publicKey(name)))).startsWith("-----BEGIN PUBLIC KEY-----");
-            }
-        }
-        PeerCli v3 = cli(Cosign.V3, work.resolve("keygen-V3"));
-        v3.ok("signing-config", "create", "--out", keys.resolve("signing-config.json").toString());
-        v3.ok("trusted-root", "create", "--out", keys.resolve("trusted-root.json").toString());
     }
 
     @AfterAll
@@ -105,22 +59,22 @@ class CosignIT {
     }
 
     @ParameterizedTest
-    @EnumSource(Cosign.class)
-    void ciSignsByDigestAndTheClusterRoleVerifiesWithThePublicKeyButNotWithAnotherKey(Cosign cosign, @TempDir Path home) throws IOException {
+    @EnumSource(Version.class)
+    void ciSignsByDigestAndTheClusterRoleVerifiesWithThePublicKeyButNotWithAnotherKey(Version cosign, @TempDir Path home) throws IOException {
         String repo = "cosign/sign-" + cosign.name().toLowerCase(Locale.ROOT);
         String digest = image(home, repo + ":build-1", 1);
         String ref = registry.ref(repo + "@" + digest);
 
-        login(cosign, home.resolve("ci"), "ci").ok(args("sign", "--key", cosign.privateKey("ci"), cosign.airGapped(), ref));
+        login(cosign, home.resolve("ci"), "ci").ok(args("sign", "--key", kit.privateKey(cosign, "ci"), kit.airGapped(cosign), ref));
 
         PeerCli cluster = login(cosign, home.resolve("cluster"), "cluster");
-        String verified = cluster.text(args("verify", "--key", cosign.publicKey("ci"), cosign.offline(), ref));
+        String verified = cluster.text(args("verify", "--key", kit.publicKey(cosign, "ci"), kit.offline(cosign), ref));
         JsonNode payload = RegistryHttp.json(verified).get(0);
         assertThat(payload.path("critical").path("image").path("docker-manifest-digest").asText()).isEqualTo(digest);
-        assertThat(cluster.fails(args("verify", "--key", cosign.publicKey("other"), cosign.offline(), ref)))
+        assertThat(cluster.fails(args("verify", "--key", kit.publicKey(cosign, "other"), kit.offline(cosign), ref)))
                 .containsAnyOf("no matching signatures", "no matching attestations");
 
-        if (cosign == Cosign.V2) {
+        if (cosign == Version.V2) {
             assertThat(tags(repo)).contains(legacyTag(digest, "sig"));
         } else {
             JsonNode referrer = onlyReferrer(repo, digest);
@@ -131,13 +85,13 @@ class CosignIT {
     }
 
     @ParameterizedTest
-    @EnumSource(Cosign.class)
-    void signingAsThePullOnlyClusterRoleIsRefusedAndLeavesNoSignature(Cosign cosign, @TempDir Path home) throws IOException {
+    @EnumSource(Version.class)
+    void signingAsThePullOnlyClusterRoleIsRefusedAndLeavesNoSignature(Version cosign, @TempDir Path home) throws IOException {
         String repo = "cosign/pull-only-" + cosign.name().toLowerCase(Locale.ROOT);
         String ref = registry.ref(repo + "@" + image(home, repo + ":build-1", 2));
 
         PeerCli cluster = login(cosign, home.resolve("cluster"), "cluster");
-        String refused = cluster.fails(args("sign", "--key", cosign.privateKey("ci"), cosign.airGapped(), ref));
+        String refused = cluster.fails(args("sign", "--key", kit.privateKey(cosign, "ci"), kit.airGapped(cosign), ref));
 
         assertThat(refused).contains("insufficient scope: repository:" + repo + ":pull,push");
         assertThat(tags(repo)).containsExactly("build-1");
@@ -145,8 +99,8 @@ class CosignIT {
     }
 
     @ParameterizedTest
-    @EnumSource(Cosign.class)
-    void ciAttestsSlsaProvenanceAndTheClusterRoleVerifiesTheAttestationAndSeesItInTheTree(Cosign cosign, @TempDir Path home) throws IOException {
+    @EnumSource(Version.class)
+    void ciAttestsSlsaProvenanceAndTheClusterRoleVerifiesTheAttestationAndSeesItInTheTree(Version cosign, @TempDir Path home) throws IOException {
         String repo = "cosign/attest-" + cosign.name().toLowerCase(Locale.ROOT);
         String digest = image(home, repo + ":build-1", 3);
         String ref = registry.ref(repo + "@" + digest);
@@ -155,23 +109,23 @@ class CosignIT {
                 "materials":[{"uri":"git+https://git.mycorp.local/app","digest":{"sha1":"0123456789abcdef0123456789abcdef01234567"}}]}""");
 
         PeerCli ci = login(cosign, home.resolve("ci"), "ci");
-        ci.ok(args("sign", "--key", cosign.privateKey("ci"), cosign.airGapped(), ref));
-        ci.ok(args("attest", "--key", cosign.privateKey("ci"), "--type", "slsaprovenance", "--predicate", predicate.toString(),
-                cosign.airGapped(), ref));
+        ci.ok(args("sign", "--key", kit.privateKey(cosign, "ci"), kit.airGapped(cosign), ref));
+        ci.ok(args("attest", "--key", kit.privateKey(cosign, "ci"), "--type", "slsaprovenance", "--predicate", predicate.toString(),
+                kit.airGapped(cosign), ref));
 
         PeerCli cluster = login(cosign, home.resolve("cluster"), "cluster");
-        String verified = cluster.text(args("verify-attestation", "--key", cosign.publicKey("ci"), "--type", "slsaprovenance",
-                cosign.offline(), ref));
+        String verified = cluster.text(args("verify-attestation", "--key", kit.publicKey(cosign, "ci"), "--type", "slsaprovenance",
+                kit.offline(cosign), ref));
         JsonNode statement = RegistryHttp.json(new String(Base64.getDecoder().decode(
                 RegistryHttp.json(verified.lines().findFirst().orElseThrow()).path("payload").asText()), StandardCharsets.UTF_8));
         assertThat(statement.path("predicateType").asText()).isEqualTo(SLSA_PREDICATE);
         assertThat(statement.path("subject").get(0).path("digest").path("sha256").asText()).isEqualTo(digest.substring("sha256:".length()));
         assertThat(statement.path("predicate").path("builder").path("id").asText()).isEqualTo("https://ci.mycorp.local/builder");
-        assertThat(cluster.fails(args("verify-attestation", "--key", cosign.publicKey("other"), "--type", "slsaprovenance",
-                cosign.offline(), ref))).contains("no matching attestations");
+        assertThat(cluster.fails(args("verify-attestation", "--key", kit.publicKey(cosign, "other"), "--type", "slsaprovenance",
+                kit.offline(cosign), ref))).contains("no matching attestations");
 
         String tree = cluster.text("tree", ref);
-        if (cosign == Cosign.V2) {
+        if (cosign == Version.V2) {
             assertThat(tags(repo)).contains(legacyTag(digest, "sig"), legacyTag(digest, "att"));
             assertThat(tree).contains("Signatures for an image tag: " + registry.ref(repo + ":" + legacyTag(digest, "sig")),
                     "Attestations for an image tag: " + registry.ref(repo + ":" + legacyTag(digest, "att")));
@@ -191,8 +145,8 @@ class CosignIT {
     }
 
     @ParameterizedTest
-    @EnumSource(Cosign.class)
-    void signingAnIndexAtItsDigestIsVerifiedAtThatDigestOnly(Cosign cosign, @TempDir Path home) throws IOException {
+    @EnumSource(Version.class)
+    void signingAnIndexAtItsDigestIsVerifiedAtThatDigestOnly(Version cosign, @TempDir Path home) throws IOException {
         String repo = "cosign/index-" + cosign.name().toLowerCase(Locale.ROOT);
         PeerCli crane = registry.crane(home.resolve("crane"), "ci");
         String amd64 = platformImage(crane, home, repo + ":amd64", "linux/amd64", 4);
@@ -201,15 +155,15 @@ class CosignIT {
                 "-m", registry.ref(repo + "@" + arm64), "-t", registry.ref(repo + ":build-1")));
         assertThat(RegistryHttp.json(crane.bytes("manifest", registry.ref(repo + "@" + index))).path("manifests")).hasSize(2);
 
-        login(cosign, home.resolve("ci"), "ci").ok(args("sign", "--key", cosign.privateKey("ci"), cosign.airGapped(),
+        login(cosign, home.resolve("ci"), "ci").ok(args("sign", "--key", kit.privateKey(cosign, "ci"), kit.airGapped(cosign),
                 registry.ref(repo + "@" + index)));
 
         PeerCli cluster = login(cosign, home.resolve("cluster"), "cluster");
-        String verified = cluster.text(args("verify", "--key", cosign.publicKey("ci"), cosign.offline(), registry.ref(repo + "@" + index)));
+        String verified = cluster.text(args("verify", "--key", kit.publicKey(cosign, "ci"), kit.offline(cosign), registry.ref(repo + "@" + index)));
         assertThat(RegistryHttp.json(verified).get(0).path("critical").path("image").path("docker-manifest-digest").asText()).isEqualTo(index);
-        assertThat(cluster.fails(args("verify", "--key", cosign.publicKey("ci"), cosign.offline(), registry.ref(repo + "@" + amd64))))
+        assertThat(cluster.fails(args("verify", "--key", kit.publicKey(cosign, "ci"), kit.offline(cosign), registry.ref(repo + "@" + amd64))))
                 .as("a child of the signed index carries no signature of its own").containsAnyOf("no signatures found", "no matching signatures");
-        if (cosign == Cosign.V3) {
+        if (cosign == Version.V3) {
             assertThat(onlyReferrer(repo, index).path("annotations").path("dev.sigstore.bundle.predicateType").asText()).isEqualTo(SIGN_PREDICATE);
             assertThat(referrers(repo, amd64).path("manifests")).isEmpty();
         } else {
@@ -225,23 +179,23 @@ class CosignIT {
     void aSecondSignatureMovesTheLegacySigTagEvenWhereEveryTagIsImmutable(@TempDir Path home) throws IOException {
         try (SecureRegistry strict = SecureRegistry.start(home.resolve("registry"),
                 Map.of("REGISTRY_BERTH_IMMUTABLETAGS", "[{repositories: ['**'], tags: ['*']}]"))) {
-            Cosign cosign = Cosign.V2;
+            Version cosign = Version.V2;
             String repo = "cosign/two-keys";
             PeerCli crane = strict.crane(home.resolve("crane"), "ci");
             String digest = CraneSeed.digestOf(crane.text("append", "-f", tinyLayer(home, 6).toString(), "-t", strict.ref(repo + ":build-1")));
             String ref = strict.ref(repo + "@" + digest);
-            PeerCli ci = login(cosign, home.resolve("ci"), "ci", strict);
-            ci.ok(args("sign", "--key", cosign.privateKey("ci"), cosign.airGapped(), ref));
+            PeerCli ci = CosignKit.login(cosign, home.resolve("ci"), "ci", strict);
+            ci.ok(args("sign", "--key", kit.privateKey(cosign, "ci"), kit.airGapped(cosign), ref));
             String sigTag = strict.ref(repo + ":" + legacyTag(digest, "sig"));
             String first = crane.text("digest", sigTag);
 
-            ci.ok(args("sign", "--key", cosign.privateKey("other"), cosign.airGapped(), ref));
+            ci.ok(args("sign", "--key", kit.privateKey(cosign, "other"), kit.airGapped(cosign), ref));
 
             assertThat(crane.text("digest", sigTag)).isNotEqualTo(first);
             assertThat(RegistryHttp.json(crane.bytes("manifest", sigTag)).path("layers")).hasSize(2);
-            PeerCli cluster = login(cosign, home.resolve("cluster"), "cluster", strict);
+            PeerCli cluster = CosignKit.login(cosign, home.resolve("cluster"), "cluster", strict);
             for (String key : List.of("ci", "other")) {
-                assertThat(cluster.text(args("verify", "--key", cosign.publicKey(key), cosign.offline(), ref))).contains(digest);
+                assertThat(cluster.text(args("verify", "--key", kit.publicKey(cosign, key), kit.offline(cosign), ref))).contains(digest);
             }
             assertThat(crane.fails("tag", sigTag, "build-1")).as("other tags stay immutable").contains("is immutable");
         }
@@ -249,61 +203,17 @@ class CosignIT {
 
     // ------------------------------------------------------------------------------------------------ helpers -----
 
-    /** cosign with a home of its own, trusting the test CA, keys protected by the empty password. */
-    private static PeerCli cli(Cosign cosign, Path home) {
-        Map<String, String> env = new HashMap<>(registry.trustEnv(home));
-        env.put("COSIGN_PASSWORD", "");
-        return PeerCli.of(cosign.peer, home, env);
+    private static PeerCli login(Version cosign, Path home, String account) {
+        return CosignKit.login(cosign, home, account, registry);
     }
 
-    private static PeerCli login(Cosign cosign, Path home, String account) {
-        return login(cosign, home, account, registry);
-    }
-
-    /** cosign logged in to {@code to} as {@code account} ({@code cosign login}, into the home's docker config). */
-    private static PeerCli login(Cosign cosign, Path home, String account, SecureRegistry to) {
-        Map<String, String> env = new HashMap<>(to.trustEnv(home));
-        env.put("COSIGN_PASSWORD", "");
-        PeerCli cli = PeerCli.of(cosign.peer, home, env);
-        cli.ok("login", to.host(), "-u", account, "-p", to.password(account));
-        return cli;
-    }
-
-    /** {@code first}, then each further argument: a String, or a List of them. */
-    private static String[] args(String first, Object... rest) {
-        List<String> all = new ArrayList<>(List.of(first));
-        for (Object o : rest) {
-            if (o instanceof List<?> list) {
-                list.forEach(e -> all.add((String) e));
-            } else {
-                all.add((String) o);
-            }
-        }
-        return all.toArray(String[]::new);
-    }
-
-    /** Pushes a one-layer image (a few random bytes) as ci to {@code repoTag}; returns its digest. */
     private static String image(Path home, String repoTag, long seed) {
-        PeerCli crane = registry.crane(home.resolve("crane"), "ci");
-        return CraneSeed.digestOf(crane.text("append", "-f", tinyLayer(home, seed).toString(), "-t", registry.ref(repoTag)));
+        return CosignKit.image(registry, home, repoTag, seed);
     }
 
     private static String platformImage(PeerCli crane, Path home, String repoTag, String platform, long seed) {
         crane.ok("append", "-f", tinyLayer(home, seed).toString(), "-t", registry.ref(repoTag));
         return CraneSeed.digestOf(crane.text("mutate", "--set-platform", platform, "-t", registry.ref(repoTag), registry.ref(repoTag)));
-    }
-
-    private static Path tinyLayer(Path home, long seed) {
-        try {
-            return TestImages.randomLayer(Files.createDirectories(home.resolve("layers")), "tiny-" + seed, 1024, new Random(seed).nextLong());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /** {@code sha256-<hex>.<suffix>}: cosign's legacy tag for {@code digest}. */
-    private static String legacyTag(String digest, String suffix) {
-        return digest.replace(':', '-') + "." + suffix;
     }
 
     /** The tags of {@code repo}, read over HTTPS with a cluster (pull) token. */

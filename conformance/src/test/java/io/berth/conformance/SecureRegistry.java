@@ -196,6 +196,11 @@ final class SecureRegistry implements AutoCloseable {
         return send(request);
     }
 
+    /** The admission webhook's address ({@code berth.admission}), or null when it is not configured. */
+    java.net.@Nullable InetSocketAddress admissionAddress() {
+        return berth.admissionAddress();
+    }
+
     /** Sends with a client that trusts the test CA. */
     HttpResponse<byte[]> send(HttpRequest.Builder request) {
         return RegistryHttp.exchange(http, request.timeout(Duration.ofSeconds(30)));

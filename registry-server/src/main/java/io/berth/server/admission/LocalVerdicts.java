@@ -17,6 +17,15 @@ import org.jspecify.annotations.Nullable;
  * answer at once, and nothing is ever fetched over the network. Thread-safe.
  */
 public final class LocalVerdicts implements ImageVerdicts {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(LocalVerdicts.class);
+    private static final java.util.regex.Pattern COSIGN_TAG = java.util.regex.Pattern.compile("sha256-([0-9a-f]{64})\\.(?:sig|att)");
+
+    /** The image a cosign v2 tag ({@code sha256-<hex>.sig} or {@code .att}) signs, or null for any other tag. */
+    public static @Nullable Digest signedBy(io.berth.storage.Tag tag) {
+        java.util.regex.Matcher m = COSIGN_TAG.matcher(tag.value());
+        return m.matches() ? Digest.parse("sha256:" + m.group(1)) : null;
+    }
+
     /** Decides whether a manifest that is in the registry is trusted. */
     public interface Trust {
         /** A number that changes whenever the policy (its rules or key files) changes. */
@@ -52,6 +61,18 @@ public final class LocalVerdicts implements ImageVerdicts {
         v = new Verdict(generation, trustGeneration, decide(repository, digest));
         verdicts.put(key, v);
         return v.refusal();
+    }
+
+    /**
+     * Makes the verdict of {@code repository@digest} now, as its signature has just been pushed, so that admission
+     * answers from memory; a failure is logged and left for the next question to meet.
+     */
+    public void refresh(RepositoryName repository, Digest digest) {
+        try {
+            refusal(repository, digest);
+        } catch (RuntimeException e) {
+            log.warn("cannot verify the signatures of {}@{} yet: {}", repository, digest, e.toString());
+        }
     }
 
     private @Nullable String decide(RepositoryName repository, Digest digest) {

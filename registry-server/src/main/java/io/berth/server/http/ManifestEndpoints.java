@@ -146,6 +146,16 @@ final class ManifestEndpoints {
             }
             StoredManifest m = registry.storage().putManifest(name, body.bytes(),
                     contentType == null || contentType.isEmpty() ? null : contentType, expected, tags, guard);
+            // Verified once, on arrival: the signed image's verdict is made now, not at its first admission.
+            if (m.subject() != null) {
+                registry.verdicts().refresh(name, m.subject());
+            }
+            for (Tag tag : tags) {
+                Digest signed = io.berth.server.admission.LocalVerdicts.signedBy(tag);
+                if (signed != null) {
+                    registry.verdicts().refresh(name, signed);
+                }
+            }
             FullHttpResponse r = Responses.empty(HttpResponseStatus.CREATED);
             r.headers().set(HttpHeaderNames.LOCATION, registry.url(ex, "/v2/" + name + "/manifests/" + m.digest()));
             r.headers().set(DOCKER_CONTENT_DIGEST, m.digest().toString());

@@ -85,20 +85,11 @@ final class SecurityWiring {
 
     /** The trust policy of {@code berth.trust}: with no rules, every manifest in the registry is trusted. */
     static io.berth.server.admission.LocalVerdicts.Trust trust(io.berth.server.config.RegistryConfig.Trust cfg) {
-        if (!cfg.rules().isEmpty()) {
-            throw new IllegalStateException("berth.trust rules need the signature verifier, which this build does not have yet");
+        try {
+            return new io.berth.server.admission.StoredSignatures(io.berth.auth.trust.TrustPolicy.of(cfg.rules().stream()
+                    .map(r -> new io.berth.auth.trust.TrustRule(r.repositories(), r.keys(), r.attestations())).toList()));
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("berth.trust: " + e.getMessage(), e);
         }
-        return new io.berth.server.admission.LocalVerdicts.Trust() {
-            @Override
-            public long generation() {
-                return 0;
-            }
-
-            @Override
-            public @Nullable String refusal(io.berth.storage.RegistryStorage storage, io.berth.storage.RepositoryName repository,
-                    io.berth.storage.Digest digest) {
-                return null;
-            }
-        };
     }
 }
