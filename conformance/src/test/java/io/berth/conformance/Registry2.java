@@ -62,6 +62,14 @@ final class Registry2 implements AutoCloseable {
 
     /** Starts {@code docker-registry serve} on {@code root} and waits until {@code GET /v2/} answers 200. */
     static Registry2 serve(Path root, Path configDir) {
+        return serve(Peers.tool("REGISTRY2"), root, configDir);
+    }
+
+    /**
+     * Starts {@code binary serve} on {@code root}: registry:2, or distribution v3 ({@link #distributionV3()}), which
+     * reads the same configuration.
+     */
+    static Registry2 serve(String binary, Path root, Path configDir) {
         int port = freePort();
         Path config = writeConfig(configDir, root, port);
         Process process;
@@ -69,7 +77,7 @@ final class Registry2 implements AutoCloseable {
         try {
             Files.createDirectories(Proc.LOGS);
             log = Files.createTempFile(Proc.LOGS, "docker-registry-serve-", ".log");
-            process = new ProcessBuilder(Peers.tool("REGISTRY2"), "serve", config.toString())
+            process = new ProcessBuilder(binary, "serve", config.toString())
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -97,6 +105,21 @@ final class Registry2 implements AutoCloseable {
     /** The digests after {@code prefix} in a garbage-collect report, e.g. "blob eligible for deletion: ". */
     static List<String> reported(Proc.Result gc, String prefix) {
         return gc.output().lines().filter(l -> l.startsWith(prefix)).map(l -> l.substring(prefix.length()).strip()).sorted().toList();
+    }
+
+    /** distribution v3's {@code registry}, as scripts/install-bench.sh built it (its bench-env.sh names it). */
+    static String distributionV3() {
+        Path env = Peers.toolsDir().resolve("bench-env.sh");
+        try {
+            for (String line : Files.readAllLines(env)) {
+                if (line.startsWith("export BENCH_DISTRIBUTION='")) {
+                    return line.substring("export BENCH_DISTRIBUTION='".length(), line.length() - 1);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("run scripts/install-bench.sh first", e);
+        }
+        throw new AssertionError("no BENCH_DISTRIBUTION in " + env);
     }
 
     String hostAndPort() {

@@ -55,6 +55,9 @@ public final class BerthCommand {
                                         .desc("Also delete manifests no tag reaches (index children and referrers of tagged images are kept).")
                                         .get()),
                         this::collectGarbage),
+                new Verb("admission", "CONFIG",
+                        "Serve only the admission webhook (berth.admission), for images in another registry (berth.admission.registry).",
+                        false, new Options(), this::admission),
                 new Verb("aot-training", "", "Train the JDK's AOT cache (used by bin/berth).", true,
                         AotTraining.options(), line -> AotTraining.run(line, out)));
     }
@@ -158,15 +161,37 @@ public final class BerthCommand {
         Berth berth = Berth.builder().config(cfg).build();
         berth.start();
         out.println("berth: serving " + berth.baseUri() + "/v2/ with data in " + berth.storageDirectory());
+        return runUntilShutdown(berth);
+    }
+
+    /** Leaves {@code service} running until the JVM is asked to stop (SIGTERM), then closes it. */
+    private int runUntilShutdown(AutoCloseable service) throws InterruptedException {
         out.flush();
         running = true;
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            berth.close();
-            stopped.countDown();
+            try {
+                service.close();
+            } catch (Exception e) {
+                LoggerFactory.getLogger(BerthCommand.class).warn("stopping failed", e);
+            } finally {
+                stopped.countDown();
+            }
         }, "berth-shutdown"));
         stopped.await();
         return 0;
+    }
+
+    private int admission(CommandLine line) throws InterruptedException, ParseException {
+        Path config = optionalPath(line);
+        if (config == null) {
+            throw new ParseException("admission needs the CONFIG file");
+        }
+        RegistryConfig cfg = configuration(config, out);
+        io.berth.server.http.StandaloneAdmission webhook = io.berth.server.http.StandaloneAdmission.start(cfg);
+        out.println("berth: admission webhook on https://" + webhook.address() + " for images in "
+                + java.util.Objects.requireNonNull(java.util.Objects.requireNonNull(cfg.trust().admission()).registry()).url());
+        return runUntilShutdown(webhook);
     }
 
     private int collectGarbage(CommandLine line) throws ParseException {

@@ -213,8 +213,26 @@ public final class ConfigLoader {
             if (hosts.isEmpty()) {
                 throw new ConfigException("berth.admission.hosts: name the registry host(s) images use");
             }
+            RegistryConfig.RemoteRegistry remote = null;
+            String url = t.optionalString("berth.admission.registry.url");
+            if (url != null) {
+                java.net.URI uri;
+                try {
+                    uri = java.net.URI.create(url);
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException("berth.admission.registry.url: not a URL: " + url);
+                }
+                if (!"https".equals(uri.getScheme()) && !"http".equals(uri.getScheme())) {
+                    throw new ConfigException("berth.admission.registry.url: expected https://host[:port], not " + url);
+                }
+                String password = t.optionalString("berth.admission.registry.passwordFile");
+                String ca = t.optionalString("berth.admission.registry.ca");
+                remote = new RegistryConfig.RemoteRegistry(uri, t.optionalString("berth.admission.registry.username"),
+                        password == null ? null : Path.of(password), ca == null ? null : Path.of(ca),
+                        t.duration("berth.admission.registry.cacheTtl", Duration.ofSeconds(30)));
+            }
             admission = new RegistryConfig.Admission(address("berth.admission.addr", addr),
-                    new RegistryConfig.Tls(Path.of(certificate), Path.of(key), List.of(), "tls1.2", List.of()), hosts);
+                    new RegistryConfig.Tls(Path.of(certificate), Path.of(key), List.of(), "tls1.2", List.of()), hosts, remote);
         }
         return new RegistryConfig.Trust(out, admission);
     }

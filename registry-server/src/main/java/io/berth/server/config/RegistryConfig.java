@@ -122,12 +122,26 @@ public record RegistryConfig(
      * @param addr where it listens
      * @param tls its certificate and key
      * @param hosts the registry host names images use ({@code registry.mycorp.local}, with the port if not 443)
+     * @param registry for the standalone webhook ({@code berth admission}): the registry that holds the images, or null
+     *     when Berth itself does
      */
-    public record Admission(InetSocketAddress addr, Tls tls, List<String> hosts) {
+    public record Admission(InetSocketAddress addr, Tls tls, List<String> hosts, @Nullable RemoteRegistry registry) {
         public Admission {
             hosts = List.copyOf(hosts);
         }
     }
+
+    /**
+     * {@code berth.admission.registry}: another registry the standalone webhook reads images and signatures from.
+     *
+     * @param url its base URL, e.g. {@code https://harbor.mycorp.local}
+     * @param username a pull account, or null for anonymous pulls
+     * @param passwordFile the file holding its password (a mounted Secret), or null
+     * @param ca a PEM CA bundle to trust for it, or null for the JDK's
+     * @param cacheTtl how long a verdict is kept: a deleted or new signature is seen within it
+     */
+    public record RemoteRegistry(java.net.URI url, @Nullable String username, @Nullable Path passwordFile, @Nullable Path ca,
+            Duration cacheTtl) {}
 
     /**
      * Bounds on what clients may hold, so that no client, with or without credentials, can exhaust the heap, the

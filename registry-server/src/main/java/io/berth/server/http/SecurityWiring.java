@@ -85,11 +85,16 @@ final class SecurityWiring {
 
     /** The trust policy of {@code berth.trust}: with no rules, every manifest in the registry is trusted. */
     static io.berth.server.admission.LocalVerdicts.Trust trust(io.berth.server.config.RegistryConfig.Trust cfg) {
+        return new io.berth.server.admission.StoredSignatures(trustPolicy(cfg));
+    }
+
+    /** {@code berth.trust}'s rules, with their key files read (and then watched). */
+    static io.berth.auth.trust.TrustPolicy trustPolicy(io.berth.server.config.RegistryConfig.Trust cfg) {
         try {
-            return new io.berth.server.admission.StoredSignatures(io.berth.auth.trust.TrustPolicy.of(cfg.rules().stream()
-                    .map(r -> new io.berth.auth.trust.TrustRule(r.repositories(), r.keys(), r.attestations())).toList()));
+            return io.berth.auth.trust.TrustPolicy.of(cfg.rules().stream()
+                    .map(r -> new io.berth.auth.trust.TrustRule(r.repositories(), r.keys(), r.attestations())).toList());
         } catch (java.io.IOException e) {
-            throw new IllegalArgumentException("berth.trust: " + e.getMessage(), e);
+            throw new io.berth.server.config.ConfigException("berth.trust: " + e.getMessage());
         }
     }
 }
