@@ -14,7 +14,14 @@ import org.jspecify.annotations.Nullable;
  * Verdicts from Berth's own storage, answered from memory. A verdict is kept with the repository's
  * {@linkplain RegistryStorage#generation generation} and the trust policy's generation it was made at, and is made
  * anew on the first question after either moves: a pushed or deleted signature, or a rotated key, changes the
- * answer at once, and nothing is ever fetched over the network. Thread-safe.
+ * answer at once, and nothing is ever fetched over the network. On start nothing is rebuilt: each verdict is made
+ * at its first question (or when its signature arrives, {@link #refresh}), so a large volume starts as fast as an empty one.
+ *
+ * <p>Several replicas on shared storage: the verdict is only as fresh as the generation it is checked against. Today
+ * that generation counts this process's writes; with replicas it must come from the shared storage (a per-repository
+ * change marker that every write bumps and each replica reads at most once a second), and then a signature pushed or
+ * deleted through any replica changes the verdict on all of them within a second, with no other change here.
+ * Thread-safe.
  */
 public final class LocalVerdicts implements ImageVerdicts {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(LocalVerdicts.class);
