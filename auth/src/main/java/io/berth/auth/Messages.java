@@ -1,7 +1,7 @@
 package io.berth.auth;
 
 /** Renders untrusted text (names, tags, header fragments) safely inside error and log messages. */
-final class Messages {
+public final class Messages {
     /** Longer text is cut, so that a hostile value cannot flood a log line or a response. */
     static final int MAX_QUOTED = 256;
 
@@ -9,8 +9,13 @@ final class Messages {
 
     /** The text in double quotes, with quotes, backslashes and control characters escaped, cut at 256 characters. */
     static String quote(String text) {
-        StringBuilder out = new StringBuilder(Math.min(text.length(), MAX_QUOTED) + 8).append('"');
-        int limit = Math.min(text.length(), MAX_QUOTED);
+        return quote(text, MAX_QUOTED);
+    }
+
+    /** {@link #quote(String)}, cut at {@code max} characters. */
+    public static String quote(String text, int max) {
+        StringBuilder out = new StringBuilder(Math.min(text.length(), max) + 8).append('"');
+        int limit = Math.min(text.length(), max);
         for (int i = 0; i < limit; i++) {
             char c = text.charAt(i);
             if (c == '"' || c == '\\') {
