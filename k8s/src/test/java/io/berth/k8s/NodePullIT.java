@@ -29,6 +29,9 @@ import org.junit.jupiter.api.io.TempDir;
  * passes it. CI's account pushes; the pull account cannot; a wrong password or a wrong CA is refused.
  */
 class NodePullIT {
+    /** Where the StatefulSet mounts Secret berth-cosign's key. */
+    static final String COSIGN_PUB = "/etc/berth/cosign/cosign.pub";
+
     @TempDir
     static Path work;
 
@@ -41,9 +44,13 @@ class NodePullIT {
     @BeforeAll
     static void start() throws IOException {
         secrets = work.resolve("secrets");
-        script("bootstrap-secrets.sh", "--host", "127.0.0.1", "--dir", secrets.toString(), "--dry-run");
+        Cosign cosign = Cosign.generate(work.resolve("cosign"));
+        script("bootstrap-secrets.sh", "--host", "127.0.0.1", "--dir", secrets.toString(), "--cosign-pub", cosign.publicKey().toString(), "--dry-run");
         Manifests m = Manifests.render(Tools.k8sDir());
-        Path config = Files.writeString(work.resolve("config.yml"), m.berthConfigYml());
+        // berth.trust's key file (Secret berth-cosign) sits inside a list the environment could only replace whole: its path too.
+        String yml = m.berthConfigYml();
+        assertThat(yml).contains(COSIGN_PUB);
+        Path config = Files.writeString(work.resolve("config.yml"), yml.replace(COSIGN_PUB, secrets.resolve("cosign.pub").toString()));
         int port = Daemon.freePort();
         host = "127.0.0.1:" + port;
         Map<String, String> env = new HashMap<>(m.berthEnv());
