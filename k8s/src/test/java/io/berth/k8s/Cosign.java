@@ -14,7 +14,8 @@ import java.util.Map;
 /**
  * The real cosign v3 ({@code BERTH_COSIGN}), run as k8s/README.md's CI step runs it: a key pair from
  * {@code cosign generate-key-pair}, and signing air-gapped with an empty signing config and trusted root (no Fulcio,
- * Rekor, TSA or TUF). Its home and docker config are its own, under {@code dir}.
+ * Rekor, TSA or TUF); or v2 ({@code BERTH_COSIGN2}) with {@code --tlog-upload=false}. Its home and docker config are
+ * its own, under {@code dir}, unless the caller's environment says otherwise.
  */
 final class Cosign {
     private final Path dir;
@@ -52,13 +53,25 @@ final class Cosign {
                 "--trusted-root", dir.resolve("trusted-root.json").toString(), "--yes", ref);
     }
 
+    /** cosign v2's {@code cosign sign --key cosign.key --tlog-upload=false --yes <ref>}: the legacy {@code .sig} tag. */
+    Proc.Result signV2(String ref, Map<String, String> env) {
+        return run("COSIGN2", env, "sign", "--key", privateKey().toString(), "--tlog-upload=false", "--yes", ref);
+    }
+
     Proc.Result run(String... args) {
         return run(Map.of(), args);
     }
 
-    /** cosign with {@code args}, its password empty, its home here, and {@code env} on top (DOCKER_CONFIG, SSL_CERT_FILE). */
     Proc.Result run(Map<String, String> env, String... args) {
-        List<String> command = new ArrayList<>(List.of(Tools.tool("COSIGN")));
+        return run("COSIGN", env, args);
+    }
+
+    /**
+     * The cosign build {@code BERTH_<build>} with {@code args}, its password empty, its home here, and {@code env} on top
+     * (DOCKER_CONFIG, SSL_CERT_FILE).
+     */
+    private Proc.Result run(String build, Map<String, String> env, String... args) {
+        List<String> command = new ArrayList<>(List.of(Tools.tool(build)));
         command.addAll(List.of(args));
         Map<String, String> all = new HashMap<>();
         all.put("COSIGN_PASSWORD", "");
