@@ -33,7 +33,9 @@ import org.jspecify.annotations.Nullable;
  * ValidatingWebhookConfiguration (its rules, matchConditions, failurePolicy and exempt namespaces), pointed at an
  * embedded Berth on loopback instead of the in-cluster Service, with its certificate from bootstrap-secrets.sh and
  * its caBundle written by webhook-ca-bundle.sh. The ValidatingAdmissionPolicy is applied too and stays the first
- * gate; every image here passes it, so what is refused is refused by Berth.
+ * gate; every image here passes it, so what is refused is refused by Berth. Repositories under {@code signed/} need a
+ * cosign signature by the key bootstrap-secrets.sh put in berth-cosign ({@code berth.trust}); the real cosign v3 signs
+ * them as CI does (air-gapped), against Berth on plain HTTP.
  *
  * <p>The cluster is shared: the webhook only sees namespaces carrying {@link #LABEL}, and is deleted afterwards.
  * Berth is stopped by the last test.
