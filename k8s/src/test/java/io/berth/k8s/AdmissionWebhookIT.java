@@ -33,7 +33,9 @@ import org.jspecify.annotations.Nullable;
  * ValidatingWebhookConfiguration (its rules, matchConditions, failurePolicy and exempt namespaces), pointed at an
  * embedded Berth on loopback instead of the in-cluster Service, with its certificate from bootstrap-secrets.sh and
  * its caBundle written by webhook-ca-bundle.sh. The ValidatingAdmissionPolicy is applied too and stays the first
- * gate; every image here passes it, so what is refused is refused by Berth.
+ * gate; every image here passes it, so what is refused is refused by Berth. Repositories under {@code signed/} need a
+ * cosign signature by the key bootstrap-secrets.sh put in berth-cosign ({@code berth.trust}); the real cosign v3 signs
+ * them as CI does (air-gapped), against Berth on plain HTTP.
  *
  * <p>The cluster is shared: the webhook only sees namespaces carrying {@link #LABEL}, and is deleted afterwards.
  * Berth is stopped by the last test.
@@ -56,6 +58,9 @@ class AdmissionWebhookIT {
     private static String image;
     private static String typo;
     private static String legacyPod;
+    private static Cosign cosign;
+    private static String signed;
+    private static String unsigned;
 
     @BeforeAll
     static void start() throws IOException {
@@ -65,7 +70,9 @@ class AdmissionWebhookIT {
         labelKubeSystem("on");
 
         Path secrets = work.resolve("secrets");
-        script("bootstrap-secrets.sh", "--host", "127.0.0.1", "--namespace", NS, "--dir", secrets.toString());
+        cosign = Cosign.generate(work.resolve("cosign"));
+        script("bootstrap-secrets.sh", "--host", "127.0.0.1", "--namespace", NS, "--dir", secrets.toString(),
+                "--cosign-pub", cosign.publicKey().toString());
         Path config = Files.writeString(work.resolve("config.yml"), """
                 version: 0.1
                 storage:
@@ -74,18 +81,26 @@ class AdmissionWebhookIT {
                 http:
                   addr: 127.0.0.1:0
                 berth:
+                  trust:
+                    - repositories: ["signed/**"]
+                      keys: [%s]
                   admission:
                     addr: 127.0.0.1:0
                     tls:
                       certificate: %s
                       key: %s
                     hosts: [%s]
-                """.formatted(work.resolve("data"), secrets.resolve("tls.crt"), secrets.resolve("tls.key"), HOST));
+                """.formatted(work.resolve("data"), secrets.resolve("cosign.pub"), secrets.resolve("tls.crt"), secrets.resolve("tls.key"), HOST));
         berth = Berth.builder().config(ConfigLoader.load(config, Map.of())).build();
         berth.start();
 
         String digest = push("team/app:v1");
         image = HOST + "/team/app@" + digest;
+        String signedDigest = push("signed/app:v1");
+        signed = HOST + "/signed/app@" + signedDigest;
+        unsigned = HOST + "/signed/app@" + push("signed/app:v2");
+        // k8s/README.md's CI step: cosign sign by digest, air-gapped (cosign v3: an empty signing config and trusted root)
+        cosign.sign(berth.hostAndPort() + "/signed/app@" + signedDigest, Map.of()).requireSuccess();
         typo = HOST + "/team/app@sha256:" + "0".repeat(64);
         legacyPod = name("legacy");   // made before the webhook, as objects that predate it are
         assertThat(cp.create(Kind.POD.collection(NS), Workloads.pod(legacyPod, typo)).status()).isEqualTo(201);
@@ -122,6 +137,30 @@ class AdmissionWebhookIT {
     void aPodPinnedToAManifestInBerthIsAdmitted() {
         ControlPlane.Response r = cp.create(Kind.POD.collection(NS), Workloads.pod(name("app"), image));
         assertThat(r.status()).as("%s", r).isEqualTo(201);
+    }
+
+    @Test
+    void anImageSignedByTheTrustedKeyIsAdmittedAndAnUnsignedOneIsRefused() {
+        ControlPlane.Response admitted = cp.create(Kind.POD.collection(NS), Workloads.pod(name("signed"), signed));
+        assertThat(admitted.status()).as("%s", admitted).isEqualTo(201);
+
+        ControlPlane.Response refused = cp.create(Kind.POD.collection(NS), Workloads.pod(name("unsigned"), unsigned));
+        assertThat(refused.status()).as("%s", refused).isEqualTo(403);
+        assertThat(refused.message()).contains(DENIED + "container \"app\" image \"" + unsigned + "\": no valid signature by a key of berth.trust[0]");
+        ControlPlane.Response deployment = cp.create(Kind.DEPLOYMENT.collection(NS),
+                Workloads.object(Kind.DEPLOYMENT, name("unsigned"), Workloads.podSpec(unsigned)));
+        assertThat(deployment.status()).as("a template is checked as a pod is: %s", deployment).isEqualTo(403);
+        assertThat(deployment.message()).contains("no valid signature");
+    }
+
+    @Test
+    void aSignatureByAnotherKeyIsRefusedUntilThatKeyIsTrusted() throws IOException {
+        String digest = push("signed/other:v1");
+        String other = HOST + "/signed/other@" + digest;
+        Cosign.generate(work.resolve("cosign-other")).sign(berth.hostAndPort() + "/signed/other@" + digest, Map.of()).requireSuccess();
+        ControlPlane.Response r = cp.create(Kind.POD.collection(NS), Workloads.pod(name("other-key"), other));
+        assertThat(r.status()).as("%s", r).isEqualTo(403);
+        assertThat(r.message()).contains(DENIED + "container \"app\" image \"" + other + "\": no valid signature");
     }
 
     @Test
@@ -230,9 +269,9 @@ class AdmissionWebhookIT {
 
     /** Pushes a one-layer image with crane over plain HTTP; returns its digest. */
     private static String push(String repositoryAndTag) throws IOException {
-        Path dir = Files.createDirectories(work.resolve("layer"));
+        Path dir = Files.createDirectories(work.resolve("layer-" + repositoryAndTag.replaceAll("[^a-z0-9]", "-")));
         Files.writeString(dir.resolve("content.txt"), "admission webhook " + repositoryAndTag);
-        Path layer = work.resolve("layer.tar");
+        Path layer = work.resolve(dir.getFileName() + ".tar");
         Proc.run(List.of("tar", "-C", dir.toString(), "-cf", layer.toString(), "content.txt"), Map.of(), Duration.ofMinutes(1), null).requireSuccess();
         String ref = berth.hostAndPort() + "/" + repositoryAndTag;
         Map<String, String> env = Map.of("DOCKER_CONFIG", work.resolve("crane").toString());

@@ -80,9 +80,10 @@ class ClusterApplyIT {
     }
 
     @Test
-    void bootstrapSecretsMakesEveryReferencedSecretOnceAndReusesIt(@TempDir Path tmp) {
+    void bootstrapSecretsMakesEveryReferencedSecretOnceAndReusesIt(@TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("berth-secrets");
-        runScript("bootstrap-secrets.sh", "--dir", dir.toString());
+        Cosign cosign = Cosign.generate(tmp.resolve("cosign"));
+        runScript("bootstrap-secrets.sh", "--dir", dir.toString(), "--cosign-pub", cosign.publicKey().toString());
         JsonNode tls = secret("berth-tls");
         JsonNode auth = secret("berth-auth");
         assertThat(tls.path("type").asText()).isEqualTo("kubernetes.io/tls");
@@ -111,11 +112,53 @@ class ClusterApplyIT {
         Proc.run(List.of("openssl", "verify", "-CAfile", dir.resolve("ca.crt").toString(), dir.resolve("admission.crt").toString()),
                 Map.of(), Duration.ofSeconds(30), null).requireSuccess();
 
+        JsonNode signing = secret("berth-cosign");
+        assertThat(fieldNames(signing.path("data"))).containsExactly("cosign.pub");
+        assertThat(decode(signing, "cosign.pub")).isEqualTo(Files.readString(cosign.publicKey()));
+
         String tlsBefore = decode(tls, "tls.crt");
         String admissionBefore = decode(admission, "tls.crt");
         runScript("bootstrap-secrets.sh", "--dir", dir.toString());
         assertThat(decode(secret("berth-tls"), "tls.crt")).as("a second run reuses the certificate").isEqualTo(tlsBefore);
         assertThat(decode(secret("berth-admission-tls"), "tls.crt")).isEqualTo(admissionBefore);
+        assertThat(decode(secret("berth-cosign"), "cosign.pub")).as("and the key").isEqualTo(Files.readString(cosign.publicKey()));
+
+        // A rotation: the old key and the new one in one file, until every running image is signed by the new one.
+        Path both = tmp.resolve("rotation.pub");
+        Files.writeString(both, Files.readString(cosign.publicKey()) + Files.readString(Cosign.generate(tmp.resolve("next")).publicKey()));
+        runScript("bootstrap-secrets.sh", "--dir", dir.toString(), "--cosign-pub", both.toString());
+        assertThat(decode(secret("berth-cosign"), "cosign.pub")).isEqualTo(Files.readString(both));
+    }
+
+    @Test
+    void bootstrapSecretsRefusesCosignsPrivateKeyForTheTrustedKey(@TempDir Path tmp) {
+        Cosign cosign = Cosign.generate(tmp.resolve("cosign"));
+        Proc.Result r = script("bootstrap-secrets.sh", "--dir", tmp.resolve("berth-secrets").toString(), "--dry-run",
+                "--cosign-pub", cosign.privateKey().toString());
+        assertThat(r.exitCode()).as("%s", r.output()).isEqualTo(2);
+        assertThat(r.output()).contains("expected cosign.pub (PUBLIC KEY blocks only)").doesNotContain("kind: Secret");
+        assertThat(tmp.resolve("berth-secrets")).as("nothing generated").doesNotExist();
+    }
+
+    /** The standalone webhook, as after the move (k8s/examples/standalone), passes the API server's checks and Pod Security. */
+    @Test
+    void theStandaloneWebhookAppliesWithoutWarnings() {
+        String rendered = Manifests.renderOverlayText("deploy/admission", """
+                apiVersion: kustomize.config.k8s.io/v1beta1
+                kind: Kustomization
+                resources:
+                  - ../../berth/k8s/admission
+                  - ../../berth/k8s/webhook
+                components:
+                  - ../../berth/k8s/components/admission-standalone
+                """, "berth", Tools.k8sDir().getParent());
+        Proc.Result r = cp.kubectl(rendered, "apply", "--server-side", "--dry-run=server", "--field-manager=berth-test", "-f", "-");
+        assertThat(r.exitCode()).as("%s", r.output()).isZero();
+        assertThat(r.output()).contains("deployment.apps/berth-admission serverside-applied (server dry run)",
+                "poddisruptionbudget.policy/berth-admission serverside-applied (server dry run)",
+                "networkpolicy.networking.k8s.io/berth-admission-egress serverside-applied (server dry run)",
+                "service/berth-admission serverside-applied (server dry run)");
+        assertThat(r.output()).as("no Pod Security or deprecation warnings").doesNotContainIgnoringCase("warning");
     }
 
     @Test
@@ -151,11 +194,15 @@ class ClusterApplyIT {
     }
 
     private static void runScript(String script, String... args) {
+        script(script, args).requireSuccess();
+    }
+
+    private static Proc.Result script(String script, String... args) {
         List<String> command = new java.util.ArrayList<>(List.of("bash", Tools.k8sDir().resolve("scripts").resolve(script).toString()));
         command.addAll(List.of(args));
         Map<String, String> env = new HashMap<>(cp.kubectlEnv());
         env.put("PATH", Path.of(Tools.tool("KUBECTL")).getParent() + ":" + System.getenv("PATH"));
-        Proc.run(command, env, Duration.ofMinutes(2), null).requireSuccess();
+        return Proc.run(command, env, Duration.ofMinutes(2), null);
     }
 
     private static String caBundle() {

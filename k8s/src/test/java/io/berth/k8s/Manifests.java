@@ -115,17 +115,80 @@ final class Manifests {
 
     /** The registry's config.yml, from the generated ConfigMap berth-config-<hash>. */
     String berthConfigYml() {
-        return ofKind("ConfigMap").stream().filter(c -> c.path("metadata").path("name").asText().startsWith("berth-config-"))
-                .findFirst().orElseThrow(() -> new AssertionError("no berth-config ConfigMap in " + ids()))
-                .path("data").path("config.yml").asText();
+        return generated("berth-config-", "config.yml");
+    }
+
+    /** The standalone webhook's admission.yml, from the generated ConfigMap berth-admission-config-<hash>. */
+    String standaloneConfigYml() {
+        return generated("berth-admission-config-", "admission.yml");
+    }
+
+    private String generated(String prefix, String file) {
+        return ofKind("ConfigMap").stream().filter(c -> c.path("metadata").path("name").asText().startsWith(prefix))
+                .findFirst().orElseThrow(() -> new AssertionError("no " + prefix + "<hash> ConfigMap in " + ids()))
+                .path("data").path(file).asText();
     }
 
     /** The environment the StatefulSet gives Berth's container. */
     Map<String, String> berthEnv() {
+        return env("StatefulSet", "berth");
+    }
+
+    /** The environment of the first container of workload {@code kind}/{@code name}. */
+    Map<String, String> env(String kind, String name) {
         Map<String, String> env = new java.util.HashMap<>();
-        get("StatefulSet", "berth").path("spec").path("template").path("spec").path("containers").get(0).path("env")
-                .forEach(e -> env.put(e.path("name").asText(), e.path("value").asText()));
+        container(kind, name).path("env").forEach(e -> env.put(e.path("name").asText(), e.path("value").asText()));
         return env;
+    }
+
+    /** The pod spec of workload {@code kind}/{@code name}. */
+    JsonNode podSpec(String kind, String name) {
+        return get(kind, name).path("spec").path("template").path("spec");
+    }
+
+    /** The first container of workload {@code kind}/{@code name}. */
+    JsonNode container(String kind, String name) {
+        return podSpec(kind, name).path("containers").get(0);
+    }
+
+    /** The number of the first container's port called {@code port}. */
+    int containerPort(String kind, String name, String port) {
+        for (JsonNode p : container(kind, name).path("ports")) {
+            if (p.path("name").asText().equals(port)) {
+                return p.path("containerPort").asInt();
+            }
+        }
+        throw new AssertionError("no container port " + port + " in " + kind + " " + name);
+    }
+
+    /** The first container's volumeMount at exactly {@code path}. */
+    JsonNode mountAt(String kind, String name, String path) {
+        for (JsonNode v : container(kind, name).path("volumeMounts")) {
+            if (v.path("mountPath").asText().equals(path)) {
+                return v;
+            }
+        }
+        throw new AssertionError("nothing mounted at " + path + " in " + kind + " " + name);
+    }
+
+    /** The volume mounted at exactly {@code path} in the first container. */
+    JsonNode volumeAt(String kind, String name, String path) {
+        String volume = mountAt(kind, name, path).path("name").asText();
+        for (JsonNode v : podSpec(kind, name).path("volumes")) {
+            if (v.path("name").asText().equals(volume)) {
+                return v;
+            }
+        }
+        throw new AssertionError("no volume " + volume + " in " + kind + " " + name);
+    }
+
+    /** The name of the Secret mounted at exactly {@code path} in the first container. */
+    String secretAt(String kind, String name, String path) {
+        JsonNode v = volumeAt(kind, name, path);
+        if (!v.has("secret")) {
+            throw new AssertionError("not a Secret at " + path + ": " + v);
+        }
+        return v.path("secret").path("secretName").asText();
     }
 
     /** The whole rendering as YAML text, for searching. */

@@ -49,9 +49,20 @@ class ManifestsIT {
         }
     }
 
+    /** The standalone webhook after the move, without Berth: k8s/examples/standalone/ at deploy/admission/. */
+    static Manifests exampleStandalone() {
+        try {
+            return Manifests.parse(Manifests.renderOverlayText("deploy/admission",
+                    Files.readString(K8S.resolve("examples/standalone/kustomization.yaml")), "berth", K8S.getParent()));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     static Stream<String> variants() {
         return Stream.of("", "cert-manager", "cert-manager,cert-manager-acme", "ovh", "ingress-traefik", "ingress-nginx",
-                "gateway-api", "admission-warn", "cert-manager,cert-manager-acme,ovh,ingress-traefik,registry-host", "example-overlay");
+                "gateway-api", "admission-warn", "cert-manager,cert-manager-acme,ovh,ingress-traefik,registry-host", "example-overlay",
+                "admission-standalone", "cert-manager,admission-standalone,registry-host", "example-standalone");
     }
 
     static Manifests variant(String v) {
@@ -60,6 +71,9 @@ class ManifestsIT {
         }
         if (v.equals("example-overlay")) {
             return exampleOverlay();
+        }
+        if (v.equals("example-standalone")) {
+            return exampleStandalone();
         }
         return withComponents(v.split(","));
     }
@@ -110,15 +124,27 @@ class ManifestsIT {
         assertThat(claim.path("spec").path("accessModes").toString()).isEqualTo("[\"ReadWriteOnce\"]");
 
         JsonNode pod = spec.path("template").path("spec");
-        assertThat(pod.path("automountServiceAccountToken").asBoolean(true)).isFalse();
         assertThat(pod.path("serviceAccountName").asText()).isEqualTo("berth");
+        JsonNode c = pod.path("containers").get(0);
+        assertThat(c.path("args").toString()).isEqualTo("[\"serve\",\"/etc/docker/registry/config.yml\"]");
+        assertHardened(pod);
+        assertThat(c.path("readinessProbe").path("httpGet").path("path").asText()).isEqualTo("/debug/health");
+        assertThat(c.path("livenessProbe").path("httpGet").path("scheme").asText()).isEqualTo("HTTPS");
+
+        List<String> mounts = new ArrayList<>();
+        c.path("volumeMounts").forEach(v -> mounts.add(v.path("mountPath").asText()));
+        assertThat(mounts).contains("/var/lib/registry", "/etc/docker/registry", "/etc/berth/tls", "/etc/berth/auth", "/etc/berth/admission", "/etc/berth/cosign", "/tmp");
+    }
+
+    /** What Berth's StatefulSet and the standalone webhook's Deployment share: non-root, read-only, no token, probed, sized. */
+    private static void assertHardened(JsonNode pod) {
+        assertThat(pod.path("automountServiceAccountToken").asBoolean(true)).isFalse();
         JsonNode psc = pod.path("securityContext");
         assertThat(psc.path("runAsNonRoot").asBoolean()).isTrue();
         assertThat(psc.path("runAsUser").asInt()).isNotZero();
         assertThat(psc.path("seccompProfile").path("type").asText()).isEqualTo("RuntimeDefault");
-
+        assertThat(pod.path("containers").size()).isEqualTo(1);
         JsonNode c = pod.path("containers").get(0);
-        assertThat(c.path("args").toString()).isEqualTo("[\"serve\",\"/etc/docker/registry/config.yml\"]");
         JsonNode sc = c.path("securityContext");
         assertThat(sc.path("runAsNonRoot").asBoolean()).isTrue();
         assertThat(sc.path("readOnlyRootFilesystem").asBoolean()).isTrue();
@@ -129,16 +155,14 @@ class ManifestsIT {
         for (String probe : List.of("startupProbe", "readinessProbe", "livenessProbe")) {
             assertThat(c.path(probe).path("httpGet").path("path").asText()).as(probe).isNotEmpty();
         }
-        assertThat(c.path("readinessProbe").path("httpGet").path("path").asText()).isEqualTo("/debug/health");
-        assertThat(c.path("livenessProbe").path("httpGet").path("scheme").asText()).isEqualTo("HTTPS");
         assertThat(c.path("resources").path("requests").path("cpu").asText()).isNotEmpty();
         assertThat(c.path("resources").path("requests").path("memory").asText()).isNotEmpty();
         assertThat(c.path("resources").path("limits").path("memory").asText()).isNotEmpty();
-
-        List<String> mounts = new ArrayList<>();
-        c.path("volumeMounts").forEach(v -> mounts.add(v.path("mountPath").asText()));
-        assertThat(mounts).contains("/var/lib/registry", "/etc/docker/registry", "/etc/berth/tls", "/etc/berth/auth", "/etc/berth/admission", "/tmp");
-        c.path("volumeMounts").forEach(v -> assertThat(v.has("subPath")).as("subPath mounts miss rotated secrets: %s", v).isFalse());
+        c.path("volumeMounts").forEach(v -> {
+            assertThat(v.has("subPath")).as("subPath mounts miss rotated secrets: %s", v).isFalse();
+            assertThat(v.path("readOnly").asBoolean() || v.path("mountPath").asText().equals("/tmp")
+                    || v.path("mountPath").asText().equals("/var/lib/registry")).as("writable: %s", v).isTrue();
+        });
     }
 
     @Test
@@ -219,7 +243,7 @@ class ManifestsIT {
         Manifests m = withComponents("cert-manager");
         JsonNode cert = m.get("Certificate", "berth-admission-tls");
         JsonNode service = webhook(m).path("clientConfig").path("service");
-        assertThat(cert.path("spec").path("secretName").asText()).as("the Secret the StatefulSet mounts").isEqualTo(admissionSecret(m));
+        assertThat(cert.path("spec").path("secretName").asText()).as("the Secret the StatefulSet mounts").isEqualTo(m.secretAt("StatefulSet", "berth", "/etc/berth/admission"));
         assertThat(cert.path("spec").path("dnsNames").toString()).as("the name the API server verifies")
                 .isEqualTo("[\"" + service.path("name").asText() + "." + service.path("namespace").asText() + ".svc\"]");
         assertThat(cert.path("spec").path("usages").toString()).contains("server auth");
@@ -243,7 +267,7 @@ class ManifestsIT {
     }
 
     @ParameterizedTest(name = "[{0}]")
-    @ValueSource(strings = {"admission-warn", "admission-warn,cert-manager", "cert-manager,admission-warn"})
+    @ValueSource(strings = {"admission-warn", "admission-warn,cert-manager", "cert-manager,admission-warn", "admission-standalone,admission-warn"})
     void warnVariantLeavesTheWebhookOut(String components) {
         Manifests m = withComponents(components.split(","));
         assertThat(m.ofKind("ValidatingWebhookConfiguration")).as("the webhook cannot only warn").isEmpty();
@@ -317,10 +341,11 @@ class ManifestsIT {
         assertThat(config.limits().trustedProxies()).as("the ingress controller's forwarding is believed").isNotEmpty();
         var admission = config.trust().admission();
         assertThat(admission).as("berth.admission").isNotNull();
-        assertThat(admission.addr().getPort()).isEqualTo(containerPort(m, "admission"));
+        assertThat(admission.addr().getPort()).isEqualTo(m.containerPort("StatefulSet", "berth", "admission"));
         assertThat(admission.tls().certificate()).isEqualTo(Path.of("/etc/berth/admission/tls.crt"));
         assertThat(admission.tls().key()).isEqualTo(Path.of("/etc/berth/admission/tls.key"));
         assertThat(admission.hosts()).containsExactly(Workloads.HOST);
+        assertSignedByTheKeyOfSecretBerthCosign(config, m, "StatefulSet", "berth");
         // Berth's unused-key warnings compare case-sensitively and so name camelCase keys it does read
         // (berth.tokenIssuer.*, berth.immutableTags, berth.denyTags): only keys outside berth: must be clean.
         assertThat(config.warnings()).isEmpty();
@@ -370,12 +395,12 @@ class ManifestsIT {
         JsonNode port = svc.path("spec").path("ports").get(0);
         assertThat(port.path("port").asInt()).isEqualTo(webhook(m).path("clientConfig").path("service").path("port").asInt());
         assertThat(port.path("targetPort").asText()).isEqualTo("admission");
-        assertThat(containerPort(m, "admission")).isEqualTo(8443);
+        assertThat(m.containerPort("StatefulSet", "berth", "admission")).isEqualTo(8443);
         JsonNode labels = m.get("StatefulSet", "berth").path("spec").path("template").path("metadata").path("labels");
         svc.path("spec").path("selector").properties()
                 .forEach(e -> assertThat(labels.path(e.getKey()).asText()).isEqualTo(e.getValue().asText()));
-        assertThat(admissionSecret(m)).isEqualTo("berth-admission-tls");
-        assertThat(admissionMount(m).path("readOnly").asBoolean()).isTrue();
+        assertThat(m.secretAt("StatefulSet", "berth", "/etc/berth/admission")).isEqualTo("berth-admission-tls");
+        assertThat(m.mountAt("StatefulSet", "berth", "/etc/berth/admission").path("readOnly").asBoolean()).isTrue();
     }
 
     @ParameterizedTest(name = "[{0}]")
@@ -407,6 +432,129 @@ class ManifestsIT {
                 .doesNotContain("8443");
     }
 
+    /**
+     * Signed images only: one trust rule for every repository, its key the file cosign.pub of Secret berth-cosign, mounted
+     * as a directory (a Secret update reaches the pod, and Berth reloads the key) and required (no key, no pod).
+     */
+    private static void assertSignedByTheKeyOfSecretBerthCosign(RegistryConfig config, Manifests m, String kind, String name) {
+        assertThat(config.trust().rules()).hasSize(1);
+        RegistryConfig.TrustRule rule = config.trust().rules().get(0);
+        assertThat(rule.repositories()).containsExactly("**");
+        assertThat(rule.attestations()).isEmpty();
+        assertThat(rule.keys()).hasSize(1);
+        Path key = rule.keys().get(0);
+        assertThat(key.getFileName()).hasToString("cosign.pub");
+        assertThat(m.secretAt(kind, name, key.getParent().toString())).isEqualTo("berth-cosign");
+        assertThat(m.mountAt(kind, name, key.getParent().toString()).path("readOnly").asBoolean()).isTrue();
+        assertThat(m.volumeAt(kind, name, key.getParent().toString()).path("secret").path("optional").asBoolean(false))
+                .as("without the key the pod waits: nothing is admitted unsigned").isFalse();
+    }
+
+    private static Manifests standalone() {
+        return withComponents("admission-standalone");
+    }
+
+    @Test
+    void theStandaloneWebhookIsTwoHardenedReplicasWithOnlyItsConfigSecretsAndATempDir() {
+        Manifests m = standalone();
+        JsonNode spec = m.get("Deployment", "berth-admission").path("spec");
+        assertThat(spec.path("replicas").asInt()).isEqualTo(2);
+        assertThat(spec.path("strategy").path("rollingUpdate").path("maxUnavailable").asInt()).as("one always answers").isZero();
+        JsonNode pod = m.podSpec("Deployment", "berth-admission");
+        assertHardened(pod);
+        assertThat(pod.path("serviceAccountName").asText()).isEqualTo("berth-admission");
+        assertThat(m.get("ServiceAccount", "berth-admission").path("automountServiceAccountToken").asBoolean(true)).isFalse();
+        JsonNode c = m.container("Deployment", "berth-admission");
+        assertThat(c.path("args").toString()).isEqualTo("[\"admission\",\"/etc/berth/standalone/admission.yml\"]");
+        assertThat(c.path("image").asText()).as("Berth's image, as the StatefulSet runs it")
+                .isEqualTo(m.container("StatefulSet", "berth").path("image").asText());
+        for (String probe : List.of("startupProbe", "readinessProbe", "livenessProbe")) {
+            JsonNode get = c.path(probe).path("httpGet");
+            assertThat(get.path("path").asText() + " " + get.path("port").asText() + " " + get.path("scheme").asText()).as(probe)
+                    .isEqualTo("/healthz admission HTTPS");
+        }
+        for (JsonNode v : pod.path("volumes")) {
+            assertThat(v.has("secret") || v.has("configMap") || v.path("emptyDir").has("sizeLimit")).as("stateless: %s", v).isTrue();
+        }
+        assertThat(m.volumeAt("Deployment", "berth-admission", "/etc/berth/standalone").path("configMap").path("name").asText())
+                .startsWith("berth-admission-config-");
+        JsonNode pdb = m.get("PodDisruptionBudget", "berth-admission").path("spec");
+        assertThat(pdb.path("minAvailable").asInt()).isEqualTo(1);
+        assertThat(selects(pdb.path("selector").path("matchLabels"), m, "Deployment", "berth-admission")).isTrue();
+    }
+
+    @Test
+    void theStandaloneTakesOverTheWebhooksServiceAndNetworkPolicyAndLeavesTheWebhookAsItIs() {
+        Manifests m = standalone();
+        assertThat(m.get("ValidatingWebhookConfiguration", "berth-images")).isEqualTo(base().get("ValidatingWebhookConfiguration", "berth-images"));
+        JsonNode selector = m.get("Service", "berth-admission").path("spec").path("selector");
+        assertThat(selects(selector, m, "Deployment", "berth-admission")).isTrue();
+        assertThat(selects(selector, m, "StatefulSet", "berth")).as("Berth no longer answers").isFalse();
+        assertThat(m.containerPort("Deployment", "berth-admission", "admission")).isEqualTo(8443);
+        assertThat(m.get("Service", "berth-admission").path("spec").path("ports").get(0).path("targetPort").asText()).isEqualTo("admission");
+
+        JsonNode np = m.get("NetworkPolicy", "berth-admission").path("spec");
+        assertThat(selects(np.path("podSelector").path("matchLabels"), m, "Deployment", "berth-admission")).isTrue();
+        assertThat(np.path("ingress")).isEqualTo(base().get("NetworkPolicy", "berth-admission").path("spec").path("ingress"));
+        JsonNode egress = m.get("NetworkPolicy", "berth-admission-egress").path("spec");
+        assertThat(selects(egress.path("podSelector").path("matchLabels"), m, "Deployment", "berth-admission")).isTrue();
+        assertThat(egress.path("policyTypes").toString()).isEqualTo("[\"Egress\"]");
+        assertThat(Manifests.findAll(egress.path("egress"), "port").stream().map(JsonNode::asInt).toList())
+                .as("DNS and the registry's HTTPS, nothing else").containsExactlyInAnyOrder(53, 53, 443);
+    }
+
+    /** admission.yml with the Deployment's environment is what `berth admission` reads, every file on its Secret. */
+    @Test
+    void theStandaloneConfigurationLoadsWithEveryFileOnItsSecret(@org.junit.jupiter.api.io.TempDir Path tmp) throws IOException {
+        Manifests m = standalone();
+        String d = "Deployment";
+        String n = "berth-admission";
+        Map<String, String> env = new HashMap<>(m.env(d, n));
+        env.remove("BERTH_JAVA_OPTS");
+        RegistryConfig config = ConfigLoader.load(Files.writeString(tmp.resolve("admission.yml"), m.standaloneConfigYml()), env);
+        var admission = config.trust().admission();
+        assertThat(admission).isNotNull();
+        assertThat(admission.addr().getPort()).isEqualTo(m.containerPort(d, n, "admission"));
+        assertThat(m.secretAt(d, n, admission.tls().certificate().getParent().toString())).isEqualTo("berth-admission-tls");
+        assertThat(admission.tls().key().getParent()).isEqualTo(admission.tls().certificate().getParent());
+        assertThat(admission.hosts()).containsExactly("harbor.example.org");
+        var registry = admission.registry();
+        assertThat(registry).isNotNull();
+        assertThat(registry.url()).hasToString("https://harbor.example.org");
+        assertThat(registry.username()).isEqualTo("robot$cluster");
+        assertThat(registry.passwordFile()).isNotNull();
+        assertThat(m.secretAt(d, n, registry.passwordFile().getParent().toString())).isEqualTo("berth-admission-registry");
+        assertThat(registry.cacheTtl()).isPositive();
+        assertSignedByTheKeyOfSecretBerthCosign(config, m, d, n);
+        assertThat(config.warnings()).isEmpty();
+    }
+
+    @Test
+    void theStandaloneExampleIsThePolicyAndTheWebhookForTheNewRegistryWithoutBerth() {
+        Manifests m = exampleStandalone();
+        assertThat(m.ofKind("StatefulSet")).isEmpty();
+        assertThat(m.find("Service", "berth")).isEmpty();
+        assertThat(m.text()).doesNotContain(Workloads.HOST);
+        assertThat(m.get("ConfigMap", "berth-admission-params").path("data").path("allowedHosts").asText()).isEqualTo("harbor.example.org");
+        assertThat(m.env("Deployment", "berth-admission")).containsEntry("REGISTRY_BERTH_ADMISSION_HOSTS", "[harbor.example.org]")
+                .containsEntry("REGISTRY_BERTH_ADMISSION_REGISTRY_URL", "https://harbor.example.org");
+        assertThat(m.container("Deployment", "berth-admission").path("image").asText()).isEqualTo("ghcr.io/example/berth@sha256:" + "0".repeat(64));
+        assertThat(m.get("ValidatingWebhookConfiguration", "berth-images")).isEqualTo(base().get("ValidatingWebhookConfiguration", "berth-images"));
+        assertThat(m.find("ValidatingAdmissionPolicyBinding", Policy.NAME)).isPresent();
+        assertThat(m.get("Service", "berth-admission").path("spec").path("selector").path("app.kubernetes.io/name").asText())
+                .isEqualTo("berth-admission");
+    }
+
+    /** Whether {@code selector} (matchLabels) selects the pods of workload {@code kind}/{@code name}. */
+    private static boolean selects(JsonNode selector, Manifests m, String kind, String name) {
+        JsonNode labels = m.get(kind, name).path("spec").path("template").path("metadata").path("labels");
+        boolean all = !selector.isEmpty();
+        for (var e : selector.properties()) {
+            all &= labels.path(e.getKey()).asText().equals(e.getValue().asText());
+        }
+        return all;
+    }
+
     /** The webhook of berth-images (there is exactly one). */
     private static JsonNode webhook(Manifests m) {
         JsonNode webhooks = m.get("ValidatingWebhookConfiguration", "berth-images").path("webhooks");
@@ -423,34 +571,6 @@ class ManifestsIT {
                     .forEach(res -> out.add(g.asText() + "/" + v.asText() + "/" + o.asText() + "/" + res.asText())))));
         }
         return out.stream().sorted().toList();
-    }
-
-    private static int containerPort(Manifests m, String name) {
-        for (JsonNode p : m.get("StatefulSet", "berth").path("spec").path("template").path("spec").path("containers").get(0).path("ports")) {
-            if (p.path("name").asText().equals(name)) {
-                return p.path("containerPort").asInt();
-            }
-        }
-        throw new AssertionError("no container port " + name);
-    }
-
-    private static JsonNode admissionMount(Manifests m) {
-        for (JsonNode v : m.get("StatefulSet", "berth").path("spec").path("template").path("spec").path("containers").get(0).path("volumeMounts")) {
-            if (v.path("mountPath").asText().equals("/etc/berth/admission")) {
-                return v;
-            }
-        }
-        throw new AssertionError("nothing mounted at /etc/berth/admission");
-    }
-
-    private static String admissionSecret(Manifests m) {
-        String volume = admissionMount(m).path("name").asText();
-        for (JsonNode v : m.get("StatefulSet", "berth").path("spec").path("template").path("spec").path("volumes")) {
-            if (v.path("name").asText().equals(volume)) {
-                return v.path("secret").path("secretName").asText();
-            }
-        }
-        throw new AssertionError("no volume mounted at /etc/berth/admission");
     }
 
     private static String networkPolicyIngressNamespace(Manifests m) {

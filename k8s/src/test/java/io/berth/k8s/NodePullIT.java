@@ -3,10 +3,7 @@ package io.berth.k8s;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.berth.conformance.Containerd;
-import io.berth.conformance.Daemon;
 import io.berth.conformance.Proc;
-import io.berth.server.Berth;
-import io.berth.server.config.ConfigLoader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,17 +19,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The node pull path with the cluster's own pieces: Berth runs the rendered ConfigMap's config.yml with the
- * StatefulSet's environment (only file paths and the address overridden), on the Secrets
- * {@code bootstrap-secrets.sh} makes; containerd trusts it through the README's {@code hosts.toml}, and pulls
- * through the CRI (what the kubelet calls) with the read-only {@code cluster} account, as an imagePullSecret
+ * The node pull path with the cluster's own pieces: Berth runs as the shipped deployment runs it
+ * ({@link RenderedBerth}); containerd trusts it through the README's {@code hosts.toml}, and pulls through the CRI (what the kubelet calls) with the read-only {@code cluster} account, as an imagePullSecret
  * passes it. CI's account pushes; the pull account cannot; a wrong password or a wrong CA is refused.
  */
 class NodePullIT {
     @TempDir
     static Path work;
 
-    private static Berth berth;
+    private static RenderedBerth berth;
     private static Containerd containerd;
     private static String host;
     private static Path secrets;
@@ -40,30 +35,9 @@ class NodePullIT {
 
     @BeforeAll
     static void start() throws IOException {
-        secrets = work.resolve("secrets");
-        script("bootstrap-secrets.sh", "--host", "127.0.0.1", "--dir", secrets.toString(), "--dry-run");
-        Manifests m = Manifests.render(Tools.k8sDir());
-        Path config = Files.writeString(work.resolve("config.yml"), m.berthConfigYml());
-        int port = Daemon.freePort();
-        host = "127.0.0.1:" + port;
-        Map<String, String> env = new HashMap<>(m.berthEnv());
-        env.remove("BERTH_JAVA_OPTS");
-        env.put("REGISTRY_HTTP_ADDR", host);
-        env.put("REGISTRY_HTTP_DEBUG_ADDR", "127.0.0.1:" + Daemon.freePort());
-        env.put("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", work.resolve("data").toString());
-        env.put("REGISTRY_HTTP_TLS_CERTIFICATE", secrets.resolve("tls.crt").toString());
-        env.put("REGISTRY_HTTP_TLS_KEY", secrets.resolve("tls.key").toString());
-        env.put("REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE", secrets.resolve("token.crt").toString());
-        env.put("REGISTRY_BERTH_TOKENISSUER_HTPASSWD", secrets.resolve("htpasswd").toString());
-        env.put("REGISTRY_BERTH_TOKENISSUER_KEY", secrets.resolve("token.key").toString());
-        env.put("REGISTRY_BERTH_ADMISSION_ADDR", "127.0.0.1:0");
-        env.put("REGISTRY_BERTH_ADMISSION_TLS_CERTIFICATE", secrets.resolve("admission.crt").toString());
-        env.put("REGISTRY_BERTH_ADMISSION_TLS_KEY", secrets.resolve("admission.key").toString());
-        // The realm nodes and CI use: https://<registry host>/auth/token, here the loopback address.
-        env.put("REGISTRY_AUTH_TOKEN_REALM", env.get("REGISTRY_AUTH_TOKEN_REALM").replace(Workloads.HOST, host));
-        berth = Berth.builder().config(ConfigLoader.load(config, env)).build();
-        berth.start();
-
+        berth = RenderedBerth.start(work);
+        host = berth.host();
+        secrets = berth.secrets();
         crane("auth", "login", host, "-u", "ci", "-p", password("ci")).requireSuccess();
         push("team/app:v1.0.0", "node pull path").requireSuccess();
         digest = crane("digest", host + "/team/app:v1.0.0").requireSuccess().output().strip();
@@ -114,7 +88,7 @@ class NodePullIT {
     @Test
     void aCaTheRegistryDoesNotUseIsRefused() throws IOException {
         Path other = work.resolve("other-secrets");
-        script("bootstrap-secrets.sh", "--host", "127.0.0.1", "--dir", other.toString(), "--dry-run");
+        RenderedBerth.script("bootstrap-secrets.sh", "--host", "127.0.0.1", "--dir", other.toString(), "--dry-run").requireSuccess();
         writeHostsToml(other.resolve("ca.crt"));
         Proc.Result pull = containerd.crictl(Duration.ofMinutes(2), "pull", "--creds", "cluster:" + password("cluster"), host + "/team/app@" + digest);
         assertThat(pull.exitCode()).as("crictl pull:%n%s", pull.output()).isNotZero();
@@ -164,18 +138,6 @@ class NodePullIT {
     }
 
     private static String password(String account) {
-        try {
-            return Files.readString(secrets.resolve(account + ".password")).strip();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
-
-    private static void script(String name, String... args) {
-        List<String> command = new ArrayList<>(List.of("bash", Tools.k8sDir().resolve("scripts").resolve(name).toString()));
-        command.addAll(List.of(args));
-        Map<String, String> env = Map.of("KUBECTL", Tools.tool("KUBECTL"),
-                "PATH", Path.of(Tools.tool("KUBECTL")).getParent() + ":" + System.getenv("PATH"));
-        Proc.run(command, env, Duration.ofMinutes(2), null).requireSuccess();
+        return berth.password(account);
     }
 }
