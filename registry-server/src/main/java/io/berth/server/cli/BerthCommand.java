@@ -189,7 +189,7 @@ public final class BerthCommand {
         }
         RegistryConfig cfg = configuration(config, out);
         io.berth.server.http.StandaloneAdmission webhook = io.berth.server.http.StandaloneAdmission.start(cfg);
-        out.println("berth: admission webhook on https://" + webhook.address() + " for images in "
+        out.println("berth: admission webhook on https://" + webhook.address().getHostString() + ":" + webhook.address().getPort() + " for images in "
                 + java.util.Objects.requireNonNull(java.util.Objects.requireNonNull(cfg.trust().admission()).registry()).url());
         return runUntilShutdown(webhook);
     }

@@ -76,7 +76,8 @@ public final class AdmissionServer implements AutoCloseable {
                         }
                     })
                     .bind(admission.addr()).sync().channel();
-            log.info("admission webhook listening on https://{} for images from {}", channel.localAddress(), admission.hosts());
+            InetSocketAddress bound = (InetSocketAddress) channel.localAddress();
+            log.info("admission webhook listening on https://{}:{} for images from {}", bound.getHostString(), bound.getPort(), admission.hosts());
             return new AdmissionServer(channel, connections, reviewers);
         } catch (InterruptedException | RuntimeException e) {
             reviewers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
