@@ -11,6 +11,11 @@ import io.berth.server.config.ConfigLoader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.StandardCopyOption;
+import java.net.http.HttpResponse;
+import java.net.http.HttpRequest;
+import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -78,19 +83,25 @@ class AdmissionWebhookIT {
                 storage:
                   filesystem:
                     rootdirectory: %s
+                  delete:
+                    enabled: true
                 http:
                   addr: 127.0.0.1:0
                 berth:
                   trust:
                     - repositories: ["signed/**"]
                       keys: [%s]
+                    - repositories: ["attested/**"]
+                      keys: [%s]
+                      attestations: ["https://slsa.dev/provenance/v0.2"]
                   admission:
                     addr: 127.0.0.1:0
                     tls:
                       certificate: %s
                       key: %s
                     hosts: [%s]
-                """.formatted(work.resolve("data"), secrets.resolve("cosign.pub"), secrets.resolve("tls.crt"), secrets.resolve("tls.key"), HOST));
+                """.formatted(work.resolve("data"), secrets.resolve("cosign.pub"), cosign.publicKey(), secrets.resolve("tls.crt"),
+                        secrets.resolve("tls.key"), HOST));
         berth = Berth.builder().config(ConfigLoader.load(config, Map.of())).build();
         berth.start();
 
@@ -154,13 +165,90 @@ class AdmissionWebhookIT {
     }
 
     @Test
-    void aSignatureByAnotherKeyIsRefusedUntilThatKeyIsTrusted() throws IOException {
+    void aSignatureByAnotherKeyIsRefusedUntilThatKeyIsTrustedAndTheRotatedKeyAppliesWithoutARestart() throws Exception {
         String digest = push("signed/other:v1");
         String other = HOST + "/signed/other@" + digest;
         Cosign.generate(work.resolve("cosign-other")).sign(berth.hostAndPort() + "/signed/other@" + digest, Map.of()).requireSuccess();
         ControlPlane.Response r = cp.create(Kind.POD.collection(NS), Workloads.pod(name("other-key"), other));
         assertThat(r.status()).as("%s", r).isEqualTo(403);
         assertThat(r.message()).contains(DENIED + "container \"app\" image \"" + other + "\": no valid signature");
+
+        // Rotate: the Secret's key file now holds the other key (a Secret volume swaps it in place); no restart.
+        Path trusted = work.resolve("secrets").resolve("cosign.pub");
+        byte[] original = Files.readAllBytes(trusted);
+        try {
+            Path next = Files.copy(work.resolve("cosign-other").resolve("cosign.pub"), work.resolve("secrets").resolve("cosign.pub.next"));
+            Files.move(next, trusted, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Policy.await(cp, Duration.ofSeconds(30), "the rotated key to apply", () -> Policy.probe(cp, NS, other).status() == 201);
+            assertThat(Policy.probe(cp, NS, signed).message()).as("the old key no longer counts").contains("no valid signature");
+        } finally {
+            Files.write(trusted, original);
+            Policy.await(cp, Duration.ofSeconds(30), "the original key to apply again", () -> Policy.probe(cp, NS, signed).status() == 201);
+        }
+    }
+
+    @Test
+    void aDeletedSignatureIsRefusedAtTheNextAdmission() throws Exception {
+        String digest = push("signed/deleted:v1");
+        String ref = HOST + "/signed/deleted@" + digest;
+        cosign.sign(berth.hostAndPort() + "/signed/deleted@" + digest, Map.of()).requireSuccess();
+        assertThat(Policy.probe(cp, NS, ref).status()).isEqualTo(201);
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            JsonNode referrers = Workloads.JSON.readTree(http.send(HttpRequest.newBuilder(berth.baseUri().resolve("/v2/signed/deleted/referrers/" + digest)).build(),
+                    HttpResponse.BodyHandlers.ofByteArray()).body());
+            assertThat(referrers.path("manifests")).isNotEmpty();
+            for (JsonNode d : referrers.path("manifests")) {
+                HttpResponse<Void> deleted = http.send(HttpRequest.newBuilder(berth.baseUri().resolve("/v2/signed/deleted/manifests/" + d.path("digest").asText()))
+                        .DELETE().build(), HttpResponse.BodyHandlers.discarding());
+                assertThat(deleted.statusCode()).isEqualTo(202);
+            }
+        }
+        ControlPlane.Response r = Policy.probe(cp, NS, ref);
+        assertThat(r.status()).as("%s", r).isEqualTo(403);
+        assertThat(r.message()).contains("no valid signature");
+    }
+
+    @Test
+    void aV2SignatureCopiedToAnotherDigestIsRefused() throws Exception {
+        String signedDigest = push("signed/copied:v1");
+        String otherDigest = push("signed/copied:v2");
+        cosign.signV2(berth.hostAndPort() + "/signed/copied@" + signedDigest, Map.of()).requireSuccess();
+        Map<String, String> env = Map.of("DOCKER_CONFIG", work.resolve("crane").toString());
+        Proc.run(List.of(Tools.tool("CRANE"), "copy", "--insecure",
+                berth.hostAndPort() + "/signed/copied:" + signedDigest.replace(':', '-') + ".sig",
+                berth.hostAndPort() + "/signed/copied:" + otherDigest.replace(':', '-') + ".sig"), env, Duration.ofMinutes(1), null).requireSuccess();
+        assertThat(Policy.probe(cp, NS, HOST + "/signed/copied@" + signedDigest).status()).isEqualTo(201);
+        ControlPlane.Response r = Policy.probe(cp, NS, HOST + "/signed/copied@" + otherDigest);
+        assertThat(r.status()).as("the copied payload names another digest: %s", r).isEqualTo(403);
+    }
+
+    @Test
+    void anIndexSignedAtItsDigestIsAdmittedAndItsChildrenAreNot() throws Exception {
+        String amd64 = push("signed/multiarch:amd64");
+        String arm64 = push("signed/multiarch:arm64");
+        Map<String, String> env = Map.of("DOCKER_CONFIG", work.resolve("crane").toString());
+        Proc.run(List.of(Tools.tool("CRANE"), "index", "append", "--insecure",
+                "-m", berth.hostAndPort() + "/signed/multiarch@" + amd64, "-m", berth.hostAndPort() + "/signed/multiarch@" + arm64,
+                "-t", berth.hostAndPort() + "/signed/multiarch:v1"), env, Duration.ofMinutes(1), null).requireSuccess();
+        String index = Proc.run(List.of(Tools.tool("CRANE"), "digest", "--insecure", berth.hostAndPort() + "/signed/multiarch:v1"), env,
+                Duration.ofMinutes(1), null).requireSuccess().output().strip();
+        cosign.sign(berth.hostAndPort() + "/signed/multiarch@" + index, Map.of()).requireSuccess();
+        assertThat(Policy.probe(cp, NS, HOST + "/signed/multiarch@" + index).status()).isEqualTo(201);
+        assertThat(Policy.probe(cp, NS, HOST + "/signed/multiarch@" + amd64).status()).as("a child has no signature of its own").isEqualTo(403);
+    }
+
+    @Test
+    void attestationsAreRequiredWhereThePolicySaysSo() throws Exception {
+        String digest = push("attested/app:v1");
+        String ref = berth.hostAndPort() + "/attested/app@" + digest;
+        cosign.sign(ref, Map.of()).requireSuccess();
+        ControlPlane.Response r = Policy.probe(cp, NS, HOST + "/attested/app@" + digest);
+        assertThat(r.status()).as("%s", r).isEqualTo(403);
+        assertThat(r.message()).contains("https://slsa.dev/provenance/v0.2");
+        Path predicate = Files.writeString(work.resolve("predicate.json"), """
+                {"builder":{"id":"https://ci.mycorp.local/builder"},"buildType":"https://ci.mycorp.local/build@v1"}""");
+        cosign.attest(ref, predicate).requireSuccess();
+        assertThat(Policy.probe(cp, NS, HOST + "/attested/app@" + digest).status()).as("signed and attested").isEqualTo(201);
     }
 
     @Test

@@ -53,6 +53,13 @@ final class Cosign {
                 "--trusted-root", dir.resolve("trusted-root.json").toString(), "--yes", ref);
     }
 
+    /** {@code cosign attest --type slsaprovenance --predicate <file>}, air-gapped as {@link #sign}. */
+    Proc.Result attest(String ref, Path predicate) {
+        return run(Map.of(), "attest", "--key", privateKey().toString(), "--type", "slsaprovenance", "--predicate", predicate.toString(),
+                "--signing-config", dir.resolve("signing-config.json").toString(), "--trusted-root", dir.resolve("trusted-root.json").toString(),
+                "--yes", ref);
+    }
+
     /** cosign v2's {@code cosign sign --key cosign.key --tlog-upload=false --yes <ref>}: the legacy {@code .sig} tag. */
     Proc.Result signV2(String ref, Map<String, String> env) {
         return run("COSIGN2", env, "sign", "--key", privateKey().toString(), "--tlog-upload=false", "--yes", ref);
