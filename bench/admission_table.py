@@ -6,6 +6,7 @@ import sys
 VARIANTS = {
     "signed": "3 signed images, 64 connections",
     "unsigned": "3 unsigned images (refused), 64 connections",
+    "paced": "3 signed images, 64 connections, each pausing 11 ms (the target rate)",
     "single": "3 signed images, 1 connection, one review every 50 ms",
 }
 SERVERS = ["berth", "policy-controller"]
@@ -31,8 +32,8 @@ def main(raw, env):
 
     out = [open(env).read().rstrip(), "", "## Reviews", ""]
     out.append("| webhook | pod | reviews/s | p50 | p90 | p99 | max | webhook CPU per review "
-               "| registry CPU per review | API server CPU per review | load avg at start |")
-    out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+               "| registry CPU per review | API server CPU per review | API requests per review | load avg at start |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for server in SERVERS:
         for variant, what in VARIANTS.items():
             if (server, variant) not in data:
@@ -45,6 +46,7 @@ def main(raw, env):
                 us(num(server, variant, "cpu_us_per_review_webhook")),
                 us(num(server, variant, "cpu_us_per_review_registry")),
                 us(num(server, variant, "cpu_us_per_review_apiserver")),
+                data[(server, variant)].get("api_requests_per_review", ""),
                 data[(server, variant)].get("loadavg1", ""),
             ]) + " |")
 
@@ -52,8 +54,15 @@ def main(raw, env):
             "| target | result | met |", "|---|---|---|"]
     rps, p99 = num("berth", "signed", "req_per_s"), num("berth", "signed", "p99_ms")
     if rps is not None:
-        out.append(f"| more than {TARGET_RPS:,} reviews/s | {rps:,.0f} | {'yes' if rps > TARGET_RPS else '**no**'} |")
-        out.append(f"| p99 under {TARGET_P99_MS:g} ms | {p99:.2f} ms | {'yes' if p99 < TARGET_P99_MS else '**no**'} |")
+        out.append(f"| more than {TARGET_RPS:,} reviews/s | {rps:,.0f} (as fast as 64 connections go) "
+                   f"| {'yes' if rps > TARGET_RPS else '**no**'} |")
+        prps, pp99 = num("berth", "paced", "req_per_s"), num("berth", "paced", "p99_ms")
+        if prps is not None:
+            met = prps > TARGET_RPS and pp99 < TARGET_P99_MS
+            out.append(f"| p99 under {TARGET_P99_MS:g} ms at more than {TARGET_RPS:,} reviews/s | {pp99:.2f} ms "
+                       f"at {prps:,.0f} reviews/s | {'yes' if met else '**no**'} |")
+        out.append(f"| p99 under {TARGET_P99_MS:g} ms, at full load | {p99:.2f} ms at {rps:,.0f} reviews/s "
+                   f"| {'yes' if p99 < TARGET_P99_MS else '**no**'} |")
 
     if ("policy-controller", "signed") in data:
         out += ["", "## Berth against policy-controller (how many times better Berth is)", "",
@@ -62,7 +71,8 @@ def main(raw, env):
             b, p = data.get(("berth", variant)), data.get(("policy-controller", variant))
             if not b or not p:
                 continue
-            cells = [f"{float(b['req_per_s']) / float(p['req_per_s']):,.0f}×"]
+            # the single row runs at a fixed rate: its reviews/s compare nothing
+            cells = ["—" if variant == "single" else f"{float(b['req_per_s']) / float(p['req_per_s']):,.0f}×"]
             for k in ("p50_ms", "p99_ms"):
                 cells.append(f"{float(p[k]) / float(b[k]):,.0f}×")
             out.append(f"| {what} | " + " | ".join(cells) + " |")
