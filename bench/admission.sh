@@ -5,6 +5,7 @@
 #                                 # also builds policy-controller, about 3 more)
 #   bench/admission.sh --smoke    # Berth only, 2 s per row (under a minute): checks the harness and every verdict
 #   bench/admission.sh --no-peer  # Berth only, full length
+#   bench/admission.sh --smoke --peer  # the smoke run with policy-controller too (about a minute once built)
 #   bench/admission.sh --secs 30  # measure each row for 30 s (default 20), after 5 s of warm-up (15 s more
 #                                 # before a webhook's first row, for the JIT)
 #   bench/admission.sh --out DIR  # results directory (default bench/results/<UTC date>-admission[-smoke])
@@ -44,13 +45,15 @@ PEER=1
 SECS=20
 WARM=5
 OUT=""
+FORCE_PEER=0
 ARGS=("$@")
 
-usage() { sed -n '2,35p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,36p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
   case "$1" in
     --smoke) SMOKE=1; PEER=0 ;;
-    --no-peer) PEER=0 ;;
+    --no-peer) PEER=0; FORCE_PEER=0 ;;
+    --peer) FORCE_PEER=1 ;;
     --secs) SECS="${2:?--secs N}"; shift ;;
     --secs=*) SECS="${1#*=}" ;;
     --out) OUT="${2:?--out DIR}"; shift ;;
@@ -60,6 +63,7 @@ while (($#)); do
   esac
   shift
 done
+((FORCE_PEER)) && PEER=1
 [[ "$SECS" =~ ^[1-9][0-9]*$ ]] || { echo "admission.sh: --secs wants a positive number" >&2; exit 2; }
 FIRST_WARM=15   # before a webhook's first row: the JIT's warm-up (at 5 s the first row's p99 was still twice the next's)
 if ((SMOKE)); then SECS=2; WARM=1; FIRST_WARM=1; fi
