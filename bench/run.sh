@@ -3,7 +3,7 @@
 #
 #   bench/run.sh                  # the full run: 3 rounds, 1 GiB layers, W6 with 10 GiB (~20-25 min here)
 #   bench/run.sh --rounds 3       # fewer rounds
-#   bench/run.sh --only W1,W4     # some workloads only (W1..W7, L = physical limits)
+#   bench/run.sh --only W1,W4     # some workloads only (W1..W7, L = physical limits, A = admission)
 #   bench/run.sh --smoke          # tiny sizes, one round, < 2 minutes (for CI)
 #   bench/run.sh --jfr            # also record a JFR profile of Berth (results dir, berth-*.jfr)
 #
@@ -16,7 +16,9 @@
 #   TLS:        the same three servers, same data, with TLS on: W1 W2 W3 W4 and W7 again.
 # After the rounds, W6 restarts each server alone and reads its peak RSS (VmHWM) after a 1 GiB
 # and a 10 GiB push. Every server gets the same kind of config: its own directory on the same disk,
-# the same certificate and bcrypt htpasswd file, delete enabled, access logs off.
+# the same certificate and bcrypt htpasswd file, delete enabled, access logs off. Last, A runs
+# bench/admission.sh (with --smoke under --smoke): Berth's admission webhook beside sigstore
+# policy-controller, results in <results>/admission/.
 #
 # Output: bench/results/<UTC date>/{raw.tsv,table.md,env.md,logs/} and the table on stdout.
 # Environment: BERTH_TOOLS (tool cache, default /var/cache/berth-tools), BENCH_WORK (scratch data,
@@ -33,7 +35,7 @@ ONLY=""
 JFR=0
 OUT=""
 
-usage() { sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while (($#)); do
   case "$1" in
     --smoke) SMOKE=1; ROUNDS=1 ;;
@@ -387,6 +389,14 @@ if want W6; then
     ((SMOKE)) || w6 "$s" "$W6_SMALL" small
     w6 "$s" "$W6_LARGE" large
   done
+fi
+
+if want A; then
+  log "A: the admission webhook (bench/admission.sh$( ((SMOKE)) && echo " --smoke"))"
+  admission=(--out "$OUT/admission")
+  ((SMOKE)) && admission+=(--smoke)
+  bash "$BENCH/admission.sh" "${admission[@]}" >/dev/null
+  log "A: table in $OUT/admission/table.md"
 fi
 
 log "done in $((SECONDS - started))s"

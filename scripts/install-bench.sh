@@ -2,6 +2,7 @@
 # Install the tools bench/run.sh needs, pinned, into a cache. Idempotent.
 #
 #   scripts/install-bench.sh                 # as root; installs / reuses, then writes bench-env.sh
+#   scripts/install-bench.sh policy-controller   # also builds sigstore policy-controller (bench/admission.sh)
 #   . "${BERTH_TOOLS:-/var/cache/berth-tools}/bench-env.sh"
 #
 # What it installs:
@@ -13,6 +14,10 @@
 #       openssl        the throwaway CA and server certificate, and the SHA-256 physical limit
 #   - from the Go module proxy, built once into $BERTH_TOOLS/distribution-<version>/registry:
 #       github.com/distribution/distribution/v3/cmd/registry at DISTRIBUTION_VERSION
+#   - only when asked (argument policy-controller), built once into
+#     $BERTH_TOOLS/policy-controller-<version>/ (the webhook binary and the project's config/ manifests):
+#       github.com/sigstore/policy-controller/cmd/webhook at POLICY_CONTROLLER_VERSION, built inside its own
+#       module, because its go.mod carries replace directives that a build from another module would ignore
 #
 # Sources used: Debian apt and the Go module proxy only.
 set -euo pipefail
@@ -20,6 +25,15 @@ set -euo pipefail
 BERTH_TOOLS="${BERTH_TOOLS:-/var/cache/berth-tools}"
 DISTRIBUTION_VERSION=v3.0.0     # github.com/distribution/distribution/v3, released 2025-04
 DISTRIBUTION_MODULE=github.com/distribution/distribution/v3
+POLICY_CONTROLLER_VERSION=v0.13.1   # github.com/sigstore/policy-controller, the newest on the Go module proxy
+POLICY_CONTROLLER_MODULE=github.com/sigstore/policy-controller
+WITH_POLICY_CONTROLLER=0
+for arg in "$@"; do
+  case "$arg" in
+    policy-controller) WITH_POLICY_CONTROLLER=1 ;;
+    *) echo "install-bench.sh: unknown argument $arg (policy-controller)" >&2; exit 2 ;;
+  esac
+done
 APT_PACKAGES=(wrk nghttp2-client apache2-utils docker-registry openssl curl)
 
 log() { printf '[install-bench] %s\n' "$*" >&2; }
@@ -58,10 +72,42 @@ build_distribution() {
   printf '%s\n' "$bin"
 }
 
+# The admission webhook of sigstore policy-controller and its manifests (CRDs, ConfigMaps). About 3 minutes and
+# 1 GiB of module downloads the first time.
+build_policy_controller() {
+  local dir="$BERTH_TOOLS/policy-controller-$POLICY_CONTROLLER_VERSION"
+  if [[ -x "$dir/webhook" && -d "$dir/config" ]]; then
+    log "go: policy-controller $POLICY_CONTROLLER_VERSION present ($dir/webhook)"
+    return
+  fi
+  command -v go >/dev/null || { log "go not found on PATH"; exit 1; }
+  log "go: building policy-controller $POLICY_CONTROLLER_VERSION (about 3 minutes the first time)"
+  local tmp src
+  tmp=$(mktemp -d "$BERTH_TOOLS/.build-policy-controller.XXXXXX")
+  trap "rm -rf '$tmp'" EXIT
+  (
+    cd "$tmp"
+    export GOTOOLCHAIN=local GOFLAGS="-buildvcs=false -mod=mod"
+    src=$(go mod download -json "$POLICY_CONTROLLER_MODULE@$POLICY_CONTROLLER_VERSION" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+    cp -r "$src" "$tmp/src"
+    chmod -R u+w "$tmp/src"
+    cd "$tmp/src"
+    go build -trimpath -ldflags="-s -w" -o "$tmp/webhook" ./cmd/webhook >&2
+  )
+  [[ -x "$tmp/webhook" ]] || { log "go: policy-controller build produced no binary"; exit 1; }
+  mkdir -p "$dir"
+  rm -rf "$dir/config"
+  cp -r "$tmp/src/config" "$dir/config"
+  mv -f "$tmp/webhook" "$dir/webhook"
+}
+
 start=$SECONDS
 mkdir -p "$BERTH_TOOLS"
 install_apt
 DIST_BIN=$(build_distribution)
+((WITH_POLICY_CONTROLLER)) && build_policy_controller
+PC_DIR="$BERTH_TOOLS/policy-controller-$POLICY_CONTROLLER_VERSION"
 for b in /usr/bin/wrk /usr/bin/htpasswd /usr/bin/docker-registry /usr/bin/openssl; do
   [[ -x $b ]] || { log "missing $b"; exit 1; }
 done
@@ -79,6 +125,11 @@ tmp_env=$(mktemp "$BERTH_TOOLS/.bench-env.XXXXXX")
   echo "export BENCH_REGISTRY2_VERSION='$(pkgver docker-registry)'"
   echo "export BENCH_DISTRIBUTION='$DIST_BIN'"
   echo "export BENCH_DISTRIBUTION_VERSION='$DISTRIBUTION_VERSION'"
+  if [[ -x "$PC_DIR/webhook" ]]; then   # built once by `install-bench.sh policy-controller`
+    echo "export BENCH_POLICY_CONTROLLER='$PC_DIR/webhook'"
+    echo "export BENCH_POLICY_CONTROLLER_CONFIG='$PC_DIR/config'"
+    echo "export BENCH_POLICY_CONTROLLER_VERSION='$POLICY_CONTROLLER_VERSION'"
+  fi
 } >"$tmp_env"
 mv -f "$tmp_env" "$ENV_FILE"
 chmod 644 "$ENV_FILE"
