@@ -75,7 +75,7 @@ log() { printf '[admission %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 # Ports, private to the network namespace. policy-controller's are fixed by knative (webhook 8443, probes 8080,
 # profiling 8008, metrics 9090) and open on every interface.
-REGISTRY_PORT=15203; ADMISSION_PORT=15201
+REGISTRY_PORT=15203; ADMISSION_PORT=15201; STANDALONE_PORT=15202
 ETCD_PORT=15210; ETCD_PEER_PORT=15211; ETCD_METRICS_PORT=15212; APISERVER_PORT=15213
 PC_PORT=8443
 HOST=registry.bench.local
@@ -153,7 +153,7 @@ stop() { # stop NAME: TERM, up to 5 s, then KILL
 }
 cleanup() {
   local s
-  for s in policy-controller kube-apiserver etcd berth; do stop "$s"; done
+  for s in policy-controller kube-apiserver etcd standalone berth; do stop "$s"; done
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
@@ -354,6 +354,42 @@ rows() { # rows SERVER URL PATH SIGNED_REVIEW UNSIGNED_REVIEW PIDS...
 started=$SECONDS
 rows berth "$WEBHOOK" /validate "$R/berth-signed.json" "$R/berth-unsigned.json" "webhook=${PID[berth]}"
 expect "Berth after the load, signed pod" allowed "$(verdict "$WEBHOOK/validate" "$R/berth-signed.json")"
+
+# ------------------------------------------------------------------ berth admission, cold ---
+# The standalone webhook (`berth admission`) reading the same images and signatures from Berth's registry over
+# loopback, as it would from Harbor; its verdicts are kept 1 ms, so (nearly) every review is cold: the manifest,
+# the referrers, the .sig/.att tags and the signature layers of each of the 3 images are fetched anew.
+cat >"$WORK/conf/standalone.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+berth:
+  trust:
+    - repositories: ["bench/**"]
+      keys: [$PUB]
+  admission:
+    addr: 127.0.0.1:$STANDALONE_PORT
+    tls: {certificate: $WORK/tls/tls.crt, key: $WORK/tls/tls.key}
+    hosts: [$HOST]
+    registry:
+      url: http://$REGISTRY
+      cacheTtl: 1ms
+EOF
+log "starting berth admission (standalone, verdicts kept 1 ms: cold reviews)"
+# shellcheck disable=SC2086
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED $BERTH_JAVA_OPTS -jar "$WORK/berth/berth-server.jar" \
+  admission "$WORK/conf/standalone.yml" >"$OUT/logs/standalone.log" 2>&1 &
+PID[standalone]=$!
+STANDALONE="https://127.0.0.1:$STANDALONE_PORT"
+wait_for "berth admission" 60 curl -sf --cacert "$WORK/tls/ca.crt" "$STANDALONE/healthz" || { tail -20 "$OUT/logs/standalone.log" >&2; exit 1; }
+expect "berth admission, signed pod" allowed "$(verdict "$STANDALONE/validate" "$R/berth-signed.json")"
+expect "berth admission, unsigned pod" refused "$(verdict "$STANDALONE/validate" "$R/berth-unsigned.json")"
+log "berth admission (cold): 1 connection, a signed review every ${SINGLE_DELAY_MS} ms, ${SINGLE_SECS}s"
+load standalone-cold single "$STANDALONE" /validate "$R/berth-signed.json" allowed 1 1 "$SINGLE_SECS" "$SINGLE_DELAY_MS" \
+  "webhook=${PID[standalone]}" "registry=${PID[berth]}"
+log "berth admission (cold): $CONNS connections, signed pod"
+load standalone-cold signed "$STANDALONE" /validate "$R/berth-signed.json" allowed "$CONNS" "$THREADS" "$SECS" 0 \
+  "webhook=${PID[standalone]}" "registry=${PID[berth]}"
 
 # ------------------------------------------------------------------ policy-controller ---
 PC_NOTE=""

@@ -75,6 +75,9 @@ public final class StandaloneAdmission implements AutoCloseable {
 
     private static HttpClient client(RegistryConfig.RemoteRegistry remote) {
         HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).followRedirects(HttpClient.Redirect.NORMAL);
+        if ("http".equals(remote.url().getScheme())) {
+            b.version(HttpClient.Version.HTTP_1_1); // no h2c upgrade offer on every request to a plain-HTTP registry
+        }
         if (remote.ca() != null) {
             try (InputStream in = Files.newInputStream(remote.ca())) {
                 KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
