@@ -255,7 +255,11 @@ public final class ConfigLoader {
                 t.longValue("berth.limits.bufferedBodyBytes", d.bufferedBodyBytes()),
                 positive("berth.limits.openBlobFiles", t.integer("berth.limits.openBlobFiles", d.openBlobFiles())),
                 positive("berth.uploads.maxOpen", t.integer("berth.uploads.maxOpen", d.uploadsMaxOpen())),
-                positive("berth.uploads.idleTimeout", t.duration("berth.uploads.idleTimeout", d.uploadsIdleTimeout())));
+                positive("berth.uploads.idleTimeout", t.duration("berth.uploads.idleTimeout", d.uploadsIdleTimeout())),
+                t.longValue("berth.maxBlobBytes", d.maxBlobBytes()));
+        if (limits.maxBlobBytes() <= 0) {
+            throw new ConfigException("berth.maxBlobBytes: must be positive, not " + limits.maxBlobBytes());
+        }
         if (limits.bufferedBodyBytes() < RegistryConfig.DEFAULT_MANIFEST_MAX_BYTES) {
             throw new ConfigException("berth.limits.bufferedBodyBytes: must be at least " + RegistryConfig.DEFAULT_MANIFEST_MAX_BYTES
                     + " (one largest manifest)");

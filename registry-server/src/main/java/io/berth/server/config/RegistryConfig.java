@@ -159,6 +159,8 @@ public record RegistryConfig(
      * @param openBlobFiles {@code berth.limits.openBlobFiles}: blob files open for downloads at once; past it, 429
      * @param uploadsMaxOpen {@code berth.uploads.maxOpen}: unfinished uploads per repository, and per account
      * @param uploadsIdleTimeout {@code berth.uploads.idleTimeout}: an upload untouched this long is deleted
+     * @param maxBlobBytes {@code berth.maxBlobBytes}: the largest blob an upload may reach; past it, 413 before the
+     *     bytes are written ({@link Long#MAX_VALUE}, the default, for no limit, as registry:2)
      */
     public record Limits(
             List<String> trustedProxies,
@@ -169,11 +171,12 @@ public record RegistryConfig(
             long bufferedBodyBytes,
             int openBlobFiles,
             int uploadsMaxOpen,
-            Duration uploadsIdleTimeout) {
+            Duration uploadsIdleTimeout,
+            long maxBlobBytes) {
 
         /** The defaults: no trusted proxies; 10000 connections, 200 per client; 30 s for a head; 60 s without write progress; 64 MiB of buffered bodies; 4096 open blobs; 256 open uploads; 1 h idle uploads. */
         public static final Limits DEFAULTS = new Limits(List.of(), 10_000, 200, Duration.ofSeconds(30), Duration.ofSeconds(60),
-                64L << 20, 4096, 256, Duration.ofHours(1));
+                64L << 20, 4096, 256, Duration.ofHours(1), Long.MAX_VALUE);
 
         public Limits {
             trustedProxies = List.copyOf(trustedProxies);

@@ -47,6 +47,7 @@ final class UploadEndpoints {
         String digest = ex.param("digest");
         if (digest != null) {
             Digest expected = Digest.parse(digest);
+            requireRoom(ex, 0);
             return new UploadBody(ex, registry.storage().startUpload(name, ex.principal().name()), expected, true);
         }
         Upload upload = registry.storage().startUpload(name, ex.principal().name());
@@ -96,11 +97,29 @@ final class UploadEndpoints {
                     return BodySink.ignoring(() -> Reply.of(error));
                 }
             }
+            requireRoom(ex, upload.size());
             return new UploadBody(ex, upload, expected, false);
         } catch (RuntimeException e) {
             upload.close();
             throw e;
         }
+    }
+
+    /** 413 at the head when the declared body would take the upload past {@code berth.maxBlobBytes}. */
+    private void requireRoom(Exchange ex, long already) {
+        long declared = io.netty.handler.codec.http.HttpUtil.getContentLength(ex.request(), -1L);
+        if (declared >= 0 && already + declared > maxBlobBytes()) {
+            throw tooLarge();
+        }
+    }
+
+    private long maxBlobBytes() {
+        return registry.config().limits().maxBlobBytes();
+    }
+
+    private HttpError tooLarge() {
+        return new HttpError(ErrorCode.SIZE_INVALID, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
+                "the blob would exceed the largest allowed, " + maxBlobBytes() + " bytes (berth.maxBlobBytes)");
     }
 
     private FullHttpResponse created(Exchange ex, RepositoryName name, Digest digest) {
@@ -145,6 +164,9 @@ final class UploadEndpoints {
             int n = content.readableBytes();
             if (n == 0) {
                 return;
+            }
+            if (upload.size() + (held == null ? 0 : held.readableBytes()) + (long) n > maxBlobBytes()) {
+                throw tooLarge(); // checked before the bytes are held or written: the disk never takes them
             }
             if (held == null) {
                 held = content.alloc().compositeBuffer(MAX_HELD_CHUNKS);
