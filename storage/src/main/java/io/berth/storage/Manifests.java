@@ -27,6 +27,8 @@ final class Manifests {
     private final ProtectedReach reach = new ProtectedReach(this);
     private final Cache<Digest, StoredParsed> cache;
     private final Set<RepositoryName> referrersIndexed = ConcurrentHashMap.newKeySet();
+    private volatile boolean readOnly;
+    private final ConcurrentHashMap<RepositoryName, java.util.Map<Digest, Set<Digest>>> unindexed = new ConcurrentHashMap<>();
     /**
      * Tag to live revision, so a pull storm (AlwaysPullImages) reads no link file. Berth is the volume's
      * only writer, and every tag write and delete below updates it after changing the files; the expiry
@@ -248,20 +250,20 @@ final class Manifests {
 
     /** The manifests in {@code repo} whose subject is {@code subject}, optionally of one artifact type. */
     List<Descriptor> referrers(RepositoryName repo, Digest subject, @Nullable String artifactType) {
-        ensureReferrersIndexed(repo);
-        List<Descriptor> out = new ArrayList<>();
+        Set<Digest> found = new java.util.LinkedHashSet<>();
+        if (readOnly) {
+            // Nothing is written in read-only mode: what registry:2 wrote is found by reading, not indexed.
+            found.addAll(unindexedReferrers(repo).getOrDefault(subject, Set.of()));
+        } else {
+            ensureReferrersIndexed(repo);
+        }
         Path root = layout.referrersRoot(repo, subject);
         for (DigestAlgorithm alg : DigestAlgorithm.values()) {
             try (DirectoryStream<Path> dirs = Files.newDirectoryStream(root.resolve(alg.prefix()))) {
                 for (Path dir : dirs) {
                     Digest referrer = AtomicFiles.readLink(dir.resolve(Layout.LINK));
-                    if (referrer == null || !isRevision(repo, referrer)) {
-                        continue;
-                    }
-                    StoredParsed m = load(referrer);
-                    ParsedManifest p = m.parsed();
-                    if (artifactType == null || artifactType.equals(p.artifactType())) {
-                        out.add(new Descriptor(p.mediaType(), referrer, m.content().length, p.artifactType(), p.annotations()));
+                    if (referrer != null) {
+                        found.add(referrer);
                     }
                 }
             } catch (NoSuchFileException e) {
@@ -270,8 +272,40 @@ final class Manifests {
                 throw new UncheckedIOException(e);
             }
         }
+        List<Descriptor> out = new ArrayList<>();
+        for (Digest referrer : found) {
+            if (!isRevision(repo, referrer)) {
+                continue;
+            }
+            StoredParsed m = load(referrer);
+            ParsedManifest p = m.parsed();
+            if (artifactType == null || artifactType.equals(p.artifactType())) {
+                out.add(new Descriptor(p.mediaType(), referrer, m.content().length, p.artifactType(), p.annotations()));
+            }
+        }
         out.sort((a, b) -> a.digest().toString().compareTo(b.digest().toString()));
         return out;
+    }
+
+    /** Read-only mode ({@code storage.maintenance.readonly}): reads write nothing, not even the referrers index. */
+    void readOnly(boolean on) {
+        this.readOnly = on;
+    }
+
+    /** Subject to referrers, by reading every revision of {@code repo} once per process; for read-only mode. */
+    private java.util.Map<Digest, Set<Digest>> unindexedReferrers(RepositoryName repo) {
+        return unindexed.computeIfAbsent(repo, r -> {
+            java.util.Map<Digest, Set<Digest>> bySubject = new java.util.HashMap<>();
+            if (Files.isDirectory(layout.repository(r))) {
+                for (Digest digest : revisions(r)) {
+                    ParsedManifest parsed = tryParse(digest);
+                    if (parsed != null && parsed.subject() != null) {
+                        bySubject.computeIfAbsent(parsed.subject().digest(), k -> new java.util.LinkedHashSet<>()).add(digest);
+                    }
+                }
+            }
+            return bySubject;
+        });
     }
 
     /**

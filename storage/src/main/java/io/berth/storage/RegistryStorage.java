@@ -125,6 +125,14 @@ public final class RegistryStorage {
         return uploads.start(repository, account);
     }
 
+    /**
+     * Read-only mode ({@code storage.maintenance.readonly.enabled}, for a snapshot or a migration): reads write
+     * nothing, not even the referrers index of manifests another writer left; those are found by reading instead.
+     */
+    public void readOnly(boolean on) {
+        manifests.readOnly(on);
+    }
+
     /** At most {@code max} unfinished uploads per repository and per account ({@code berth.uploads.maxOpen}). */
     public void limitOpenUploads(int max) {
         uploads.limitOpen(max);

@@ -36,6 +36,20 @@ class Registry2ReferrersTest {
     }
 
     @Test
+    void inReadOnlyModeAReferrerRegistry2WroteIsFoundWithoutWritingAnything() throws IOException {
+        Digest sig = writeRegistry2Referrer("read-only sig", "application/x-sig");
+        java.nio.file.Path berthDir = Fixtures.v2(root).resolve("repositories").resolve(REPO.value()).resolve("_berth");
+        org.assertj.core.api.Assertions.assertThat(berthDir.resolve("referrers")).doesNotExist();
+        RegistryStorage storage = RegistryStorage.open(root);
+        storage.readOnly(true);
+
+        List<Descriptor> found = storage.referrers(REPO, subject.digest(), null);
+
+        assertThat(found).extracting(Descriptor::digest).containsExactly(sig);
+        assertThat(berthDir.resolve("referrers")).as("a GET wrote nothing").doesNotExist();
+    }
+
+    @Test
     void indexingOnceDoesNotDuplicateBerthsOwnReferrers() {
         RegistryStorage storage = RegistryStorage.open(root);
         Fixtures.Pushed own = Fixtures.pushArtifact(storage, REPO, "own", subject, "application/x-own");

@@ -98,6 +98,7 @@ public final class RegistryServer implements AutoCloseable {
         EventExecutorGroup storageExecutors = new DefaultEventExecutorGroup(Math.max(16, 4 * Runtime.getRuntime().availableProcessors()));
         try {
             storage.limitOpenUploads(config.limits().uploadsMaxOpen());
+            storage.readOnly(config.storage().readOnly());
             RegistryContext context = new RegistryContext(storage, config, new ServerMetrics(meters));
             ChannelGroup connections = new DefaultChannelGroup("berth-connections", GlobalEventExecutor.INSTANCE);
             TlsSupport tls = TlsSupport.of(config.http().tls());
