@@ -121,6 +121,7 @@ fi
 . "$BERTH_TOOLS/env.sh"
 # shellcheck disable=SC1091
 . "$ROOT/scripts/java-env.sh"
+. "$BENCH/lib.sh"
 if ((PEER)); then
   if [[ -z "${BENCH_POLICY_CONTROLLER:-}" || ! -f "$BERTH_TOOLS/k8s-env.sh" ]]; then
     log "policy-controller or kube-apiserver not installed (scripts/install-bench.sh policy-controller," \
@@ -142,15 +143,7 @@ printf 'round\tphase\tworkload\tvariant\tserver\tmetric\tvalue\n' >"$RAW"
 record() { printf '1\ttls\tA\t%s\t%s\t%s\t%s\n' "$@" >>"$RAW"; }   # variant server metric value
 
 declare -A PID=()
-stop() { # stop NAME: TERM, up to 5 s, then KILL
-  local s=$1 p=${PID[$1]:-}
-  [[ -n "$p" ]] || return 0
-  kill -TERM "$p" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$p" 2>/dev/null || true
-  wait "$p" 2>/dev/null || true
-  unset "PID[$s]"
-}
+stop() { stop_pid "$1" 50; }   # up to 5 s, then SIGKILL
 cleanup() {
   local s
   for s in policy-controller kube-apiserver etcd standalone berth; do stop "$s"; done

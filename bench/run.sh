@@ -96,6 +96,7 @@ BERTH_TOOLS="$BERTH_TOOLS" bash "$ROOT/scripts/install-bench.sh" 2>"$WORK.instal
 . "$BERTH_TOOLS/bench-env.sh"
 # shellcheck disable=SC1091
 . "$ROOT/scripts/java-env.sh"
+. "$BENCH/lib.sh"
 
 DATE=$(date -u +%Y-%m-%dT%H%M%SZ)
 SUFFIX=""; ((SMOKE)) && SUFFIX=-smoke
@@ -221,15 +222,7 @@ start_server() { # start_server SERVER PHASE ROUND -> records W7
   record "$round" "$phase" W7 startup "$s" cpu_ms "$(awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) * 1000 / hz}' "/proc/${PID[$s]}/stat")"
 }
 
-stop_server() {
-  local s=$1 p=${PID[$1]:-}
-  [[ -n "$p" ]] || return 0
-  kill -TERM "$p" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$p" 2>/dev/null || true
-  wait "$p" 2>/dev/null || true
-  unset "PID[$s]"
-}
+stop_server() { stop_pid "$1" 100; }   # up to 10 s, then SIGKILL
 
 # The servers in this round's order: round 1 A B C, round 2 B C A, round 3 C A B, ...
 order() {
