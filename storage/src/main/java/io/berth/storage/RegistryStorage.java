@@ -59,6 +59,15 @@ public final class RegistryStorage {
         return root;
     }
 
+    /** The bytes the volume holding the storage root has free for Berth (the file store's usable space). */
+    public long usableBytes() {
+        try {
+            return Files.getFileStore(root).getUsableSpace();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the free space of " + root, e);
+        }
+    }
+
     /** Checks that the storage root can be read and written, for health checks. */
     public void checkHealth() throws IOException {
         Path probe = Files.createTempFile(root, ".health", ".tmp");

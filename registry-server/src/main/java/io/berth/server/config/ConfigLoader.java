@@ -256,7 +256,11 @@ public final class ConfigLoader {
                 positive("berth.limits.openBlobFiles", t.integer("berth.limits.openBlobFiles", d.openBlobFiles())),
                 positive("berth.uploads.maxOpen", t.integer("berth.uploads.maxOpen", d.uploadsMaxOpen())),
                 positive("berth.uploads.idleTimeout", t.duration("berth.uploads.idleTimeout", d.uploadsIdleTimeout())),
-                t.longValue("berth.maxBlobBytes", d.maxBlobBytes()));
+                t.longValue("berth.maxBlobBytes", d.maxBlobBytes()),
+                t.longValue("berth.storage.minFreeBytes", d.minFreeBytes()));
+        if (limits.minFreeBytes() < 0) {
+            throw new ConfigException("berth.storage.minFreeBytes: must not be negative, not " + limits.minFreeBytes());
+        }
         if (limits.maxBlobBytes() <= 0) {
             throw new ConfigException("berth.maxBlobBytes: must be positive, not " + limits.maxBlobBytes());
         }

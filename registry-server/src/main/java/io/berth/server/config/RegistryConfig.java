@@ -161,6 +161,8 @@ public record RegistryConfig(
      * @param uploadsIdleTimeout {@code berth.uploads.idleTimeout}: an upload untouched this long is deleted
      * @param maxBlobBytes {@code berth.maxBlobBytes}: the largest blob an upload may reach; past it, 413 before the
      *     bytes are written ({@link Long#MAX_VALUE}, the default, for no limit, as registry:2)
+     * @param minFreeBytes {@code berth.storage.minFreeBytes}: below this much free space on the volume, uploads are
+     *     refused (507) while reads and deletes go on; 0 turns it off
      */
     public record Limits(
             List<String> trustedProxies,
@@ -172,11 +174,12 @@ public record RegistryConfig(
             int openBlobFiles,
             int uploadsMaxOpen,
             Duration uploadsIdleTimeout,
-            long maxBlobBytes) {
+            long maxBlobBytes,
+            long minFreeBytes) {
 
-        /** The defaults: no trusted proxies; 10000 connections, 200 per client; 30 s for a head; 60 s without write progress; 64 MiB of buffered bodies; 4096 open blobs; 256 open uploads; 1 h idle uploads. */
+        /** The defaults: no trusted proxies; 10000 connections, 200 per client; 30 s for a head; 60 s without write progress; 64 MiB of buffered bodies; 4096 open blobs; 256 open uploads; 1 h idle uploads; no blob size limit; 256 MiB kept free. */
         public static final Limits DEFAULTS = new Limits(List.of(), 10_000, 200, Duration.ofSeconds(30), Duration.ofSeconds(60),
-                64L << 20, 4096, 256, Duration.ofHours(1), Long.MAX_VALUE);
+                64L << 20, 4096, 256, Duration.ofHours(1), Long.MAX_VALUE, 256L << 20);
 
         public Limits {
             trustedProxies = List.copyOf(trustedProxies);

@@ -32,6 +32,7 @@ final class UploadEndpoints {
 
     BodySink post(Exchange ex) {
         registry.requireWritable();
+        requireFreeSpace();
         RepositoryName name = ex.route().repository();
         String mount = ex.param("mount");
         if (mount != null) {
@@ -65,6 +66,9 @@ final class UploadEndpoints {
         }
         if (!m.equals(HttpMethod.GET)) {
             registry.requireWritable();
+        }
+        if (m.equals(HttpMethod.PATCH) || m.equals(HttpMethod.PUT)) {
+            requireFreeSpace();
         }
         Digest expected = null;
         if (m.equals(HttpMethod.PUT)) {
@@ -102,6 +106,21 @@ final class UploadEndpoints {
         } catch (RuntimeException e) {
             upload.close();
             throw e;
+        }
+    }
+
+    /**
+     * 507 while the volume has less free space than {@code berth.storage.minFreeBytes}: uploads stop before the disk
+     * fills, so that link files, deletes and garbage collection still have room; reads go on.
+     */
+    private void requireFreeSpace() {
+        long floor = registry.config().limits().minFreeBytes();
+        if (floor > 0) {
+            long free = registry.storage().usableBytes();
+            if (free < floor) {
+                throw new HttpError(ErrorCode.UNAVAILABLE, HttpResponseStatus.INSUFFICIENT_STORAGE, "the registry's volume has "
+                        + free + " bytes free, below its floor of " + floor + " (berth.storage.minFreeBytes); uploads resume once space returns");
+            }
         }
     }
 
@@ -185,6 +204,7 @@ final class UploadEndpoints {
             }
             held = null;
             try {
+                requireFreeSpace();
                 upload.write(buf.nioBuffers(), Long.MAX_VALUE);
             } finally {
                 buf.release();

@@ -72,4 +72,18 @@ class BlobSizeLimitTest {
                     new byte[0]), 400, "DIGEST_INVALID");
         }
     }
+
+    @Test
+    void belowTheFreeSpaceFloorUploadsAre507WhileReadsAndDeletesGoOn() throws Exception {
+        // A floor above what any test machine has free: the volume counts as full.
+        try (HttpFixture http = HttpFixture.startWithConfig(dir, "127.0.0.1:0", "berth:\n  storage:\n    minFreeBytes: 9223372036854775807\n")) {
+            var refused = http.send("POST", "/v2/team/app/blobs/uploads/", new byte[0]);
+            assertThat(refused.statusCode()).isEqualTo(507);
+            assertThat(HttpFixture.text(refused)).contains("berth.storage.minFreeBytes");
+            String unknown = HttpFixture.sha256("never pushed".getBytes());
+            assertThat(http.get("/v2/").statusCode()).isEqualTo(200);
+            assertThat(http.get("/v2/team/app/blobs/" + unknown).statusCode()).as("reads are answered, not refused").isEqualTo(404);
+            assertThat(http.send("DELETE", "/v2/team/app/blobs/" + unknown, new byte[0]).statusCode()).as("deletes too").isEqualTo(404);
+        }
+    }
 }
