@@ -47,8 +47,13 @@ class StrictManifestsIT {
     /** What a registry answered to one case. */
     private record Answer(int status, String code) {}
 
-    @Test
-    void berthAnswersEveryManifestAsRegistry2Does(@TempDir Path work) {
+    /** What a test does with registry:2 and Berth side by side, each holding the same {@link Content}. */
+    private interface SideBySide {
+        void run(Registry2 r2, Berth berth, Content onBerth, SoftAssertions softly);
+    }
+
+    /** Starts registry:2 and Berth on {@code work}, pushes the same content to both, runs {@code test}, and asserts softly. */
+    private static void sideBySide(Path work, SideBySide test) {
         SoftAssertions softly = new SoftAssertions();
         try (Registry2 r2 = Registry2.serve(work.resolve("registry2"), work);
                 Berth berth = Berth.builder().storageDirectory(work.resolve("berth")).port(0).build()) {
@@ -56,6 +61,14 @@ class StrictManifestsIT {
             Content onR2 = Content.push(r2.hostAndPort());
             Content onBerth = Content.push(berth.hostAndPort());
             assertThat(onBerth).as("the same blobs and child on both registries").isEqualTo(onR2);
+            test.run(r2, berth, onBerth, softly);
+        }
+        softly.assertAll();
+    }
+
+    @Test
+    void berthAnswersEveryManifestAsRegistry2Does(@TempDir Path work) {
+        sideBySide(work, (r2, berth, onBerth, softly) -> {
 
             for (Case c : cases(onBerth)) {
                 Answer fromR2 = put(r2.hostAndPort(), c);
@@ -75,19 +88,12 @@ class StrictManifestsIT {
                 softly.assertThat(new RegistryHttp(host).manifest(REPO, digest).status())
                         .as("GET of the refused index in disguise %s from %s", digest, host).isEqualTo(404);
             }
-        }
-        softly.assertAll();
+        });
     }
 
     @Test
     void berthRefusesWhatGoClientsCouldNotReadWhereRegistry2IsLenient(@TempDir Path work) {
-        SoftAssertions softly = new SoftAssertions();
-        try (Registry2 r2 = Registry2.serve(work.resolve("registry2"), work);
-                Berth berth = Berth.builder().storageDirectory(work.resolve("berth")).port(0).build()) {
-            berth.start();
-            Content onR2 = Content.push(r2.hostAndPort());
-            Content content = Content.push(berth.hostAndPort());
-            assertThat(content).isEqualTo(onR2);
+        sideBySide(work, (r2, berth, content, softly) -> {
             // Go replaces malformed UTF-8 in a string; Berth reads strict UTF-8 only.
             byte[] overlong = replace(image(content).put("mediaType", OCI_MANIFEST).set("annotations",
                     RegistryHttp.JSON.createObjectNode().put("note", "XX")), "XX", new byte[] {(byte) 0xC0, (byte) 0xAF});
@@ -103,8 +109,7 @@ class StrictManifestsIT {
                 softly.assertThat(put(berth.hostAndPort(), c)).as("Berth's answer to %s", c.name())
                         .isEqualTo(new Answer(400, "MANIFEST_INVALID"));
             }
-        }
-        softly.assertAll();
+        });
     }
 
     /** The config, layer and child image both registries hold before the cases, as descriptors. */
