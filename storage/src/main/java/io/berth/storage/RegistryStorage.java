@@ -157,6 +157,14 @@ public final class RegistryStorage {
         return uploads.resume(repository, id);
     }
 
+    /**
+     * The bytes an existing upload of {@code repository} holds, without taking hold of it; BLOB_UPLOAD_UNKNOWN when
+     * there is none, BLOB_UPLOAD_INVALID while a request writes to it.
+     */
+    public long uploadProgress(RepositoryName repository, String id) {
+        return uploads.progress(repository, id);
+    }
+
     /** Deletes uploads older than {@code age}; returns how many were deleted. */
     public int purgeUploads(Duration age) {
         return uploads.purge(age);

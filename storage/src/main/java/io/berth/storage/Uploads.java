@@ -129,24 +129,63 @@ final class Uploads {
     }
 
     Upload resume(RepositoryName repository, String id) {
+        return open(repository, id, existing(repository, id));
+    }
+
+    /**
+     * How many bytes an upload holds, read without taking hold of it: a status request never stands in the way of
+     * the request that writes next. BLOB_UPLOAD_INVALID while another request writes to it, as {@link #resume} says.
+     */
+    long progress(RepositoryName repository, String id) {
+        Path dir = existing(repository, id);
+        State state = states.get(dir);
+        requireIdle(state, id);
+        long size;
+        try {
+            // An idle upload's file is closed and holds exactly its bytes; the running hash may not be loaded yet.
+            size = Files.size(dir.resolve(Layout.DATA));
+        } catch (NoSuchFileException e) {
+            throw unknown(repository, id);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        requireIdle(states.get(dir), id); // a writer that took hold meanwhile may have grown the file partway
+        return size;
+    }
+
+    private static void requireIdle(@Nullable State state, String id) {
+        if (state != null && state.permit.availablePermits() == 0) {
+            throw inUse(id);
+        }
+    }
+
+    private Path existing(RepositoryName repository, String id) {
         if (!ID.matcher(id).matches()) {
             throw new StorageException(Problem.BLOB_UPLOAD_UNKNOWN, "unknown upload id: " + Digest.abbreviate(id));
         }
         Path dir = layout.uploadDir(repository, id);
         if (!Upload.exists(dir)) {
-            throw new StorageException(Problem.BLOB_UPLOAD_UNKNOWN, "no upload " + id + " in " + repository);
+            throw unknown(repository, id);
         }
-        return open(repository, id, dir);
+        return dir;
+    }
+
+    private static StorageException unknown(RepositoryName repository, String id) {
+        return new StorageException(Problem.BLOB_UPLOAD_UNKNOWN, "no upload " + id + " in " + repository);
+    }
+
+    private static StorageException inUse(String id) {
+        return new StorageException(Problem.BLOB_UPLOAD_INVALID, "upload " + id + " is in use by another request");
     }
 
     private Upload open(RepositoryName repository, String id, Path dir) {
         State state = states.computeIfAbsent(dir, d -> new State());
         if (!state.permit.tryAcquire()) {
-            throw new StorageException(Problem.BLOB_UPLOAD_INVALID, "upload " + id + " is in use by another request");
+            throw inUse(id);
         }
         try {
             if (!Upload.exists(dir)) {
-                throw new StorageException(Problem.BLOB_UPLOAD_UNKNOWN, "no upload " + id + " in " + repository);
+                throw unknown(repository, id);
             }
             return new Upload(this, repository, id, state, dir);
         } catch (IOException e) {

@@ -13,7 +13,6 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -177,6 +176,67 @@ class UploadTest extends StorageTestBase {
                 assertThat(again.id()).isEqualTo(upload.id());
             }
         }
+    }
+
+    @Test
+    void progressIsReadWithoutTakingHoldAndRefusedWhileARequestWrites() {
+        String id;
+        try (Upload upload = storage.startUpload(REPO)) {
+            id = upload.id();
+            upload.write(buffers(utf8("hello")), Long.MAX_VALUE);
+            Fixtures.assertProblem(() -> storage.uploadProgress(REPO, id), Problem.BLOB_UPLOAD_INVALID);
+        }
+        assertThat(storage.uploadProgress(REPO, id)).isEqualTo(5);
+        // Reading the progress left the upload free: the next request takes it at once.
+        try (Upload next = storage.resumeUpload(REPO, id)) {
+            assertThat(next.size()).isEqualTo(5);
+        }
+        assertThat(RegistryStorage.open(root).uploadProgress(REPO, id)).as("after a restart, from the file").isEqualTo(5);
+        Fixtures.assertProblem(() -> storage.uploadProgress(REPO, "no-such-upload"), Problem.BLOB_UPLOAD_UNKNOWN);
+        Fixtures.assertProblem(() -> storage.uploadProgress(RepositoryName.of("other"), id), Problem.BLOB_UPLOAD_UNKNOWN);
+    }
+
+    @Test
+    void statusReadsRacingAWriterNeverMakeItFindTheUploadInUse() throws Exception {
+        String id;
+        try (Upload upload = storage.startUpload(REPO)) {
+            id = upload.id();
+        }
+        int writes = 2_000;
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.List<java.util.concurrent.Future<Long>> readers = new java.util.ArrayList<>();
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(4)) {
+            for (int r = 0; r < 4; r++) {
+                readers.add(pool.submit(() -> {
+                    long reads = 0;
+                    long last = 0;
+                    while (!done.get()) {
+                        try {
+                            long seen = storage.uploadProgress(REPO, id);
+                            assertThat(seen).as("progress never goes back").isGreaterThanOrEqualTo(last);
+                            last = seen;
+                            reads++;
+                        } catch (StorageException e) {
+                            assertThat(e.problem()).isEqualTo(Problem.BLOB_UPLOAD_INVALID); // the writer holds it
+                        }
+                    }
+                    return reads;
+                }));
+            }
+            try {
+                for (int i = 0; i < writes; i++) {
+                    try (Upload upload = storage.resumeUpload(REPO, id)) {
+                        upload.write(buffers(utf8("x")), Long.MAX_VALUE);
+                    }
+                }
+            } finally {
+                done.set(true);
+            }
+            for (var reader : readers) {
+                assertThat(reader.get()).as("the readers really ran alongside").isPositive();
+            }
+        }
+        assertThat(storage.uploadProgress(REPO, id)).isEqualTo(writes);
     }
 
     @Test

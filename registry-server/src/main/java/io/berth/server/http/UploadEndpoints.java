@@ -78,12 +78,15 @@ final class UploadEndpoints {
             }
             expected = Digest.parse(digest);
         }
-        Upload upload = registry.storage().resumeUpload(ex.route().repository(), ex.route().reference());
+        RepositoryName name = ex.route().repository();
+        String id = ex.route().reference();
+        if (m.equals(HttpMethod.GET)) {
+            // A status read takes no hold on the upload, so it never makes the client's next PATCH find it in use.
+            long size = registry.storage().uploadProgress(name, id);
+            return BodySink.ignoring(() -> Reply.of(progress(ex, name, id, size, HttpResponseStatus.NO_CONTENT)));
+        }
+        Upload upload = registry.storage().resumeUpload(name, id);
         try {
-            if (m.equals(HttpMethod.GET)) {
-                upload.close();
-                return BodySink.ignoring(() -> Reply.of(progress(ex, upload, HttpResponseStatus.NO_CONTENT)));
-            }
             if (m.equals(HttpMethod.DELETE)) {
                 upload.cancel();
                 return BodySink.ignoring(() -> Reply.of(Responses.empty(HttpResponseStatus.NO_CONTENT)));
@@ -97,7 +100,7 @@ final class UploadEndpoints {
                     upload.close();
                     FullHttpResponse error = Responses.error(new HttpError(ErrorCode.RANGE_INVALID,
                             "Content-Range " + range + " does not continue the upload at offset " + upload.size()));
-                    addProgressHeaders(ex, upload, error);
+                    addProgressHeaders(ex, name, id, upload.size(), error);
                     return BodySink.ignoring(() -> Reply.of(error));
                 }
             }
@@ -149,15 +152,19 @@ final class UploadEndpoints {
     }
 
     private FullHttpResponse progress(Exchange ex, Upload upload, HttpResponseStatus status) {
+        return progress(ex, upload.repository(), upload.id(), upload.size(), status);
+    }
+
+    private FullHttpResponse progress(Exchange ex, RepositoryName name, String id, long size, HttpResponseStatus status) {
         FullHttpResponse r = Responses.empty(status);
-        addProgressHeaders(ex, upload, r);
+        addProgressHeaders(ex, name, id, size, r);
         return r;
     }
 
-    private void addProgressHeaders(Exchange ex, Upload upload, FullHttpResponse r) {
-        r.headers().set(HttpHeaderNames.LOCATION, registry.url(ex, "/v2/" + upload.repository() + "/blobs/uploads/" + upload.id()));
-        r.headers().set(HttpHeaderNames.RANGE, "0-" + Math.max(upload.size() - 1, 0));
-        r.headers().set(UPLOAD_UUID, upload.id());
+    private void addProgressHeaders(Exchange ex, RepositoryName name, String id, long size, FullHttpResponse r) {
+        r.headers().set(HttpHeaderNames.LOCATION, registry.url(ex, "/v2/" + name + "/blobs/uploads/" + id));
+        r.headers().set(HttpHeaderNames.RANGE, "0-" + Math.max(size - 1, 0));
+        r.headers().set(UPLOAD_UUID, id);
     }
 
     /** Streams a request body into an upload, then commits it (PUT, monolithic POST) or keeps it (PATCH). */

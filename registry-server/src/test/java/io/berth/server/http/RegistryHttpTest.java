@@ -8,7 +8,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.http.HttpResponse;
 import java.util.Arrays;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /** Blob pushes and pulls against a real Berth, driven by java.net.http. */
@@ -89,6 +88,44 @@ class RegistryHttpTest extends SharedBerthTest {
         HttpResponse<byte[]> put = http.send("PUT", header(patch, "Location") + "?digest=" + digest, utf8("tail"));
         assertThat(put.statusCode()).isEqualTo(201);
         assertThat(http.get("/v2/" + repo + "/blobs/" + digest).body()).isEqualTo(utf8("streamed tail"));
+    }
+
+    @Test
+    void statusPollsAlongsideAChunkedPushNeverTurnAPatchAway() throws Exception {
+        String repo = newRepo();
+        String location = http.startUpload(repo);
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(4)) {
+            java.util.List<java.util.concurrent.Future<Integer>> pollers = new java.util.ArrayList<>();
+            for (int p = 0; p < 4; p++) {
+                pollers.add(pool.submit(() -> {
+                    int polls = 0;
+                    while (!done.get()) {
+                        int status = http.get(location).statusCode();
+                        assertThat(status).as("204, or 400 while a PATCH holds the upload").isIn(204, 400);
+                        polls++;
+                    }
+                    return polls;
+                }));
+            }
+            StringBuilder sent = new StringBuilder();
+            try {
+                for (int i = 0; i < 200; i++) {
+                    String chunk = String.format("%04d", i);
+                    HttpResponse<byte[]> patch = http.send("PATCH", location, utf8(chunk),
+                            "Content-Range", sent.length() + "-" + (sent.length() + 3));
+                    assertThat(patch.statusCode()).as("PATCH %d", i).isEqualTo(202);
+                    sent.append(chunk);
+                }
+            } finally {
+                done.set(true);
+            }
+            for (var poller : pollers) {
+                assertThat(poller.get()).isPositive();
+            }
+            String digest = sha256(utf8(sent.toString()));
+            assertThat(http.send("PUT", location + "?digest=" + digest, null).statusCode()).isEqualTo(201);
+        }
     }
 
     @Test
