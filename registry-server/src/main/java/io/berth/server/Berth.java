@@ -29,6 +29,7 @@ public final class Berth implements AutoCloseable {
     private final RegistryConfig config;
     private final @Nullable Path temporary;
     private @Nullable RegistryServer server;
+    private final PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
     private Berth(RegistryConfig config, @Nullable Path temporary) {
         this.config = config;
@@ -46,7 +47,7 @@ public final class Berth implements AutoCloseable {
         }
         RegistryStorage storage = RegistryStorage.open(config.storage().rootDirectory());
         try {
-            server = RegistryServer.start(config, storage, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+            server = RegistryServer.start(config, storage, meters);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while binding", e);
@@ -78,6 +79,11 @@ public final class Berth implements AutoCloseable {
     /** The admission webhook's address, or null when {@code berth.admission} is not set. */
     public synchronized @Nullable InetSocketAddress admissionAddress() {
         return requireStarted().admissionAddress();
+    }
+
+    /** The server's metrics, as the debug listener's Prometheus endpoint serves them. */
+    public io.micrometer.core.instrument.MeterRegistry meters() {
+        return meters;
     }
 
     /** The directory holding the registry's data ({@code storage.filesystem.rootdirectory}). */

@@ -253,6 +253,8 @@ public final class ConfigLoader {
                 positive("berth.limits.headerTimeout", t.duration("berth.limits.headerTimeout", d.headerTimeout())),
                 positive("berth.limits.writeTimeout", t.duration("berth.limits.writeTimeout", d.writeTimeout())),
                 t.longValue("berth.limits.bufferedBodyBytes", d.bufferedBodyBytes()),
+                t.longValue("berth.limits.inFlightBytes", d.inFlightBytes()),
+                positive("berth.limits.requestThreads", t.integer("berth.limits.requestThreads", d.requestThreads())),
                 positive("berth.limits.openBlobFiles", t.integer("berth.limits.openBlobFiles", d.openBlobFiles())),
                 positive("berth.uploads.maxOpen", t.integer("berth.uploads.maxOpen", d.uploadsMaxOpen())),
                 positive("berth.uploads.idleTimeout", t.duration("berth.uploads.idleTimeout", d.uploadsIdleTimeout())),
@@ -263,6 +265,9 @@ public final class ConfigLoader {
         }
         if (limits.maxBlobBytes() <= 0) {
             throw new ConfigException("berth.maxBlobBytes: must be positive, not " + limits.maxBlobBytes());
+        }
+        if (limits.inFlightBytes() < 1 << 20) {
+            throw new ConfigException("berth.limits.inFlightBytes: must be at least 1 MiB, not " + limits.inFlightBytes());
         }
         if (limits.bufferedBodyBytes() < RegistryConfig.DEFAULT_MANIFEST_MAX_BYTES) {
             throw new ConfigException("berth.limits.bufferedBodyBytes: must be at least " + RegistryConfig.DEFAULT_MANIFEST_MAX_BYTES

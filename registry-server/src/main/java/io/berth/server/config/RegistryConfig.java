@@ -156,6 +156,10 @@ public record RegistryConfig(
      *     connection is dropped (a client that never reads)
      * @param bufferedBodyBytes {@code berth.limits.bufferedBodyBytes}: request bodies held in memory at once, over all
      *     connections (manifests and token forms); past it, 429
+     * @param inFlightBytes {@code berth.limits.inFlightBytes}: request bytes read from sockets and not yet handled, over
+     *     all connections; past it, connections with more than a few request heads waiting stop reading until there is room
+     * @param requestThreads {@code berth.limits.requestThreads}: threads that handle requests (each connection's in order),
+     *     started on demand; requests blocked on the disk at once past this many delay others
      * @param openBlobFiles {@code berth.limits.openBlobFiles}: blob files open for downloads at once; past it, 429
      * @param uploadsMaxOpen {@code berth.uploads.maxOpen}: unfinished uploads per repository, and per account
      * @param uploadsIdleTimeout {@code berth.uploads.idleTimeout}: an upload untouched this long is deleted
@@ -171,15 +175,17 @@ public record RegistryConfig(
             Duration headerTimeout,
             Duration writeTimeout,
             long bufferedBodyBytes,
+            long inFlightBytes,
+            int requestThreads,
             int openBlobFiles,
             int uploadsMaxOpen,
             Duration uploadsIdleTimeout,
             long maxBlobBytes,
             long minFreeBytes) {
 
-        /** The defaults: no trusted proxies; 10000 connections, 200 per client; 30 s for a head; 60 s without write progress; 64 MiB of buffered bodies; 4096 open blobs; 256 open uploads; 1 h idle uploads; no blob size limit; 256 MiB kept free. */
+        /** The defaults: no trusted proxies; 10000 connections, 200 per client; 30 s for a head; 60 s without write progress; 64 MiB of buffered bodies; 128 MiB in flight; 256 request threads; 4096 open blobs; 256 open uploads; 1 h idle uploads; no blob size limit; 256 MiB kept free. */
         public static final Limits DEFAULTS = new Limits(List.of(), 10_000, 200, Duration.ofSeconds(30), Duration.ofSeconds(60),
-                64L << 20, 4096, 256, Duration.ofHours(1), Long.MAX_VALUE, 256L << 20);
+                64L << 20, 128L << 20, 256, 4096, 256, Duration.ofHours(1), Long.MAX_VALUE, 256L << 20);
 
         public Limits {
             trustedProxies = List.copyOf(trustedProxies);

@@ -20,10 +20,11 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -44,15 +45,18 @@ final class DebugServer implements AutoCloseable {
         this.checks = checks;
     }
 
+    /** Starts the debug listener, if configured, with its storage health checks ticking on {@code maintenance}. */
     static DebugServer start(RegistryConfig config, RegistryStorage storage, MeterRegistry meters, EventLoopGroup boss,
-            EventLoopGroup workers, Class<? extends ServerChannel> channelType) throws InterruptedException {
+            EventLoopGroup workers, Class<? extends ServerChannel> channelType, ScheduledExecutorService maintenance) throws InterruptedException {
         InetSocketAddress addr = config.http().debugAddr();
         if (addr == null) {
             return new DebugServer(null, null);
         }
-        StorageHealth health = new StorageHealth(storage, config.health().threshold());
+        long intervalMillis = Math.max(config.health().interval().toMillis(), 100);
+        StorageHealth health = new StorageHealth(storage::checkHealth, config.health().threshold(),
+                java.time.Duration.ofMillis(intervalMillis), System::nanoTime);
         ScheduledFuture<?> checks = config.health().enabled()
-                ? workers.scheduleAtFixedRate(health::check, 0, Math.max(config.health().interval().toMillis(), 100), TimeUnit.MILLISECONDS)
+                ? maintenance.scheduleAtFixedRate(health::check, 0, intervalMillis, TimeUnit.MILLISECONDS)
                 : null;
         Handler handler = new Handler(health, config.http().prometheusPath(), meters);
         Channel channel = new ServerBootstrap()
@@ -83,30 +87,76 @@ final class DebugServer implements AutoCloseable {
         }
     }
 
-    /** Counts consecutive failed storage probes. */
+    /**
+     * Counts consecutive failed storage probes. The probe, which writes and deletes a file, runs on a daemon thread
+     * of its own (not a virtual one: a call stuck in the file system would pin its carrier); {@link #check()} never waits for it. A probe still running a whole interval after it started counts
+     * as a failure at every check until it returns, and no second probe starts meanwhile: a hung volume turns the
+     * registry unhealthy instead of stalling the thread that checks, or piling up stuck probes.
+     */
     static final class StorageHealth {
-        private final RegistryStorage storage;
-        private final int threshold;
-        private volatile int failures;
-        private volatile @Nullable String lastError;
-
-        StorageHealth(RegistryStorage storage, int threshold) {
-            this.storage = storage;
-            this.threshold = Math.max(threshold, 1);
+        interface Probe {
+            void run() throws Exception;
         }
 
-        void check() {
+        private final Probe probe;
+        private final int threshold;
+        private final long timeoutNanos;
+        private final java.util.function.LongSupplier nanoTime;
+        private int failures;
+        private @Nullable String lastError;
+        private boolean running;
+        private long startedNanos;
+
+        StorageHealth(Probe probe, int threshold, java.time.Duration timeout, java.util.function.LongSupplier nanoTime) {
+            this.probe = probe;
+            this.threshold = Math.max(threshold, 1);
+            this.timeoutNanos = timeout.toNanos();
+            this.nanoTime = nanoTime;
+        }
+
+        /** One tick: starts a probe unless one is running, and counts a failure if that one has run past the timeout. */
+        synchronized void check() {
+            if (running) {
+                long ranNanos = nanoTime.getAsLong() - startedNanos;
+                if (ranNanos >= timeoutNanos) {
+                    failed("the storage probe has not returned after " + java.time.Duration.ofNanos(ranNanos).toMillis() + " ms");
+                }
+                return;
+            }
+            running = true;
+            startedNanos = nanoTime.getAsLong();
+            Thread.ofPlatform().daemon().name("berth-health-probe").start(this::probe);
+        }
+
+        private void probe() {
+            Exception failure = null;
             try {
-                storage.checkHealth();
-                failures = 0;
+                probe.run();
             } catch (Exception e) {
-                lastError = e.toString();
-                failures++;
-                log.warn("storage health check failed ({} in a row): {}", failures, e.toString());
+                failure = e;
+            }
+            synchronized (this) {
+                running = false;
+                if (failure == null) {
+                    failures = 0;
+                } else {
+                    failed(failure.toString());
+                }
             }
         }
 
-        @Nullable String problem() {
+        private void failed(String why) {
+            lastError = why;
+            failures++;
+            log.warn("storage health check failed ({} in a row): {}", failures, why);
+        }
+
+        /** Whether a probe is running now. */
+        synchronized boolean probing() {
+            return running;
+        }
+
+        synchronized @Nullable String problem() {
             return failures >= threshold ? lastError : null;
         }
     }

@@ -55,6 +55,8 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     private final java.util.ArrayDeque<Object> backlog = new java.util.ArrayDeque<>();
     /** This request holds one of the {@code berth.limits.openBlobFiles} permits. */
     private boolean blobPermit;
+    /** A request of this connection is counted in {@code berth.http.requests.active}. */
+    private boolean counted;
 
     RegistryHandler(Endpoints endpoints, ReadAhead readAhead) {
         this.endpoints = endpoints;
@@ -69,9 +71,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (readAhead.underLimit()) {
-            ctx.read();
-        }
+        // The read-ahead's I/O side has asked for the next read already, or will once there is room.
     }
 
     @Override
@@ -129,6 +129,10 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     private void onRequest(ChannelHandlerContext ctx, HttpRequest request) {
         discarding = false;
         long start = System.nanoTime();
+        if (!counted) {
+            counted = true;
+            endpoints.registry().metrics().requestStarted();
+        }
         if (request.decoderResult().isFailure()) {
             Exchange ex = new Exchange(ctx, request, Route.NONE, new QueryStringDecoder(""), start,
                     endpoints.registry().clients().of(ctx.channel(), request.headers()));
@@ -327,6 +331,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         };
         responding = true;
         sent.addListener(f -> ctx.executor().execute(() -> responded(ctx)));
+        uncount();
         int status = head.status().code();
         if (!ex.isHead()) {
             endpoints.registry().metrics().bytesOut(bodyBytes);
@@ -347,11 +352,20 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         sink = null;
         exchange = null;
         releaseBacklog();
+        readAhead.closed();
         if (s != null) {
             s.abort();
         }
         releaseBlobPermit();
+        uncount();
         ctx.fireChannelInactive();
+    }
+
+    private void uncount() {
+        if (counted) {
+            counted = false;
+            endpoints.registry().metrics().requestEnded();
+        }
     }
 
     private void releaseBacklog() {

@@ -27,18 +27,24 @@ import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.handler.timeout.IdleStateHandler;
-import io.netty.util.concurrent.DefaultEventExecutorGroup;
-import io.netty.util.concurrent.EventExecutorGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The registry's HTTP listener, and its debug listener when configured. The I/O threads only move
- * bytes; request handling, which touches the disk, runs on a separate executor group so that a slow
- * fsync never stalls another connection's socket.
+ * The registry's HTTP listener, and its debug listener when configured. The execution model, in one place:
+ * <ul>
+ * <li>the event loops (one per core) only move bytes: TLS, HTTP framing, sendfile;</li>
+ * <li>each connection's requests are handled in order on a shared, growing pool of threads ({@link RequestExecutors}),
+ *     so that a request that blocks on the disk or on bcrypt holds up its own connection and no other;</li>
+ * <li>what the connections have read and not yet handled is bounded per connection and in all ({@link ReadAhead});</li>
+ * <li>periodic work (upload purging, the storage health probe) runs on one maintenance thread, and the probe
+ *     itself on a thread of its own with a timeout, so a hung volume makes the registry unhealthy, not unresponsive.</li>
+ * </ul>
  */
 public final class RegistryServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RegistryServer.class);
@@ -71,18 +77,20 @@ public final class RegistryServer implements AutoCloseable {
 
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
-    private final EventExecutorGroup storageExecutors;
+    private final RequestExecutors requests;
+    private final ScheduledExecutorService maintenance;
     private final Channel channel;
     private final ChannelGroup connections;
     private final DebugServer debug;
     private final @org.jspecify.annotations.Nullable AdmissionServer admissions;
 
-    private RegistryServer(EventLoopGroup boss, EventLoopGroup workers, EventExecutorGroup storageExecutors, Channel channel,
-            ChannelGroup connections, DebugServer debug, @org.jspecify.annotations.Nullable AdmissionServer admissions) {
+    private RegistryServer(EventLoopGroup boss, EventLoopGroup workers, RequestExecutors requests, ScheduledExecutorService maintenance,
+            Channel channel, ChannelGroup connections, DebugServer debug, @org.jspecify.annotations.Nullable AdmissionServer admissions) {
         this.admissions = admissions;
         this.boss = boss;
         this.workers = workers;
-        this.storageExecutors = storageExecutors;
+        this.requests = requests;
+        this.maintenance = maintenance;
         this.channel = channel;
         this.connections = connections;
         this.debug = debug;
@@ -95,7 +103,8 @@ public final class RegistryServer implements AutoCloseable {
         Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, io);
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(0, io);
-        EventExecutorGroup storageExecutors = new DefaultEventExecutorGroup(Math.max(16, 4 * Runtime.getRuntime().availableProcessors()));
+        RequestExecutors requests = new RequestExecutors(config.limits().requestThreads());
+        ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("berth-maintenance").daemon().factory());
         try {
             storage.limitOpenUploads(config.limits().uploadsMaxOpen());
             storage.readOnly(config.storage().readOnly());
@@ -105,6 +114,8 @@ public final class RegistryServer implements AutoCloseable {
             RegistryConfig.Limits limits = config.limits();
             ConnectionGate gate = new ConnectionGate(limits.maxConnections(), limits.maxConnectionsPerClient(), context.clients());
             long writeTimeoutMillis = limits.writeTimeout().toMillis();
+            ReadAhead.Budget inFlight = new ReadAhead.Budget(limits.inFlightBytes());
+            context.metrics().watch(inFlight);
             Endpoints endpoints = new Endpoints(context);
             ServerBootstrap b = new ServerBootstrap()
                     .group(boss, workers)
@@ -141,33 +152,34 @@ public final class RegistryServer implements AutoCloseable {
                             p.addLast("keep-alive", new HttpServerKeepAliveHandler());
                             p.addLast("continue", new HttpServerExpectContinueHandler());
                             p.addLast("chunked", new ChunkedWriteHandler());
-                            ReadAhead readAhead = new ReadAhead();
+                            ReadAhead readAhead = new ReadAhead(inFlight);
                             p.addLast("read-ahead", readAhead.ioSide());
-                            p.addLast(storageExecutors, "registry", new RegistryHandler(endpoints, readAhead));
+                            p.addLast(requests.group(), "registry", new RegistryHandler(endpoints, readAhead));
                         }
                     });
             Channel channel = b.bind(config.http().addr()).sync().channel();
             log.info("listening on {} ({} transport)", channel.localAddress(), epoll ? "epoll" : "nio");
-            DebugServer debug = DebugServer.start(config, storage, meters, boss, workers, channelType);
+            DebugServer debug = DebugServer.start(config, storage, meters, boss, workers, channelType, maintenance);
             RegistryConfig.Admission admission = config.trust().admission();
             AdmissionServer admissions = admission == null ? null : AdmissionServer.start(admission,
                     new io.berth.server.admission.AdmissionReviews(admission.hosts(), context.verdicts()), boss, workers, channelType);
             RegistryConfig.UploadPurging purging = config.storage().purging();
             if (purging.enabled() && !config.storage().readOnly()) {
                 long every = Math.max(purging.interval().toMillis(), 1000);
-                storageExecutors.scheduleAtFixedRate(() -> purge(storage, purging), Math.min(every, 60_000), every, TimeUnit.MILLISECONDS);
+                maintenance.scheduleWithFixedDelay(() -> purge(storage, purging), Math.min(every, 60_000), every, TimeUnit.MILLISECONDS);
             }
             if (!config.storage().readOnly()) {
                 // Abandoned uploads give their berth.uploads.maxOpen slots back after the idle timeout, checked
                 // about ten times per timeout, at least every second and at most every five minutes.
                 long every = Math.clamp(limits.uploadsIdleTimeout().toMillis() / 10, 1000L, 300_000L);
-                storageExecutors.scheduleAtFixedRate(() -> purgeIdle(storage, limits.uploadsIdleTimeout()), every, every, TimeUnit.MILLISECONDS);
+                maintenance.scheduleWithFixedDelay(() -> purgeIdle(storage, limits.uploadsIdleTimeout()), every, every, TimeUnit.MILLISECONDS);
             }
-            return new RegistryServer(boss, workers, storageExecutors, channel, connections, debug, admissions);
+            return new RegistryServer(boss, workers, requests, maintenance, channel, connections, debug, admissions);
         } catch (InterruptedException | RuntimeException e) {
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
-            storageExecutors.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            maintenance.shutdownNow();
+            requests.close();
             throw e;
         }
     }
@@ -218,15 +230,15 @@ public final class RegistryServer implements AutoCloseable {
         if (admissions != null) {
             admissions.close();
         }
+        maintenance.shutdownNow();
         // Close connections while their event loops still run, so every handler sees channelInactive.
         connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
-        // A closed pipeline is torn down by hopping between the storage executor and its event loop;
-        // the quiet period lets those last hops run instead of being rejected.
+        // A closed pipeline is torn down by hopping between its request executor and its event loop;
+        // the pool waits for those last hops to run instead of rejecting them.
+        requests.close();
         var bossDone = boss.shutdownGracefully(50, 2000, TimeUnit.MILLISECONDS);
-        var storageDone = storageExecutors.shutdownGracefully(50, 2000, TimeUnit.MILLISECONDS);
         var workersDone = workers.shutdownGracefully(50, 2000, TimeUnit.MILLISECONDS);
         bossDone.syncUninterruptibly();
-        storageDone.syncUninterruptibly();
         workersDone.syncUninterruptibly();
     }
 }

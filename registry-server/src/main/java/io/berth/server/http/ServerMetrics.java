@@ -25,6 +25,7 @@ final class ServerMetrics {
     private final Counter bytesOut;
     private final Counter storageErrors;
     private final AtomicInteger activeUploads = new AtomicInteger();
+    private final AtomicInteger activeRequests = new AtomicInteger();
 
     ServerMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -32,6 +33,17 @@ final class ServerMetrics {
         this.bytesOut = Counter.builder("berth.http.bytes.out").description("response body bytes sent").register(registry);
         this.storageErrors = Counter.builder("berth.storage.errors").description("storage I/O failures").register(registry);
         registry.gauge("berth.uploads.active", activeUploads);
+        registry.gauge("berth.http.requests.active", activeRequests);
+    }
+
+    /** Reports the shared read-ahead budget's bytes in flight and the connections waiting for room in it. */
+    void watch(ReadAhead.Budget inFlight) {
+        io.micrometer.core.instrument.Gauge.builder("berth.http.inflight.bytes", inFlight, ReadAhead.Budget::used)
+                .description("request bytes read from sockets and not yet handled, over all connections (berth.limits.inFlightBytes)")
+                .register(registry);
+        io.micrometer.core.instrument.Gauge.builder("berth.http.inflight.waiting", inFlight, ReadAhead.Budget::waiting)
+                .description("connections waiting for room in berth.limits.inFlightBytes")
+                .register(registry);
     }
 
     /**
@@ -88,6 +100,15 @@ final class ServerMetrics {
 
     void storageError() {
         storageErrors.increment();
+    }
+
+    /** A request head has been accepted for handling; {@link #requestEnded()} follows once it is answered or abandoned. */
+    void requestStarted() {
+        activeRequests.incrementAndGet();
+    }
+
+    void requestEnded() {
+        activeRequests.decrementAndGet();
     }
 
     void uploadStarted() {

@@ -52,11 +52,6 @@ class HostileClientsTest {
         }
     }
 
-    private static Path blobData(HttpFixture http, String digest) {
-        String hex = digest.substring("sha256:".length());
-        return http.berth.storageDirectory().resolve("docker/registry/v2/blobs/sha256/" + hex.substring(0, 2) + "/" + hex + "/data");
-    }
-
     // ---- item 8: the Host header
 
     @Test
@@ -121,7 +116,7 @@ class HostileClientsTest {
             byte[] blob = new byte[4 << 20];
             new Random(1).nextBytes(blob);
             String digest = http.pushBlob("team/app", blob);
-            Path data = blobData(http, digest);
+            Path data = http.blobData(digest);
             try (Socket s = http.socket()) {
                 s.setReceiveBufferSize(4096);
                 StringBuilder requests = new StringBuilder();
@@ -205,7 +200,7 @@ class HostileClientsTest {
                     stalled.add(s);
                     write(s, "GET /v2/team/app/blobs/" + digest + " HTTP/1.1\r\nHost: x\r\n\r\n");
                 }
-                Path data = blobData(http, digest);
+                Path data = http.blobData(digest);
                 awaitTrue("both downloads hold their files", () -> {
                     try {
                         return openFilesOf(data) == 2;

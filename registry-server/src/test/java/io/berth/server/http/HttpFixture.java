@@ -289,6 +289,17 @@ final class HttpFixture implements AutoCloseable {
         }
     }
 
+    /** The current value of the server's gauge {@code name}. */
+    double gauge(String name) {
+        return berth.meters().get(name).gauge().value();
+    }
+
+    /** Where this Berth keeps the data of the blob {@code digest} (registry:2's layout). */
+    Path blobData(String digest) {
+        String hex = digest.substring("sha256:".length());
+        return berth.storageDirectory().resolve("docker/registry/v2/blobs/sha256/" + hex.substring(0, 2) + "/" + hex + "/data");
+    }
+
     Socket socket() {
         try {
             Socket s = new Socket(address.getAddress(), address.getPort());

@@ -48,7 +48,7 @@ class RegistryHandlerTest {
         storage = RegistryStorage.open(root);
         RegistryConfig config = RegistryConfig.defaults(root);
         Endpoints endpoints = new Endpoints(new RegistryContext(storage, config, new ServerMetrics(new SimpleMeterRegistry())));
-        channel = new EmbeddedChannel(new RegistryHandler(endpoints, new ReadAhead()));
+        channel = new EmbeddedChannel(new RegistryHandler(endpoints, new ReadAhead(ReadAhead.Budget.unlimited())));
     }
 
     @Test

@@ -47,7 +47,7 @@ class RegistryHttpConnectionTest extends SharedBerthTest {
 
         awaitTrue("the aborted upload is cancelled", () -> uploadDirectories(repo).isEmpty());
         assertThat(http.head("/v2/" + repo + "/blobs/" + digest).statusCode()).isEqualTo(404);
-        assertThat(Files.exists(blobData(digest))).isFalse();
+        assertThat(Files.exists(http.blobData(digest))).isFalse();
         assertThat(http.get("/v2/").statusCode()).as("the server still serves").isEqualTo(200);
         assertThat(http.pushBlob(repo, content)).isEqualTo(digest);
     }
@@ -220,9 +220,5 @@ class RegistryHttpConnectionTest extends SharedBerthTest {
         }
     }
 
-    private static Path blobData(String digest) {
-        String hex = digest.substring("sha256:".length());
-        return http.berth.storageDirectory().resolve("docker/registry/v2/blobs/sha256/" + hex.substring(0, 2) + "/" + hex + "/data");
-    }
 
 }
