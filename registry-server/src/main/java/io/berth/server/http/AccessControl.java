@@ -12,7 +12,6 @@ import io.berth.auth.token.ValidatedToken;
 import io.berth.storage.RepositoryName;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpMethod;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -71,8 +70,7 @@ final class AccessControl {
     }
 
     Outcome check(Exchange ex) {
-        Route route = ex.route();
-        if (route.kind() == Route.Kind.ROOT || route.kind() == Route.Kind.NONE || route.kind() == Route.Kind.TOKEN || isOpen()) {
+        if (access(ex) == Endpoints.Access.PUBLIC || isOpen()) {
             return new Outcome.Allowed(Principal.ANONYMOUS);
         }
         List<Scope> required = required(ex);
@@ -153,27 +151,32 @@ final class AccessControl {
         return new Outcome.Refused(r);
     }
 
+    /**
+     * The access the route table asks of a request; a path that is no endpoint is public (it is answered 404), and
+     * a method a route does not serve needs credentials before it is answered 405.
+     */
+    static Endpoints.Access access(Exchange ex) {
+        Endpoints.Entry entry = Endpoints.find(ex.route().kind(), ex.method());
+        return entry != null ? entry.access() : ex.route().kind() == Route.Kind.NONE ? Endpoints.Access.PUBLIC : Endpoints.Access.AUTHENTICATED;
+    }
+
     /** What a request needs, in registry:2's terms: pull to read, pull and push to write, delete to delete. */
     static List<Scope> required(Exchange ex) {
         Route route = ex.route();
-        HttpMethod m = ex.method();
-        boolean read = m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD);
         List<Scope> out = new ArrayList<>();
-        switch (route.kind()) {
+        switch (access(ex)) {
             case CATALOG -> out.add(Scope.catalog());
-            case TAGS, REFERRERS -> out.add(Scope.repository(route.repository().value(), Action.PULL));
-            case BLOB, MANIFEST -> out.add(read ? Scope.repository(route.repository().value(), Action.PULL)
-                    : m.equals(HttpMethod.DELETE) ? Scope.repository(route.repository().value(), Action.DELETE)
-                    : Scope.repository(route.repository().value(), Action.PULL, Action.PUSH));
-            case UPLOADS, UPLOAD -> {
+            case PULL -> out.add(Scope.repository(route.repository().value(), Action.PULL));
+            case DELETE -> out.add(Scope.repository(route.repository().value(), Action.DELETE));
+            case PUSH -> {
                 out.add(Scope.repository(route.repository().value(), Action.PULL, Action.PUSH));
                 String from = ex.param("from");
                 if (route.kind() == Route.Kind.UPLOADS && ex.param("mount") != null && from != null && !from.isEmpty()) {
                     out.add(Scope.repository(RepositoryName.of(from).value(), Action.PULL));
                 }
             }
-            default -> {
-                // BASE: authentication alone
+            case PUBLIC, AUTHENTICATED -> {
+                // authentication alone, or nothing
             }
         }
         return out;

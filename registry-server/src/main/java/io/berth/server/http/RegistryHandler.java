@@ -179,12 +179,8 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
                 blobPermit = true;
             }
             sink = endpoints.open(ex);
-        } catch (HttpError e) {
-            refuse(e);
-        } catch (StorageException e) {
-            refuse(HttpError.from(e));
         } catch (RuntimeException e) {
-            refuse(internal(e));
+            refuse(toHttpError(e));
         }
     }
 
@@ -254,12 +250,8 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         }
         try {
             s.content(content.content());
-        } catch (HttpError e) {
-            failSink(s, e);
-        } catch (StorageException e) {
-            failSink(s, HttpError.from(e));
         } catch (RuntimeException e) {
-            failSink(s, internal(e));
+            failSink(s, toHttpError(e));
         }
     }
 
@@ -272,16 +264,22 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     private Reply finish(BodySink s) {
         try {
             return s.finish();
-        } catch (HttpError e) {
-            s.abort();
-            return Reply.of(Responses.error(e));
-        } catch (StorageException e) {
-            s.abort();
-            return Reply.of(Responses.error(HttpError.from(e)));
         } catch (RuntimeException e) {
             s.abort();
-            return Reply.of(Responses.error(internal(e)));
+            return Reply.of(Responses.error(toHttpError(e)));
         }
+    }
+
+    /**
+     * The one mapping from a failure to what the client is told: an {@link HttpError} as it is, a storage problem by
+     * its code ({@link ErrorCode#of}), anything else a logged 500 that names only the exception's class.
+     */
+    private HttpError toHttpError(RuntimeException e) {
+        return switch (e) {
+            case HttpError h -> h;
+            case StorageException s -> HttpError.from(s);
+            default -> internal(e);
+        };
     }
 
     private HttpError internal(RuntimeException e) {

@@ -7,7 +7,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -59,38 +58,42 @@ final class UploadEndpoints {
         }
     }
 
-    BodySink open(Exchange ex) {
-        HttpMethod m = ex.method();
-        if (!(m.equals(HttpMethod.GET) || m.equals(HttpMethod.PATCH) || m.equals(HttpMethod.PUT) || m.equals(HttpMethod.DELETE))) {
-            return Endpoints.unsupported(ex);
-        }
-        if (!m.equals(HttpMethod.GET)) {
-            registry.requireWritable();
-        }
-        if (m.equals(HttpMethod.PATCH) || m.equals(HttpMethod.PUT)) {
-            requireFreeSpace();
-        }
-        Digest expected = null;
-        if (m.equals(HttpMethod.PUT)) {
-            String digest = ex.param("digest");
-            if (digest == null) {
-                throw new HttpError(ErrorCode.DIGEST_INVALID, "the digest parameter is required to complete an upload");
-            }
-            expected = Digest.parse(digest);
-        }
+    /** GET: the upload's progress, read without taking hold of it, so it never makes the client's next PATCH find it in use. */
+    BodySink status(Exchange ex) {
         RepositoryName name = ex.route().repository();
         String id = ex.route().reference();
-        if (m.equals(HttpMethod.GET)) {
-            // A status read takes no hold on the upload, so it never makes the client's next PATCH find it in use.
-            long size = registry.storage().uploadProgress(name, id);
-            return BodySink.ignoring(() -> Reply.of(progress(ex, name, id, size, HttpResponseStatus.NO_CONTENT)));
+        long size = registry.storage().uploadProgress(name, id);
+        return BodySink.ignoring(() -> Reply.of(progress(ex, name, id, size, HttpResponseStatus.NO_CONTENT)));
+    }
+
+    /** DELETE: cancels the upload and discards its bytes. */
+    BodySink cancel(Exchange ex) {
+        registry.requireWritable();
+        registry.storage().resumeUpload(ex.route().repository(), ex.route().reference()).cancel();
+        return BodySink.ignoring(() -> Reply.of(Responses.empty(HttpResponseStatus.NO_CONTENT)));
+    }
+
+    /** PATCH: appends the body (in order, per {@code Content-Range} when given) and keeps the upload. */
+    BodySink patch(Exchange ex) {
+        return write(ex, null);
+    }
+
+    /** PUT: appends the body, if any, and commits the upload as {@code ?digest=}. */
+    BodySink put(Exchange ex) {
+        String digest = ex.param("digest");
+        if (digest == null) {
+            throw new HttpError(ErrorCode.DIGEST_INVALID, "the digest parameter is required to complete an upload");
         }
+        return write(ex, Digest.parse(digest));
+    }
+
+    private BodySink write(Exchange ex, @Nullable Digest commit) {
+        registry.requireWritable();
+        requireFreeSpace();
+        RepositoryName name = ex.route().repository();
+        String id = ex.route().reference();
         Upload upload = registry.storage().resumeUpload(name, id);
         try {
-            if (m.equals(HttpMethod.DELETE)) {
-                upload.cancel();
-                return BodySink.ignoring(() -> Reply.of(Responses.empty(HttpResponseStatus.NO_CONTENT)));
-            }
             String range = ex.header(HttpHeaderNames.CONTENT_RANGE);
             if (range != null) {
                 Matcher r = CONTENT_RANGE.matcher(range.strip());
@@ -105,7 +108,7 @@ final class UploadEndpoints {
                 }
             }
             requireRoom(ex, upload.size());
-            return new UploadBody(ex, upload, expected, false);
+            return new UploadBody(ex, upload, commit, false);
         } catch (RuntimeException e) {
             upload.close();
             throw e;
