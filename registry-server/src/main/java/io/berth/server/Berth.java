@@ -1,5 +1,6 @@
 package io.berth.server;
 
+import io.berth.server.config.ConfigLoader;
 import io.berth.server.config.RegistryConfig;
 import io.berth.server.http.RegistryServer;
 import io.berth.storage.FileTrees;
@@ -12,6 +13,8 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Map;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -27,12 +30,14 @@ import org.jspecify.annotations.Nullable;
  */
 public final class Berth implements AutoCloseable {
     private final RegistryConfig config;
+    private final Clock clock;
     private final @Nullable Path temporary;
     private @Nullable RegistryServer server;
     private final PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
-    private Berth(RegistryConfig config, @Nullable Path temporary) {
+    private Berth(RegistryConfig config, Clock clock, @Nullable Path temporary) {
         this.config = config;
+        this.clock = clock;
         this.temporary = temporary;
     }
 
@@ -45,9 +50,9 @@ public final class Berth implements AutoCloseable {
         if (server != null) {
             throw new IllegalStateException("already started");
         }
-        RegistryStorage storage = RegistryStorage.open(config.storage().rootDirectory());
+        RegistryStorage storage = RegistryStorage.open(config.storage().rootDirectory(), clock, RegistryStorage.DEFAULT_MANIFEST_CACHE_BYTES);
         try {
-            server = RegistryServer.start(config, storage, meters);
+            server = RegistryServer.start(config, storage, meters, clock);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while binding", e);
@@ -117,8 +122,15 @@ public final class Berth implements AutoCloseable {
         private @Nullable String host;
         private @Nullable Integer port;
         private @Nullable RegistryConfig config;
+        private Clock clock = Clock.systemUTC();
 
         private Builder() {}
+
+        /** The clock for everything the server and its storage time (tokens, login limits, uploads); default UTC. */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
 
         /** Stores data under {@code directory}, which is kept on close. */
         public Builder storageDirectory(Path directory) {
@@ -172,7 +184,7 @@ public final class Berth implements AutoCloseable {
                 }
                 root = tempDir;
             }
-            RegistryConfig base = config != null ? config : RegistryConfig.defaults(Objects.requireNonNull(root));
+            RegistryConfig base = config != null ? config : ConfigLoader.loadDefaults(Objects.requireNonNull(root), Map.of());
             if (root != null) {
                 base = base.withRootDirectory(root);
             }
@@ -182,7 +194,7 @@ public final class Berth implements AutoCloseable {
                         host != null ? host : config == null ? "127.0.0.1" : configured.getHostString(),
                         port != null ? port : config == null ? 5000 : configured.getPort()));
             }
-            return new Berth(base, tempDir);
+            return new Berth(base, clock, tempDir);
         }
     }
 }

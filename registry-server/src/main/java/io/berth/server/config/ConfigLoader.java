@@ -237,8 +237,13 @@ public final class ConfigLoader {
         return new RegistryConfig.Trust(out, admission);
     }
 
+    /**
+     * {@code berth.limits}, {@code berth.uploads}, {@code berth.maxBlobBytes} and {@code berth.storage.minFreeBytes},
+     * with their defaults: no trusted proxies; 10000 connections, 200 per client; 30 s for a head; 60 s without write
+     * progress; 64 MiB of buffered bodies; 128 MiB in flight; 256 request threads; 4096 open blobs; 256 open uploads;
+     * 1 h idle uploads; no blob size limit; 256 MiB kept free.
+     */
     private RegistryConfig.Limits limits() {
-        RegistryConfig.Limits d = RegistryConfig.Limits.DEFAULTS;
         List<String> proxies = t.stringList("berth.trustedProxies");
         for (String cidr : proxies) {
             try {
@@ -248,18 +253,18 @@ public final class ConfigLoader {
             }
         }
         RegistryConfig.Limits limits = new RegistryConfig.Limits(proxies,
-                positive("berth.limits.maxConnections", t.integer("berth.limits.maxConnections", d.maxConnections())),
-                positive("berth.limits.maxConnectionsPerClient", t.integer("berth.limits.maxConnectionsPerClient", d.maxConnectionsPerClient())),
-                positive("berth.limits.headerTimeout", t.duration("berth.limits.headerTimeout", d.headerTimeout())),
-                positive("berth.limits.writeTimeout", t.duration("berth.limits.writeTimeout", d.writeTimeout())),
-                t.longValue("berth.limits.bufferedBodyBytes", d.bufferedBodyBytes()),
-                t.longValue("berth.limits.inFlightBytes", d.inFlightBytes()),
-                positive("berth.limits.requestThreads", t.integer("berth.limits.requestThreads", d.requestThreads())),
-                positive("berth.limits.openBlobFiles", t.integer("berth.limits.openBlobFiles", d.openBlobFiles())),
-                positive("berth.uploads.maxOpen", t.integer("berth.uploads.maxOpen", d.uploadsMaxOpen())),
-                positive("berth.uploads.idleTimeout", t.duration("berth.uploads.idleTimeout", d.uploadsIdleTimeout())),
-                t.longValue("berth.maxBlobBytes", d.maxBlobBytes()),
-                t.longValue("berth.storage.minFreeBytes", d.minFreeBytes()));
+                positive("berth.limits.maxConnections", t.integer("berth.limits.maxConnections", 10_000)),
+                positive("berth.limits.maxConnectionsPerClient", t.integer("berth.limits.maxConnectionsPerClient", 200)),
+                positive("berth.limits.headerTimeout", t.duration("berth.limits.headerTimeout", Duration.ofSeconds(30))),
+                positive("berth.limits.writeTimeout", t.duration("berth.limits.writeTimeout", Duration.ofSeconds(60))),
+                t.longValue("berth.limits.bufferedBodyBytes", 64L << 20),
+                t.longValue("berth.limits.inFlightBytes", 128L << 20),
+                positive("berth.limits.requestThreads", t.integer("berth.limits.requestThreads", 256)),
+                positive("berth.limits.openBlobFiles", t.integer("berth.limits.openBlobFiles", 4096)),
+                positive("berth.uploads.maxOpen", t.integer("berth.uploads.maxOpen", 256)),
+                positive("berth.uploads.idleTimeout", t.duration("berth.uploads.idleTimeout", Duration.ofHours(1))),
+                t.longValue("berth.maxBlobBytes", Long.MAX_VALUE),
+                t.longValue("berth.storage.minFreeBytes", 256L << 20));
         if (limits.minFreeBytes() < 0) {
             throw new ConfigException("berth.storage.minFreeBytes: must not be negative, not " + limits.minFreeBytes());
         }

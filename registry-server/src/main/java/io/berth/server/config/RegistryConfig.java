@@ -145,7 +145,7 @@ public record RegistryConfig(
 
     /**
      * Bounds on what clients may hold, so that no client, with or without credentials, can exhaust the heap, the
-     * file descriptors or the connection slots. Each has a safe default ({@link #DEFAULTS}).
+     * file descriptors or the connection slots. Each has a safe default, set in {@link ConfigLoader}.
      *
      * @param trustedProxies {@code berth.trustedProxies}: CIDRs (or single addresses) of proxies whose
      *     {@code X-Forwarded-For}, {@code X-Real-IP} and PROXY protocol headers name the real client
@@ -183,10 +183,6 @@ public record RegistryConfig(
             long maxBlobBytes,
             long minFreeBytes) {
 
-        /** The defaults: no trusted proxies; 10000 connections, 200 per client; 30 s for a head; 60 s without write progress; 64 MiB of buffered bodies; 128 MiB in flight; 256 request threads; 4096 open blobs; 256 open uploads; 1 h idle uploads; no blob size limit; 256 MiB kept free. */
-        public static final Limits DEFAULTS = new Limits(List.of(), 10_000, 200, Duration.ofSeconds(30), Duration.ofSeconds(60),
-                64L << 20, 128L << 20, 256, 4096, 256, Duration.ofHours(1), Long.MAX_VALUE, 256L << 20);
-
         public Limits {
             trustedProxies = List.copyOf(trustedProxies);
         }
@@ -198,15 +194,6 @@ public record RegistryConfig(
      * @param threshold how many failures in a row make the registry unhealthy
      */
     public record Health(boolean enabled, Duration interval, int threshold) {}
-
-    /** Embedded defaults: loopback only, data under {@code dataDir}, delete enabled. */
-    public static RegistryConfig defaults(Path dataDir) {
-        return new RegistryConfig("info", true,
-                new Storage(dataDir, true, false, new UploadPurging(true, Duration.ofHours(168), Duration.ofHours(24), false)),
-                new Http(new InetSocketAddress("127.0.0.1", 5000), null, "/", false, Map.of(), null, null, null),
-                new Health(true, Duration.ofSeconds(10), 3),
-                1000, DEFAULT_MANIFEST_MAX_BYTES, SecurityConfig.OPEN, Trust.NONE, Limits.DEFAULTS, List.of());
-    }
 
     public RegistryConfig withAddr(InetSocketAddress addr) {
         return new RegistryConfig(logLevel, accessLog, storage,

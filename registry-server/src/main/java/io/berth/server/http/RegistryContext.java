@@ -20,13 +20,13 @@ final class RegistryContext {
     private final java.util.concurrent.Semaphore openBlobs;
     private final io.berth.server.admission.LocalVerdicts verdicts;
 
-    RegistryContext(RegistryStorage storage, RegistryConfig config, ServerMetrics metrics) {
+    RegistryContext(RegistryStorage storage, RegistryConfig config, ServerMetrics metrics, Clock clock) {
         this.storage = storage;
         this.config = config;
         this.metrics = metrics;
-        this.access = SecurityWiring.accessControl(config.security(), Clock.systemUTC());
+        this.access = SecurityWiring.accessControl(config.security(), clock);
         this.tagPolicy = SecurityWiring.tagPolicy(config.security());
-        this.tokenEndpoint = SecurityWiring.tokenEndpoint(config.security(), Clock.systemUTC());
+        this.tokenEndpoint = SecurityWiring.tokenEndpoint(config.security(), clock);
         this.clients = new ClientAddresses(config.limits().trustedProxies());
         this.bodyBudget = new BufferedBody.Budget(config.limits().bufferedBodyBytes());
         this.openBlobs = new java.util.concurrent.Semaphore(config.limits().openBlobFiles());

@@ -96,8 +96,12 @@ public final class RegistryServer implements AutoCloseable {
         this.debug = debug;
     }
 
-    /** Binds the listeners described by {@code config} and starts serving {@code storage}. */
-    public static RegistryServer start(RegistryConfig config, RegistryStorage storage, MeterRegistry meters) throws InterruptedException {
+    /**
+     * Binds the listeners described by {@code config} and starts serving {@code storage}, with {@code clock} for every
+     * time the server reads (tokens, login limits, certificate reloads). The only place the server is assembled.
+     */
+    public static RegistryServer start(RegistryConfig config, RegistryStorage storage, MeterRegistry meters, java.time.Clock clock)
+            throws InterruptedException {
         boolean epoll = Epoll.isAvailable();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
@@ -108,9 +112,9 @@ public final class RegistryServer implements AutoCloseable {
         try {
             storage.limitOpenUploads(config.limits().uploadsMaxOpen());
             storage.readOnly(config.storage().readOnly());
-            RegistryContext context = new RegistryContext(storage, config, new ServerMetrics(meters));
+            RegistryContext context = new RegistryContext(storage, config, new ServerMetrics(meters), clock);
             ChannelGroup connections = new DefaultChannelGroup("berth-connections", GlobalEventExecutor.INSTANCE);
-            TlsSupport tls = TlsSupport.of(config.http().tls());
+            TlsSupport tls = TlsSupport.of(config.http().tls(), clock);
             RegistryConfig.Limits limits = config.limits();
             ConnectionGate gate = new ConnectionGate(limits.maxConnections(), limits.maxConnectionsPerClient(), context.clients());
             long writeTimeoutMillis = limits.writeTimeout().toMillis();
@@ -162,7 +166,7 @@ public final class RegistryServer implements AutoCloseable {
             DebugServer debug = DebugServer.start(config, storage, meters, boss, workers, channelType, maintenance);
             RegistryConfig.Admission admission = config.trust().admission();
             AdmissionServer admissions = admission == null ? null : AdmissionServer.start(admission,
-                    new io.berth.server.admission.AdmissionReviews(admission.hosts(), context.verdicts()), boss, workers, channelType);
+                    new io.berth.server.admission.AdmissionReviews(admission.hosts(), context.verdicts()), boss, workers, channelType, clock);
             RegistryConfig.UploadPurging purging = config.storage().purging();
             if (purging.enabled() && !config.storage().readOnly()) {
                 long every = Math.max(purging.interval().toMillis(), 1000);

@@ -60,7 +60,8 @@ public final class StandaloneAdmission implements AutoCloseable {
         EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, io);
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(0, io);
         try {
-            AdmissionServer server = AdmissionServer.start(admission, new AdmissionReviews(admission.hosts(), verdicts), boss, workers, channelType);
+            AdmissionServer server = AdmissionServer.start(admission, new AdmissionReviews(admission.hosts(), verdicts), boss, workers, channelType,
+                    java.time.Clock.systemUTC());
             return new StandaloneAdmission(boss, workers, server);
         } catch (InterruptedException | RuntimeException e) {
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);

@@ -344,7 +344,7 @@ final class TlsSupport {
                 .getBytes(StandardCharsets.US_ASCII);
     }
 
-    static @Nullable TlsSupport of(RegistryConfig.@Nullable Tls tls) {
-        return tls == null ? null : new TlsSupport(tls, Clock.systemUTC());
+    static @Nullable TlsSupport of(RegistryConfig.@Nullable Tls tls, Clock clock) {
+        return tls == null ? null : new TlsSupport(tls, clock);
     }
 }

@@ -46,8 +46,8 @@ class RegistryHandlerTest {
     @BeforeEach
     void open() {
         storage = RegistryStorage.open(root);
-        RegistryConfig config = RegistryConfig.defaults(root);
-        Endpoints endpoints = new Endpoints(new RegistryContext(storage, config, new ServerMetrics(new SimpleMeterRegistry())));
+        RegistryConfig config = io.berth.server.config.ConfigLoader.loadDefaults(root, java.util.Map.of());
+        Endpoints endpoints = new Endpoints(new RegistryContext(storage, config, new ServerMetrics(new SimpleMeterRegistry()), java.time.Clock.systemUTC()));
         channel = new EmbeddedChannel(new RegistryHandler(endpoints, new ReadAhead(ReadAhead.Budget.unlimited())));
     }
 

@@ -75,7 +75,7 @@ class ServerMetricsTest {
                 "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", root.toString(),
                 "REGISTRY_HTTP_ADDR", "127.0.0.1:0",
                 "REGISTRY_LOG_ACCESSLOG_DISABLED", "true"));
-        RegistryServer server = RegistryServer.start(config, RegistryStorage.open(root), meters);
+        RegistryServer server = RegistryServer.start(config, RegistryStorage.open(root), meters, java.time.Clock.systemUTC());
         Random random = new Random(13);
         int requests = 200;
         try {
