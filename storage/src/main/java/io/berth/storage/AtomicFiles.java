@@ -24,7 +24,7 @@ final class AtomicFiles {
 
     /** Writes {@code content} to {@code target} so that readers see the old file or the new one, never a part. */
     static void write(Path target, byte[] content) {
-        Path dir = target.getParent();
+        Path dir = FileTrees.parent(target);
         try {
             createDirectories(dir);
             Path temp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
@@ -67,7 +67,7 @@ final class AtomicFiles {
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(source, target, StandardCopyOption.REPLACE_EXISTING);
         }
-        fsyncDirectory(target.getParent());
+        fsyncDirectory(FileTrees.parent(target));
     }
 
     /**
@@ -91,7 +91,7 @@ final class AtomicFiles {
                 }
                 // Made by a concurrent writer, which may not have fsynced its parent yet: do it here too.
             }
-            fsyncDirectory(p.getParent());
+            fsyncDirectory(FileTrees.parent(p));
         }
     }
 

@@ -26,7 +26,7 @@ final class Blobs {
         if (Files.isRegularFile(target)) {
             return;
         }
-        AtomicFiles.createDirectories(target.getParent());
+        AtomicFiles.createDirectories(FileTrees.parent(target));
         AtomicFiles.move(verified, target);
     }
 

@@ -15,6 +15,15 @@ import org.jspecify.annotations.Nullable;
 public final class FileTrees {
     private FileTrees() {}
 
+    /** The directory {@code path} is in; every path storage handles is under its root, so there is one. */
+    static Path parent(Path path) {
+        Path parent = path.getParent();
+        if (parent == null) {
+            throw new IllegalArgumentException("no parent directory: " + path);
+        }
+        return parent;
+    }
+
     /** Deletes a file or a whole tree; a missing path is not an error. */
     public static void delete(Path path) {
         try {

@@ -7,7 +7,16 @@ package io.berth.auth.trust;
 final class Refusal extends Exception {
     private static final long serialVersionUID = 1L;
 
+    private final String reason;
+
     Refusal(String reason) {
         super(reason, null, false, false);
+        this.reason = reason;
+    }
+
+    /** The reason, never null. */
+    @Override
+    public String getMessage() {
+        return reason;
     }
 }

@@ -210,7 +210,7 @@ public final class TrustPolicy {
         for (CompiledRule rule : rules) {
             Set<TrustKey> keys = new LinkedHashSet<>();
             for (Path file : rule.source().keys()) {
-                keys.addAll(files.get(file).keys());
+                keys.addAll(java.util.Objects.requireNonNull(files.get(file), "every rule's key file was read").keys());
             }
             out.add(new PolicyRule(rule.index(), rule.source().repositories(), List.copyOf(keys),
                     rule.source().attestations(), generation));

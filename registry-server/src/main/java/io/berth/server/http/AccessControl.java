@@ -75,7 +75,7 @@ final class AccessControl {
         }
         List<Scope> required = required(ex);
         if (tokens != null) {
-            return checkToken(ex, required);
+            return checkToken(tokens, ex, required);
         }
         Principal principal = Principal.ANONYMOUS;
         if (basic != null) {
@@ -108,10 +108,10 @@ final class AccessControl {
         return new Outcome.Allowed(principal);
     }
 
-    private Outcome checkToken(Exchange ex, List<Scope> required) {
+    private Outcome checkToken(TokenValidator tokens, Exchange ex, List<Scope> required) {
         String header = ex.header(HttpHeaderNames.AUTHORIZATION);
         if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            return refuseToken(required, null, "authentication required");
+            return refuseToken(tokens, required, null, "authentication required");
         }
         ValidatedToken token;
         try {
@@ -119,11 +119,11 @@ final class AccessControl {
         } catch (InvalidTokenException e) {
             // The reason names issuers and certificates: for the log, not for the client.
             log.info("refused a token from {}: {} ({})", clientAddress(ex), e.getMessage(), e.reason());
-            return refuseToken(required, "invalid_token", "authentication required");
+            return refuseToken(tokens, required, "invalid_token", "authentication required");
         }
         for (Scope scope : required) {
             if (!token.grants(scope)) {
-                return refuseToken(required, "insufficient_scope", "insufficient scope: " + scope);
+                return refuseToken(tokens, required, "insufficient_scope", "insufficient scope: " + scope);
             }
         }
         return new Outcome.Allowed(token.principal());
@@ -136,7 +136,7 @@ final class AccessControl {
     }
 
     /** registry:2's Bearer challenge: realm, service, the scopes asked for, and the error if there was a token. */
-    private Outcome refuseToken(List<Scope> required, @Nullable String error, String detail) {
+    private static Outcome refuseToken(TokenValidator tokens, List<Scope> required, @Nullable String error, String detail) {
         var settings = tokens.settings();
         StringBuilder challenge = new StringBuilder("Bearer realm=\"").append(settings.realm())
                 .append("\",service=\"").append(settings.service()).append('"');

@@ -54,7 +54,7 @@ public final class AdmissionServer implements AutoCloseable {
     /** Binds {@code admission}'s address on the given loops; {@link #close} unbinds it. */
     public static AdmissionServer start(RegistryConfig.Admission admission, AdmissionReviews reviews, EventLoopGroup boss,
             EventLoopGroup workers, Class<? extends ServerChannel> channelType, java.time.Clock clock) throws InterruptedException {
-        TlsSupport tls = TlsSupport.of(admission.tls(), clock);
+        TlsSupport tls = new TlsSupport(admission.tls(), clock); // the webhook is always TLS: the API server demands it
         EventExecutorGroup reviewers = new DefaultEventExecutorGroup(Math.max(2, Runtime.getRuntime().availableProcessors()));
         Handler handler = new Handler(reviews);
         io.netty.channel.group.ChannelGroup connections = new io.netty.channel.group.DefaultChannelGroup("berth-admission",

@@ -23,7 +23,7 @@ final class HttpError extends RuntimeException {
     }
 
     static HttpError from(StorageException e) {
-        return new HttpError(ErrorCode.of(e.problem()), e.getMessage());
+        return new HttpError(ErrorCode.of(e.problem()), String.valueOf(e.getMessage()));
     }
 
     ErrorCode code() {

@@ -218,7 +218,8 @@ public final class RegistryServer implements AutoCloseable {
         return (InetSocketAddress) channel.localAddress();
     }
 
-    public InetSocketAddress debugAddress() {
+    /** The debug listener's address, or null when {@code http.debug.addr} is not set. */
+    public @org.jspecify.annotations.Nullable InetSocketAddress debugAddress() {
         return debug.address();
     }
 

@@ -99,7 +99,7 @@ public final class StandaloneAdmission implements AutoCloseable {
         return b.build();
     }
 
-    private static String password(RegistryConfig.RemoteRegistry remote) {
+    private static @org.jspecify.annotations.Nullable String password(RegistryConfig.RemoteRegistry remote) {
         if (remote.passwordFile() == null) {
             return null;
         }
