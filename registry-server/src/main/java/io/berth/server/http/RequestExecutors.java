@@ -1,38 +1,72 @@
 package io.berth.server.http;
 
+import io.netty.util.concurrent.AbstractEventExecutor;
+import io.netty.util.concurrent.DefaultPromise;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutorGroup;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.NonStickyEventExecutorGroup;
-import io.netty.util.concurrent.UnorderedThreadPoolEventExecutor;
+import io.netty.util.concurrent.Promise;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Where request handling runs: one pool of platform threads shared by all connections, through an ordered executor
  * per connection ({@link NonStickyEventExecutorGroup}). A connection's messages are handled in the order they
- * arrived, one at a time, on whichever pool thread is free; a request that blocks (an fsync, a bcrypt on a cache
- * miss, a catalog walk, a hung volume) holds one thread and its own connection, and nothing else. The pool grows on
- * demand up to {@code berth.limits.requestThreads} and idle threads end after a minute.
+ * arrived, one at a time, on whichever pool thread is free. The pool keeps few threads while requests only use the
+ * CPU ({@link #base}: twice the cores, at least 4), and grows when they block: a watchdog that sees queued work and
+ * no request finished for {@link #STALL_MILLIS} adds {@link #base} threads, up to {@code berth.limits.requestThreads},
+ * and the pool shrinks back once the threads it added have been idle for a minute. So a request stuck on the disk,
+ * or on bcrypt, holds one thread and its own connection, and the others go on.
  *
  * <p>Measured against the alternatives (README, "Execution model"): connections pinned to a fixed group of 16
  * single-thread executors, as before, let one blocked request stall every connection pinned beside it; a virtual
- * thread per connection pins its carrier in file-system calls the JDK does not compensate ({@code open} among
- * them), so two requests stuck on the disk froze every connection of a 2-core server.
+ * thread per connection pins its carrier in file-system calls the JDK does not compensate ({@code open} among them),
+ * so two requests stuck on the disk froze every connection of a 2-core server; a pool that starts a thread per
+ * busy connection (Netty's {@code UnorderedThreadPoolEventExecutor} sized to the maximum) ran W4 over TLS at a
+ * fraction of the rate, its hundreds of threads taking turns on two cores.
  */
 final class RequestExecutors implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(RequestExecutors.class);
     /** Tasks one connection may run in a row before its thread goes to the next connection. */
     private static final int TASKS_PER_TURN = 64;
+    /** How long queued work may see no request finish before the pool grows. */
+    static final long STALL_MILLIS = 20;
 
-    private final UnorderedThreadPoolEventExecutor pool;
+    private final int base;
+    private final int max;
+    private final AtomicLong finished = new AtomicLong();
+    private final ThreadPoolExecutor pool;
     private final NonStickyEventExecutorGroup group;
+    private final Thread watchdog;
+    private volatile boolean closed;
 
     RequestExecutors(int maxThreads) {
         if (maxThreads < 1) {
             throw new IllegalArgumentException("the request pool needs at least one thread, got " + maxThreads);
         }
-        pool = new UnorderedThreadPoolEventExecutor(maxThreads, new DefaultThreadFactory("berth-request", true));
-        pool.setKeepAliveTime(60, TimeUnit.SECONDS);
-        pool.allowCoreThreadTimeOut(true);
-        group = new NonStickyEventExecutorGroup(pool, TASKS_PER_TURN);
+        this.max = maxThreads;
+        this.base = Math.min(maxThreads, Math.max(4, 2 * Runtime.getRuntime().availableProcessors()));
+        Promise<Void> terminated = new DefaultPromise<>(GlobalEventExecutor.INSTANCE);
+        this.pool = new ThreadPoolExecutor(base, max, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                new DefaultThreadFactory("berth-request", true)) {
+            @Override
+            protected void afterExecute(Runnable r, Throwable t) {
+                finished.incrementAndGet();
+            }
+
+            @Override
+            protected void terminated() {
+                terminated.trySuccess(null);
+            }
+        };
+        this.group = new NonStickyEventExecutorGroup(new PoolExecutor(pool, terminated), TASKS_PER_TURN);
+        this.watchdog = Thread.ofPlatform().daemon().name("berth-request-watchdog").start(this::watch);
     }
 
     /** The group to add a connection's request handler with: each pipeline gets its own ordered executor from it. */
@@ -43,6 +77,39 @@ final class RequestExecutors implements AutoCloseable {
     /** Threads in the pool now, busy or idle. */
     int threads() {
         return pool.getPoolSize();
+    }
+
+    /** Threads the pool may keep now: {@link #base}, more while requests block. */
+    int targetThreads() {
+        return pool.getCorePoolSize();
+    }
+
+    private void watch() {
+        long seen = finished.get();
+        long calmSince = System.nanoTime();
+        while (!closed) {
+            try {
+                Thread.sleep(STALL_MILLIS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            long now = finished.get();
+            boolean stalled = now == seen && !pool.getQueue().isEmpty();
+            seen = now;
+            int target = pool.getCorePoolSize();
+            if (stalled && target < max) {
+                int grown = Math.min(max, target + base);
+                log.debug("requests are blocked: request threads {} -> {}", target, grown);
+                pool.setCorePoolSize(grown);
+                calmSince = System.nanoTime();
+            } else if (stalled) {
+                calmSince = System.nanoTime();
+            } else if (target > base && pool.getQueue().isEmpty()
+                    && System.nanoTime() - calmSince > TimeUnit.SECONDS.toNanos(60)) {
+                pool.setCorePoolSize(base); // threads past it end once idle for the keep-alive
+                calmSince = System.nanoTime();
+            }
+        }
     }
 
     /** Lets the tasks already queued (the pipelines' last hops after their connections closed) run, then ends. */
@@ -59,6 +126,66 @@ final class RequestExecutors implements AutoCloseable {
                 break;
             }
         }
+        closed = true;
+        watchdog.interrupt();
         group.shutdownGracefully().syncUninterruptibly();
+    }
+
+    /** The pool as the unordered executor {@link NonStickyEventExecutorGroup} puts its ordered ones on. */
+    private static final class PoolExecutor extends AbstractEventExecutor {
+        private final ThreadPoolExecutor pool;
+        private final Promise<Void> terminated;
+
+        PoolExecutor(ThreadPoolExecutor pool, Promise<Void> terminated) {
+            this.pool = pool;
+            this.terminated = terminated;
+        }
+
+        @Override
+        public void execute(Runnable task) {
+            pool.execute(task);
+        }
+
+        @Override
+        public boolean inEventLoop(Thread thread) {
+            return false;
+        }
+
+        @Override
+        public boolean isShuttingDown() {
+            return pool.isShutdown();
+        }
+
+        @Override
+        public Future<?> shutdownGracefully(long quietPeriod, long timeout, TimeUnit unit) {
+            pool.shutdown();
+            return terminated;
+        }
+
+        @Override
+        public Future<?> terminationFuture() {
+            return terminated;
+        }
+
+        @Override
+        @Deprecated
+        public void shutdown() {
+            pool.shutdown();
+        }
+
+        @Override
+        public boolean isShutdown() {
+            return pool.isShutdown();
+        }
+
+        @Override
+        public boolean isTerminated() {
+            return pool.isTerminated();
+        }
+
+        @Override
+        public boolean awaitTermination(long timeout, TimeUnit unit) throws InterruptedException {
+            return pool.awaitTermination(timeout, unit);
+        }
     }
 }
