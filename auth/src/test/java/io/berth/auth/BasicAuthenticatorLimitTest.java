@@ -1,5 +1,6 @@
 package io.berth.auth;
 
+import io.berth.testing.HtpasswdFiles;
 import static io.berth.auth.BasicAuthenticatorTest.basic;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -40,9 +41,9 @@ class BasicAuthenticatorLimitTest {
 
     @BeforeEach
     void setUp() throws IOException {
-        htpasswd = Htpasswd.load(Bcrypt.write(dir.resolve("htpasswd"), Bcrypt.line("alice", "s3cret")
-                + Bcrypt.line("bob", "b0b") + Bcrypt.line("jürgen", "pässwörd")
-                + Bcrypt.line("cluster", "c1uster") + Bcrypt.line("admin", "adm1n")), time);
+        htpasswd = Htpasswd.load(HtpasswdFiles.writeText(dir.resolve("htpasswd"), HtpasswdFiles.line("alice", "s3cret")
+                + HtpasswdFiles.line("bob", "b0b") + HtpasswdFiles.line("jürgen", "pässwörd")
+                + HtpasswdFiles.line("cluster", "c1uster") + HtpasswdFiles.line("admin", "adm1n")), time);
         authenticator = BasicAuthenticator.builder(htpasswd).ticker(time).build();
     }
 
@@ -368,7 +369,7 @@ class BasicAuthenticatorLimitTest {
     @Test
     void concurrentGuessesForOneAccountBeyondASpentAddressBudgetGetOneCheck() throws Exception {
         // A slow hash and a check for each guess at once, so that the guesses overlap.
-        Htpasswd slow = Htpasswd.load(Bcrypt.write(dir.resolve("slow"), "alice:" + Bcrypt.hash("2y", "s3cret", 10) + "\n"), time);
+        Htpasswd slow = Htpasswd.load(HtpasswdFiles.writeText(dir.resolve("slow"), "alice:" + HtpasswdFiles.hash("2y", "s3cret", 10) + "\n"), time);
         BasicAuthenticator roomy = BasicAuthenticator.builder(slow).ticker(time).concurrentPasswordChecks(20, Duration.ofMinutes(1)).build();
         for (int i = 0; i < 10; i++) {
             assertThat(roomy.authenticate(basic("random" + i + ":wrong"), INGRESS)).isInstanceOf(Result.Invalid.class);
@@ -415,13 +416,13 @@ class BasicAuthenticatorLimitTest {
 
     @Test
     void concurrentBadAndGoodLoginsOnASharedAddressNeverRefuseAnUntouchedAccount() throws Exception {
-        String hash = Bcrypt.hash("right");
-        StringBuilder file = new StringBuilder(Bcrypt.line("alice", "s3cret"));
+        String hash = HtpasswdFiles.hash("right");
+        StringBuilder file = new StringBuilder(HtpasswdFiles.line("alice", "s3cret"));
         for (int i = 0; i < 8; i++) {
             file.append("good").append(i).append(':').append(hash).append('\n');
         }
         // No cache, so that every good login runs bcrypt; a long wait for a check, so that only budgets refuse.
-        BasicAuthenticator shared = BasicAuthenticator.builder(Htpasswd.load(Bcrypt.write(dir.resolve("many"), file.toString()), time))
+        BasicAuthenticator shared = BasicAuthenticator.builder(Htpasswd.load(HtpasswdFiles.writeText(dir.resolve("many"), file.toString()), time))
                 .ticker(time).cacheTtl(Duration.ZERO).concurrentPasswordChecks(2, Duration.ofMinutes(1)).build();
         for (int i = 0; i < 10; i++) {
             assertThat(shared.authenticate(basic("spent" + i + ":wrong"), INGRESS)).isInstanceOf(Result.Invalid.class);
@@ -448,12 +449,12 @@ class BasicAuthenticatorLimitTest {
 
     @Test
     void attemptsThatFindEveryPasswordCheckBusyAreLimitedForASecondAndNotCounted() throws Exception {
-        String hash = Bcrypt.hash("2y", "right", 10);
+        String hash = HtpasswdFiles.hash("2y", "right", 10);
         StringBuilder file = new StringBuilder();
         for (int i = 0; i < 16; i++) {
             file.append('u').append(i).append(':').append(hash).append('\n');
         }
-        BasicAuthenticator oneAtATime = BasicAuthenticator.builder(Htpasswd.load(Bcrypt.write(dir.resolve("busy"), file.toString()), time))
+        BasicAuthenticator oneAtATime = BasicAuthenticator.builder(Htpasswd.load(HtpasswdFiles.writeText(dir.resolve("busy"), file.toString()), time))
                 .ticker(time).concurrentPasswordChecks(1, Duration.ZERO).build();
         List<Callable<Result>> guesses = new ArrayList<>();
         for (int i = 0; i < 16; i++) {
@@ -529,7 +530,7 @@ class BasicAuthenticatorLimitTest {
     @Test
     void concurrentLoginsWithTheSameRightCredentialsAreNotLimited() throws Exception {
         // A node pulling many images at once right after a restart: every pull logs in with the same secret.
-        Htpasswd slow = Htpasswd.load(Bcrypt.write(dir.resolve("slow"), "alice:" + Bcrypt.hash("2y", "s3cret", 9) + "\n"), time);
+        Htpasswd slow = Htpasswd.load(HtpasswdFiles.writeText(dir.resolve("slow"), "alice:" + HtpasswdFiles.hash("2y", "s3cret", 9) + "\n"), time);
         BasicAuthenticator cold = BasicAuthenticator.builder(slow).ticker(time).build();
         List<Callable<Result>> logins = new ArrayList<>();
         for (int i = 0; i < 30; i++) {

@@ -1,5 +1,6 @@
 package io.berth.auth;
 
+import io.berth.testing.HtpasswdFiles;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -27,8 +28,8 @@ class BasicAuthenticatorTest {
 
     @BeforeEach
     void setUp() throws IOException {
-        htpasswd = Htpasswd.load(Bcrypt.write(dir.resolve("htpasswd"), Bcrypt.line("alice", "s3cret")
-                + Bcrypt.line("jürgen", "pässwörd") + Bcrypt.line("bob", "pa:ss:word")), time);
+        htpasswd = Htpasswd.load(HtpasswdFiles.writeText(dir.resolve("htpasswd"), HtpasswdFiles.line("alice", "s3cret")
+                + HtpasswdFiles.line("jürgen", "pässwörd") + HtpasswdFiles.line("bob", "pa:ss:word")), time);
         authenticator = BasicAuthenticator.builder(htpasswd).ticker(time).build();
     }
 
@@ -170,7 +171,7 @@ class BasicAuthenticatorTest {
     void cachedLoginIsForgottenWhenThePasswordChanges() throws IOException {
         assertThat(authenticator.authenticate(basic("alice:s3cret"), ADDRESS)).isInstanceOf(Result.Authenticated.class);
 
-        Bcrypt.write(htpasswd.file(), Bcrypt.line("alice", "n3w") + Bcrypt.line("carol", "c"));
+        HtpasswdFiles.writeText(htpasswd.file(), HtpasswdFiles.line("alice", "n3w") + HtpasswdFiles.line("carol", "c"));
         time.advance(Duration.ofSeconds(1));
 
         assertThat(authenticator.authenticate(basic("alice:s3cret"), ADDRESS)).isInstanceOf(Result.Invalid.class);
@@ -182,7 +183,7 @@ class BasicAuthenticatorTest {
     void cachedLoginIsForgottenWhenTheUserIsRemoved() throws IOException {
         assertThat(authenticator.authenticate(basic("alice:s3cret"), ADDRESS)).isInstanceOf(Result.Authenticated.class);
 
-        Bcrypt.write(htpasswd.file(), Bcrypt.line("bob", "b"));
+        HtpasswdFiles.writeText(htpasswd.file(), HtpasswdFiles.line("bob", "b"));
         time.advance(Duration.ofSeconds(1));
 
         assertThat(authenticator.authenticate(basic("alice:s3cret"), ADDRESS)).isInstanceOf(Result.Invalid.class);
@@ -190,7 +191,7 @@ class BasicAuthenticatorTest {
 
     @Test
     void cachedLoginDoesNotRunBcryptAgain() throws IOException {
-        Htpasswd slow = Htpasswd.load(Bcrypt.write(dir.resolve("slow"), "alice:" + Bcrypt.hash("2y", "s3cret", 12) + "\n"), time);
+        Htpasswd slow = Htpasswd.load(HtpasswdFiles.writeText(dir.resolve("slow"), "alice:" + HtpasswdFiles.hash("2y", "s3cret", 12) + "\n"), time);
         BasicAuthenticator cached = BasicAuthenticator.builder(slow).ticker(time).build();
         String header = basic("alice:s3cret");
 
@@ -207,7 +208,7 @@ class BasicAuthenticatorTest {
 
     @Test
     void cachedLoginExpiresAfterItsTtl() throws IOException {
-        Htpasswd slow = Htpasswd.load(Bcrypt.write(dir.resolve("slow"), "alice:" + Bcrypt.hash("2y", "s3cret", 12) + "\n"), time);
+        Htpasswd slow = Htpasswd.load(HtpasswdFiles.writeText(dir.resolve("slow"), "alice:" + HtpasswdFiles.hash("2y", "s3cret", 12) + "\n"), time);
         BasicAuthenticator cached = BasicAuthenticator.builder(slow).ticker(time).cacheTtl(Duration.ofMinutes(1)).build();
         String header = basic("alice:s3cret");
         long miss = nanos(() -> cached.authenticate(header, ADDRESS));

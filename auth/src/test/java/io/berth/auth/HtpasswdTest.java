@@ -1,5 +1,6 @@
 package io.berth.auth;
 
+import io.berth.testing.HtpasswdFiles;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -35,13 +36,13 @@ class HtpasswdTest {
     private final FakeTime time = new FakeTime();
 
     private Htpasswd load(String content) throws IOException {
-        return Htpasswd.load(Bcrypt.write(dir.resolve("htpasswd"), content), time);
+        return Htpasswd.load(HtpasswdFiles.writeText(dir.resolve("htpasswd"), content), time);
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"2y", "2a", "2b"})
     void verifiesEveryBcryptVersionThatHtpasswdWrites(String version) throws IOException {
-        Htpasswd htpasswd = load("alice:" + Bcrypt.hash(version, "s3cret", 4) + "\n");
+        Htpasswd htpasswd = load("alice:" + HtpasswdFiles.hash(version, "s3cret", 4) + "\n");
 
         assertThat(htpasswd.verify("alice", "s3cret".toCharArray())).isTrue();
         assertThat(htpasswd.verify("alice", "s3cret!".toCharArray())).isFalse();
@@ -49,7 +50,7 @@ class HtpasswdTest {
 
     @Test
     void verifiesALineAsHtpasswdBWritesIt() throws IOException {
-        String line = "alice:" + Bcrypt.hash("2y", "s3cret", 5);
+        String line = "alice:" + HtpasswdFiles.hash("2y", "s3cret", 5);
 
         assertThat(line).matches("alice:\\$2y\\$05\\$[./A-Za-z0-9]{53}");
         Htpasswd htpasswd = load(line + "\n");
@@ -58,7 +59,7 @@ class HtpasswdTest {
 
     @Test
     void wrongPasswordIsRefused() throws IOException {
-        Htpasswd htpasswd = load(Bcrypt.line("alice", "s3cret"));
+        Htpasswd htpasswd = load(HtpasswdFiles.line("alice", "s3cret"));
 
         assertThat(htpasswd.verify("alice", "S3cret".toCharArray())).isFalse();
         assertThat(htpasswd.verify("alice", new char[0])).isFalse();
@@ -66,7 +67,7 @@ class HtpasswdTest {
 
     @Test
     void unknownUserIsRefused() throws IOException {
-        Htpasswd htpasswd = load(Bcrypt.line("alice", "s3cret"));
+        Htpasswd htpasswd = load(HtpasswdFiles.line("alice", "s3cret"));
 
         assertThat(htpasswd.verify("bob", "s3cret".toCharArray())).isFalse();
         assertThat(htpasswd.verify("Alice", "s3cret".toCharArray())).isFalse();
@@ -75,7 +76,7 @@ class HtpasswdTest {
 
     @Test
     void unknownUserTakesAsLongAsAKnownOne() throws IOException {
-        Htpasswd htpasswd = load("alice:" + Bcrypt.hash("2y", "s3cret", 10) + "\n");
+        Htpasswd htpasswd = load("alice:" + HtpasswdFiles.hash("2y", "s3cret", 10) + "\n");
         htpasswd.verify("alice", "warm-up".toCharArray());
 
         long known = Long.MAX_VALUE;
@@ -95,8 +96,8 @@ class HtpasswdTest {
 
     @Test
     void unknownUsersAreCheckedAgainstADummyHashOfTheFilesUsualCost() throws IOException {
-        Htpasswd htpasswd = load("alice:" + Bcrypt.hash("2y", "a", 6) + "\n" + "bob:" + Bcrypt.hash("2y", "b", 6) + "\n"
-                + "carol:" + Bcrypt.hash("2y", "c", 4) + "\n");
+        Htpasswd htpasswd = load("alice:" + HtpasswdFiles.hash("2y", "a", 6) + "\n" + "bob:" + HtpasswdFiles.hash("2y", "b", 6) + "\n"
+                + "carol:" + HtpasswdFiles.hash("2y", "c", 4) + "\n");
 
         String dummy = htpasswd.current().dummyHash();
 
@@ -108,9 +109,9 @@ class HtpasswdTest {
 
     @Test
     void theDummyHashIsMadeOncePerCostAndSharedByReloadsAndThreads() throws Exception {
-        Htpasswd htpasswd = load(Bcrypt.line("alice", "old"));
+        Htpasswd htpasswd = load(HtpasswdFiles.line("alice", "old"));
         HtpasswdEntries first = htpasswd.current();
-        Bcrypt.write(htpasswd.file(), Bcrypt.line("alice", "new") + Bcrypt.line("bob", "b"));
+        HtpasswdFiles.writeText(htpasswd.file(), HtpasswdFiles.line("alice", "new") + HtpasswdFiles.line("bob", "b"));
         time.advance(Duration.ofSeconds(1));
         HtpasswdEntries second = htpasswd.current();
         assertThat(second.generation()).isGreaterThan(first.generation());
@@ -133,7 +134,7 @@ class HtpasswdTest {
 
     @Test
     void unicodeUserNamesAndPasswordsWork() throws IOException {
-        Htpasswd htpasswd = load(Bcrypt.line("jürgen", "pässwörd✓") + Bcrypt.line("李小龍", "密码"));
+        Htpasswd htpasswd = load(HtpasswdFiles.line("jürgen", "pässwörd✓") + HtpasswdFiles.line("李小龍", "密码"));
 
         assertThat(htpasswd.verify("jürgen", "pässwörd✓".toCharArray())).isTrue();
         assertThat(htpasswd.verify("李小龍", "密码".toCharArray())).isTrue();
@@ -144,7 +145,7 @@ class HtpasswdTest {
     @Test
     void onlyTheFirst72BytesOfAPasswordCountAsInEveryBcrypt() throws IOException {
         String long72 = "x".repeat(72);
-        Htpasswd htpasswd = load("alice:" + Bcrypt.hash("2y", long72, 4) + "\n");
+        Htpasswd htpasswd = load("alice:" + HtpasswdFiles.hash("2y", long72, 4) + "\n");
 
         assertThat(htpasswd.verify("alice", (long72 + "anything").toCharArray())).isTrue();
         assertThat(htpasswd.verify("alice", "x".repeat(71).toCharArray())).isFalse();
@@ -152,8 +153,8 @@ class HtpasswdTest {
 
     @Test
     void skipsCommentsBlankLinesAndSurroundingBlanks() throws IOException {
-        String content = "\uFEFF# accounts\r\n\r\n   \n  alice:" + Bcrypt.hash("a") + "  \r\n\t# bob:nope\n  bob :"
-                + Bcrypt.hash("b") + "\r\n";
+        String content = "\uFEFF# accounts\r\n\r\n   \n  alice:" + HtpasswdFiles.hash("a") + "  \r\n\t# bob:nope\n  bob :"
+                + HtpasswdFiles.hash("b") + "\r\n";
 
         Htpasswd htpasswd = load(content);
 
@@ -187,7 +188,7 @@ class HtpasswdTest {
         "bob:$2y$05$abcdefghijklmnopqrstuu5Hv8yo1V5Fn5.2o3h1vQGmHYkNH8r.!! | malformed bcrypt",
     })
     void otherHashFormatsAreRefusedNamingTheLine(String line, String kind) throws IOException {
-        String content = "# first\n" + Bcrypt.line("alice", "a") + line + "\n";
+        String content = "# first\n" + HtpasswdFiles.line("alice", "a") + line + "\n";
 
         assertThatThrownBy(() -> load(content))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -209,7 +210,7 @@ class HtpasswdTest {
 
     @Test
     void lineWithoutColonIsRefused() throws IOException {
-        assertThatThrownBy(() -> load(Bcrypt.line("alice", "a") + "bob\n"))
+        assertThatThrownBy(() -> load(HtpasswdFiles.line("alice", "a") + "bob\n"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("line 2")
                 .hasMessageContaining("no ':'");
@@ -217,7 +218,7 @@ class HtpasswdTest {
 
     @Test
     void emptyUserIsRefused() throws IOException {
-        assertThatThrownBy(() -> load("  :" + Bcrypt.hash("a") + "\n"))
+        assertThatThrownBy(() -> load("  :" + HtpasswdFiles.hash("a") + "\n"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("line 1")
                 .hasMessageContaining("user name before ':' is empty");
@@ -225,7 +226,7 @@ class HtpasswdTest {
 
     @Test
     void repeatedUserIsRefusedNamingBothLines() throws IOException {
-        String content = Bcrypt.line("alice", "a") + Bcrypt.line("bob", "b") + Bcrypt.line("alice", "c");
+        String content = HtpasswdFiles.line("alice", "a") + HtpasswdFiles.line("bob", "b") + HtpasswdFiles.line("alice", "c");
 
         assertThatThrownBy(() -> load(content))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -235,8 +236,8 @@ class HtpasswdTest {
 
     @Test
     void lineThatIsNotUtf8IsRefused() throws IOException {
-        byte[] good = Bcrypt.line("alice", "a").getBytes(StandardCharsets.UTF_8);
-        byte[] bad = ("j\u00fcrgen:" + Bcrypt.hash("b") + "\n").getBytes(StandardCharsets.ISO_8859_1);
+        byte[] good = HtpasswdFiles.line("alice", "a").getBytes(StandardCharsets.UTF_8);
+        byte[] bad = ("j\u00fcrgen:" + HtpasswdFiles.hash("b") + "\n").getBytes(StandardCharsets.ISO_8859_1);
         Path file = dir.resolve("htpasswd");
         Files.write(file, concat(good, bad));
 
@@ -263,8 +264,8 @@ class HtpasswdTest {
 
     @Test
     void changedFileIsReloadedOnceASecondHasPassed() throws IOException {
-        Htpasswd htpasswd = load(Bcrypt.line("alice", "old"));
-        Bcrypt.write(htpasswd.file(), Bcrypt.line("alice", "new") + Bcrypt.line("bob", "b"));
+        Htpasswd htpasswd = load(HtpasswdFiles.line("alice", "old"));
+        HtpasswdFiles.writeText(htpasswd.file(), HtpasswdFiles.line("alice", "new") + HtpasswdFiles.line("bob", "b"));
 
         time.advance(Duration.ofMillis(999));
         assertThat(htpasswd.verify("alice", "old".toCharArray())).isTrue();
@@ -278,11 +279,11 @@ class HtpasswdTest {
 
     @Test
     void fileIsLookedAtNoMoreThanOnceASecond() throws IOException {
-        Htpasswd htpasswd = load(Bcrypt.line("alice", "old"));
+        Htpasswd htpasswd = load(HtpasswdFiles.line("alice", "old"));
         time.advance(Duration.ofSeconds(1));
         assertThat(htpasswd.verify("alice", "old".toCharArray())).isTrue(); // looked at now: unchanged
 
-        Bcrypt.write(htpasswd.file(), Bcrypt.line("alice", "new") + Bcrypt.line("bob", "b"));
+        HtpasswdFiles.writeText(htpasswd.file(), HtpasswdFiles.line("alice", "new") + HtpasswdFiles.line("bob", "b"));
         time.advance(Duration.ofMillis(500));
 
         assertThat(htpasswd.users()).containsExactly("alice");
@@ -293,12 +294,12 @@ class HtpasswdTest {
 
     @Test
     void passwordChangedInPlaceWithTheSameSizeIsReloaded() throws IOException {
-        Htpasswd htpasswd = load(Bcrypt.line("alice", "old"));
+        Htpasswd htpasswd = load(HtpasswdFiles.line("alice", "old"));
         FileTime before = Files.getLastModifiedTime(htpasswd.file());
-        String replaced = Bcrypt.line("alice", "new");
+        String replaced = HtpasswdFiles.line("alice", "new");
         assertThat(replaced).hasSameSizeAs(Files.readString(htpasswd.file()));
 
-        Bcrypt.write(htpasswd.file(), replaced);
+        HtpasswdFiles.writeText(htpasswd.file(), replaced);
         Files.setLastModifiedTime(htpasswd.file(), FileTime.from(before.toInstant().plusSeconds(1)));
         time.advance(Duration.ofSeconds(1));
 
@@ -310,8 +311,8 @@ class HtpasswdTest {
         // A Secret volume: htpasswd -> ..data/htpasswd, ..data -> ..2026_01_01_v1; an update swaps ..data.
         Path v1 = Files.createDirectory(dir.resolve("..2026_01_01_v1"));
         Path v2 = Files.createDirectory(dir.resolve("..2026_01_01_v2"));
-        Bcrypt.write(v1.resolve("htpasswd"), Bcrypt.line("alice", "old"));
-        Bcrypt.write(v2.resolve("htpasswd"), Bcrypt.line("alice", "new"));
+        HtpasswdFiles.writeText(v1.resolve("htpasswd"), HtpasswdFiles.line("alice", "old"));
+        HtpasswdFiles.writeText(v2.resolve("htpasswd"), HtpasswdFiles.line("alice", "new"));
         FileTime same = FileTime.from(Instant.parse("2026-01-01T00:00:00Z"));
         Files.setLastModifiedTime(v1.resolve("htpasswd"), same);
         Files.setLastModifiedTime(v2.resolve("htpasswd"), same);
@@ -331,14 +332,14 @@ class HtpasswdTest {
 
     @Test
     void brokenReloadKeepsThePreviousAccounts() throws IOException {
-        Htpasswd htpasswd = load(Bcrypt.line("alice", "a"));
-        Bcrypt.write(htpasswd.file(), Bcrypt.line("alice", "changed") + "bob:$apr1$Vj1ZnX1O$kLd0l8s3JHM8rYyS7XHbD/\n");
+        Htpasswd htpasswd = load(HtpasswdFiles.line("alice", "a"));
+        HtpasswdFiles.writeText(htpasswd.file(), HtpasswdFiles.line("alice", "changed") + "bob:$apr1$Vj1ZnX1O$kLd0l8s3JHM8rYyS7XHbD/\n");
         time.advance(Duration.ofSeconds(1));
 
         assertThat(htpasswd.verify("alice", "a".toCharArray())).isTrue();
         assertThat(htpasswd.verify("alice", "changed".toCharArray())).isFalse();
 
-        Bcrypt.write(htpasswd.file(), Bcrypt.line("alice", "fixed"));
+        HtpasswdFiles.writeText(htpasswd.file(), HtpasswdFiles.line("alice", "fixed"));
         time.advance(Duration.ofSeconds(1));
 
         assertThat(htpasswd.verify("alice", "fixed".toCharArray())).isTrue();
@@ -346,22 +347,22 @@ class HtpasswdTest {
 
     @Test
     void deletedFileKeepsThePreviousAccountsUntilItReturns() throws IOException {
-        Htpasswd htpasswd = load(Bcrypt.line("alice", "a"));
+        Htpasswd htpasswd = load(HtpasswdFiles.line("alice", "a"));
         Files.delete(htpasswd.file());
         time.advance(Duration.ofSeconds(1));
 
         assertThat(htpasswd.verify("alice", "a".toCharArray())).isTrue();
 
-        Bcrypt.write(htpasswd.file(), Bcrypt.line("alice", "back") + Bcrypt.line("bob", "b"));
+        HtpasswdFiles.writeText(htpasswd.file(), HtpasswdFiles.line("alice", "back") + HtpasswdFiles.line("bob", "b"));
         time.advance(Duration.ofSeconds(1));
         assertThat(htpasswd.verify("alice", "back".toCharArray())).isTrue();
     }
 
     @Test
     void clockThatJumpsBackStillLooksAtTheFile() throws IOException {
-        Htpasswd htpasswd = load(Bcrypt.line("alice", "old"));
+        Htpasswd htpasswd = load(HtpasswdFiles.line("alice", "old"));
         time.advance(Duration.ofHours(-1));
-        Bcrypt.write(htpasswd.file(), Bcrypt.line("alice", "new") + Bcrypt.line("bob", "b"));
+        HtpasswdFiles.writeText(htpasswd.file(), HtpasswdFiles.line("alice", "new") + HtpasswdFiles.line("bob", "b"));
 
         assertThat(htpasswd.verify("alice", "new".toCharArray())).isTrue();
     }

@@ -2,6 +2,7 @@ package io.berth.conformance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.berth.testing.TestPki;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -71,7 +72,7 @@ class ContainerdSecureIT {
     @Test
     void criPullFailsWhenHostsTomlNamesAnotherCa() throws IOException {
         String digest = registry.seed(work.resolve("seed-wrong-ca"), "team/cri-ca:v1", 702);
-        writeHostsToml(new SecurePki("Some other CA").writeCa(work.resolve("other-ca.pem")));
+        writeHostsToml(TestPki.Ca.root("Some other CA").writeCertificate(work.resolve("other-ca.pem")));
 
         Proc.Result pull = containerd.crictl(Duration.ofMinutes(2), "pull", "--creds", "cluster:" + registry.password("cluster"),
                 registry.ref("team/cri-ca@" + digest));

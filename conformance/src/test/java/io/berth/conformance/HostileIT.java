@@ -2,6 +2,7 @@ package io.berth.conformance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.berth.testing.HtpasswdFiles;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -59,7 +60,7 @@ class HostileIT {
 
     @BeforeEach
     void start() throws Exception {
-        SecurePki.writeHtpasswd(work.resolve("htpasswd"), PASSWORDS);
+        HtpasswdFiles.write(work.resolve("htpasswd"), PASSWORDS);
         berth = HostileBerth.start(work, """
                 auth:
                   htpasswd:

@@ -2,6 +2,7 @@ package io.berth.conformance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.berth.testing.HtpasswdFiles;
 import io.berth.server.Berth;
 import io.berth.server.config.ConfigLoader;
 import java.io.IOException;
@@ -52,7 +53,7 @@ class NginxProxyIT {
 
     @BeforeAll
     static void start() throws Exception {
-        SecurePki.writeHtpasswd(work.resolve("htpasswd"), Map.of("admin", "admin-secret"));
+        HtpasswdFiles.write(work.resolve("htpasswd"), Map.of("admin", "admin-secret"));
         int berthPort = BinBerthIT.freePort();
         Path config = Files.writeString(work.resolve("config.yml"), """
                 version: 0.1

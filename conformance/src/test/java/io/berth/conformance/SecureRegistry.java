@@ -1,5 +1,7 @@
 package io.berth.conformance;
 
+import io.berth.testing.TestPki;
+import io.berth.testing.HtpasswdFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.berth.server.Berth;
 import io.berth.server.config.ConfigLoader;
@@ -28,7 +30,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * The README's secure example, live: {@code examples/secure/config.yml} loaded as it is, with only file paths and
  * the address overridden through {@code REGISTRY_*} variables, in front of key material made for the run
- * ({@link SecurePki}): TLS from a test CA, Berth's own token issuer on {@code /auth/token}, accounts admin, ci
+ * ({@link TestPki}): TLS from a test CA, Berth's own token issuer on {@code /auth/token}, accounts admin, ci
  * and cluster. The port is chosen before Berth starts, because the token realm has to name it.
  */
 final class SecureRegistry implements AutoCloseable {
@@ -43,13 +45,13 @@ final class SecureRegistry implements AutoCloseable {
     private final Berth berth;
     private final HttpClient http;
 
-    private SecureRegistry(Path dir, SecurePki pki, Map<String, String> passwords, String host, String service, Berth berth) {
+    private SecureRegistry(Path dir, TestPki.Ca pki, Map<String, String> passwords, String host, String service, Berth berth) {
         this.dir = dir;
         this.passwords = passwords;
         this.host = host;
         this.service = service;
         this.berth = berth;
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).sslContext(pki.clientContext())
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).sslContext(pki.trustingContext())
                 .connectTimeout(Duration.ofSeconds(10)).build();
     }
 
@@ -60,14 +62,14 @@ final class SecureRegistry implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        SecurePki pki = new SecurePki("Berth secure-example test CA");
-        pki.writeCa(dir.resolve("ca.pem"));
-        pki.writeCa(dir.resolve("certs/ca.crt"));
-        pki.writeServerCertificate(dir.resolve("tls.crt"), dir.resolve("tls.key"));
-        SecurePki.writeTokenSigner(dir.resolve("token.crt"), dir.resolve("token.key"));
+        TestPki.Ca pki = TestPki.Ca.root("Berth secure-example test CA");
+        pki.writeCertificate(dir.resolve("ca.pem"));
+        pki.writeCertificate(dir.resolve("certs/ca.crt"));
+        pki.server("127.0.0.1").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
+        TestPki.selfSigned("berth token signer", TestPki.ec(), TestPki.aroundNow()).writeTo(dir.resolve("token.crt"), dir.resolve("token.key"));
         Map<String, String> passwords = new LinkedHashMap<>();
-        ACCOUNTS.forEach(a -> passwords.put(a, SecurePki.password(a)));
-        SecurePki.writeHtpasswd(dir.resolve("htpasswd"), passwords);
+        ACCOUNTS.forEach(a -> passwords.put(a, HtpasswdFiles.password(a)));
+        HtpasswdFiles.write(dir.resolve("htpasswd"), passwords);
 
         int port = freePort();
         String host = "127.0.0.1:" + port;

@@ -4,6 +4,7 @@ import static io.berth.conformance.CosignKit.args;
 import static io.berth.conformance.CosignKit.legacyTag;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.berth.testing.TestPki;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.berth.conformance.CosignKit.Version;
@@ -51,8 +52,8 @@ class StandaloneAdmissionIT {
             v2.ok(args("sign", "--key", kit.privateKey(Version.V2, "ci"), kit.airGapped(Version.V2), registry.hostAndPort() + "/apps/app@" + v2Signed));
             v3.ok(args("sign", "--key", kit.privateKey(Version.V3, "ci"), kit.airGapped(Version.V3), registry.hostAndPort() + "/apps/app@" + v3Signed));
 
-            SecurePki pki = new SecurePki("standalone webhook test CA");
-            pki.writeServerCertificate(work.resolve("tls.crt"), work.resolve("tls.key"));
+            TestPki.Ca pki = TestPki.Ca.root("standalone webhook test CA");
+            pki.server("127.0.0.1").writeTo(work.resolve("tls.crt"), work.resolve("tls.key"));
             Path config = Files.writeString(work.resolve("admission.yml"), """
                     version: 0.1
                     log:
@@ -71,7 +72,7 @@ class StandaloneAdmissionIT {
                     """.formatted(kit.publicKey(Version.V2, "ci"), kit.publicKey(Version.V3, "ci"), work.resolve("tls.crt"),
                     work.resolve("tls.key"), HOST, registry.hostAndPort()));
             try (StandaloneAdmission webhook = StandaloneAdmission.start(ConfigLoader.load(config, Map.of()));
-                    HttpClient client = HttpClient.newBuilder().sslContext(pki.clientContext()).build()) {
+                    HttpClient client = HttpClient.newBuilder().sslContext(pki.trustingContext()).build()) {
                 URI uri = URI.create("https://127.0.0.1:" + webhook.address().getPort() + "/validate");
                 assertThat(review(client, uri, v2Signed)).as("signed by cosign v2 (.sig tag)").isNull();
                 assertThat(review(client, uri, v3Signed)).as("signed by cosign v3 (bundle)").isNull();

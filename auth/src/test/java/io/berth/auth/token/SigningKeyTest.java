@@ -1,9 +1,10 @@
 package io.berth.auth.token;
 
-import static io.berth.auth.token.TestPki.NOW;
+import static io.berth.auth.token.TokenPki.NOW;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.berth.testing.TestPki;
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
@@ -15,8 +16,8 @@ import com.sun.net.httpserver.HttpServer;
 import io.berth.auth.Action;
 import io.berth.auth.Scope;
 import io.berth.auth.token.InvalidTokenException.Reason;
-import io.berth.auth.token.TestPki.Ca;
-import io.berth.auth.token.TestPki.Identity;
+import io.berth.testing.TestPki.Ca;
+import io.berth.testing.TestPki.Identity;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -65,7 +66,7 @@ class SigningKeyTest extends ValidatorTestSupport {
     @Test
     void selfSignedSigningCertificateInTheRootBundleIsAccepted() throws Exception {
         // docker_auth's usual setup: one self-signed certificate is both the signer and the rootcertbundle.
-        Ca self = Ca.root("docker_auth", TestPki.rsa());
+        Ca self = TokenPki.root("docker_auth", TestPki.rsa());
         TokenValidator trusting = TokenValidator.create(
                 TokenSettings.of(REALM, SERVICE, ISSUER, List.of(self.certificate()), null), clock);
 
@@ -101,7 +102,7 @@ class SigningKeyTest extends ValidatorTestSupport {
         // thumbprint (Go's big.Int.Bytes), so its kid differs from RFC 7638's; both name the key.
         KeyPair keys = new KeyPair(TokenKeysTest.publicKey("EC", SHORT_Y_PUBLIC), TokenKeysTest.privateKey("EC",
                 SHORT_Y_PRIVATE));
-        Ca root = Ca.root("short y root", keys);
+        Ca root = TokenPki.root("short y root", keys);
         TokenValidator trusting = TokenValidator.create(
                 TokenSettings.of(REALM, SERVICE, ISSUER, List.of(root.certificate()), null), clock);
         String rfc7638 = Jws.jwk(keys.getPublic()).computeThumbprint().toString();
@@ -166,8 +167,8 @@ class SigningKeyTest extends ValidatorTestSupport {
 
     @Test
     void expiredSigningCertificateIsRefused() throws Exception {
-        Identity expired = CA.leaf("expired signer", TestPki.ec(), NOW.minus(Duration.ofDays(10)),
-                NOW.minus(Duration.ofDays(1)));
+        Identity expired = CA.leaf("expired signer", TestPki.ec(), new TestPki.Validity(NOW.minus(Duration.ofDays(10)),
+                NOW.minus(Duration.ofDays(1))));
         String token = sign(x5cHeader(expired), claims().build(), expired);
 
         assertRefused(token, Reason.UNTRUSTED_KEY);

@@ -1,7 +1,8 @@
 package io.berth.auth.token;
 
+import io.berth.testing.TestPki;
 import io.berth.auth.FakeTime;
-import static io.berth.auth.token.TestPki.NOW;
+import static io.berth.auth.token.TokenPki.NOW;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -13,8 +14,8 @@ import com.nimbusds.jose.util.JSONObjectUtils;
 import com.nimbusds.jwt.SignedJWT;
 import io.berth.auth.Action;
 import io.berth.auth.Scope;
-import io.berth.auth.token.TestPki.Ca;
-import io.berth.auth.token.TestPki.Identity;
+import io.berth.testing.TestPki.Ca;
+import io.berth.testing.TestPki.Identity;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -23,7 +24,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class TokenIssuerTest {
-    static final Ca CA = Ca.root("issuer test root");
+    static final Ca CA = TokenPki.root("issuer test root");
     static final Identity SIGNER = CA.intermediate("issuer test intermediate").leaf("token signer", TestPki.ec());
 
     final FakeTime clock = new FakeTime(NOW.plusMillis(700));
@@ -120,8 +121,8 @@ class TokenIssuerTest {
 
     @Test
     void expiredSigningCertificateIsRefused() {
-        Identity expired = CA.leaf("old signer", TestPki.ec(), NOW.minus(Duration.ofDays(9)),
-                NOW.minus(Duration.ofDays(2)));
+        Identity expired = CA.leaf("old signer", TestPki.ec(), new TestPki.Validity(NOW.minus(Duration.ofDays(9)),
+                NOW.minus(Duration.ofDays(2))));
 
         assertThatThrownBy(() -> builder().signingKey(expired.privateKey(), expired.chain()).build())
                 .isInstanceOf(IllegalArgumentException.class)

@@ -1,12 +1,13 @@
 package io.berth.auth.token;
 
+import io.berth.testing.TestPki;
 import io.berth.auth.FakeTime;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.RSAKey;
-import io.berth.auth.token.TestPki.Ca;
+import io.berth.testing.TestPki.Ca;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -69,8 +70,8 @@ class TokenKeysTest {
 
     @Test
     void readsACertificateBundleSkippingOtherBlocksAndText() throws Exception {
-        X509Certificate first = Ca.root("first root").certificate();
-        X509Certificate second = Ca.root("second root").certificate();
+        X509Certificate first = TokenPki.root("first root").certificate();
+        X509Certificate second = TokenPki.root("second root").certificate();
         Path bundle = write("bundle.pem", "# token roots\n" + pem("CERTIFICATE", first.getEncoded())
                 + "some commentary\n" + pem("PUBLIC KEY", first.getPublicKey().getEncoded())
                 + pem("CERTIFICATE", second.getEncoded()));
@@ -142,7 +143,7 @@ class TokenKeysTest {
         assertThat(key.getAlgorithm()).isEqualTo("EC");
         // The signer built from it verifies with the original public key.
         TokenIssuer issuer = TokenIssuer.builder().issuer("i")
-                .signingKey(key, List.of(Ca.root("ca").leaf("leaf", keys).leaf())).clock(new FakeTime(TestPki.NOW))
+                .signingKey(key, List.of(TokenPki.root("ca").leaf("leaf", keys).leaf())).clock(new FakeTime(TokenPki.NOW))
                 .build();
         assertThat(issuer.algorithm()).isEqualTo("ES256");
     }
@@ -150,7 +151,7 @@ class TokenKeysTest {
     @Test
     void keyFileMayAlsoHoldTheCertificate() throws Exception {
         KeyPair keys = TestPki.ec();
-        X509Certificate cert = Ca.root("ca").leaf("leaf", keys).leaf();
+        X509Certificate cert = TokenPki.root("ca").leaf("leaf", keys).leaf();
         Path file = write("combined.pem", pem("CERTIFICATE", cert.getEncoded())
                 + pem("PRIVATE KEY", keys.getPrivate().getEncoded()));
 
@@ -173,7 +174,7 @@ class TokenKeysTest {
 
     @Test
     void fileWithoutAKeyIsRefused() throws Exception {
-        Path file = write("cert-only.pem", pem("CERTIFICATE", Ca.root("ca").certificate().getEncoded()));
+        Path file = write("cert-only.pem", pem("CERTIFICATE", TokenPki.root("ca").certificate().getEncoded()));
 
         assertThatThrownBy(() -> TokenKeys.readPrivateKey(file))
                 .isInstanceOf(IOException.class)

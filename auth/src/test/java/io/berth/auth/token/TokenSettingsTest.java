@@ -3,16 +3,17 @@ package io.berth.auth.token;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.berth.testing.TestPki;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.OctetSequenceKey;
-import io.berth.auth.token.TestPki.Ca;
+import io.berth.testing.TestPki.Ca;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class TokenSettingsTest {
-    static final List<X509Certificate> ROOTS = List.of(Ca.root("settings root").certificate());
+    static final List<X509Certificate> ROOTS = List.of(TokenPki.root("settings root").certificate());
 
     static TokenSettings withAlgorithms(String... algorithms) {
         return new TokenSettings("https://auth/token", "registry", "issuer", ROOTS, null, Set.of(algorithms));

@@ -1,7 +1,8 @@
 package io.berth.auth.token;
 
+import io.berth.testing.TestPki;
 import io.berth.auth.FakeTime;
-import static io.berth.auth.token.TestPki.NOW;
+import static io.berth.auth.token.TokenPki.NOW;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -17,7 +18,7 @@ import io.berth.auth.Action;
 import io.berth.auth.Principal;
 import io.berth.auth.Scope;
 import io.berth.auth.token.InvalidTokenException.Reason;
-import io.berth.auth.token.TestPki.Identity;
+import io.berth.testing.TestPki.Identity;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Date;

@@ -1,7 +1,8 @@
 package io.berth.auth.token;
 
+import io.berth.testing.TestPki;
 import io.berth.auth.FakeTime;
-import static io.berth.auth.token.TestPki.NOW;
+import static io.berth.auth.token.TokenPki.NOW;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -12,8 +13,8 @@ import com.nimbusds.jose.util.Base64;
 import com.nimbusds.jose.util.Base64URL;
 import com.nimbusds.jwt.JWTClaimsSet;
 import io.berth.auth.token.InvalidTokenException.Reason;
-import io.berth.auth.token.TestPki.Ca;
-import io.berth.auth.token.TestPki.Identity;
+import io.berth.testing.TestPki.Ca;
+import io.berth.testing.TestPki.Identity;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyPair;
 import java.security.cert.CertificateEncodingException;
@@ -26,14 +27,14 @@ import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
 
-/** A validator trusting one test root, a clock at {@link TestPki#NOW}, and the tools to mint and forge tokens. */
+/** A validator trusting one test root, a clock at {@link TokenPki#NOW}, and the tools to mint and forge tokens. */
 abstract class ValidatorTestSupport {
     static final String REALM = "https://auth.example.test/token";
     static final String SERVICE = "registry.example.test";
     static final String ISSUER = "berth-token-server";
 
-    static final Ca CA = Ca.root("Berth test root");
-    static final Ca OTHER_CA = Ca.root("Someone else's root");
+    static final Ca CA = TokenPki.root("Berth test root");
+    static final Ca OTHER_CA = TokenPki.root("Someone else's root");
     static final Identity EC_SIGNER = CA.leaf("token signer (EC)", TestPki.ec());
     static final Identity RSA_SIGNER = CA.leaf("token signer (RSA)", TestPki.rsa());
     static final Identity ED_SIGNER = CA.leaf("token signer (Ed25519)", TestPki.ed25519());

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.berth.server.tls.TestPki;
+import io.berth.testing.TestPki;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -33,8 +33,8 @@ class AdmissionWebhookHttpTest {
 
     @Test
     void imagesInTheRegistryAreAdmittedAndTyposRefusedOverTls() throws Exception {
-        TestPki pki = new TestPki();
-        pki.issue("berth-admission").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
+        TestPki.Ca pki = TestPki.Ca.root("Berth Test CA");
+        pki.server("berth-admission").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
         try (HttpFixture http = HttpFixture.startWithConfig(dir, "127.0.0.1:0", """
                 berth:
                   admission:
@@ -44,7 +44,7 @@ class AdmissionWebhookHttpTest {
                       key: %s
                     hosts: [registry.mycorp.local]
                 """.formatted(dir.resolve("tls.crt"), dir.resolve("tls.key")));
-                HttpClient client = HttpClient.newBuilder().sslContext(pki.trustingClient()).connectTimeout(Duration.ofSeconds(5)).build()) {
+                HttpClient client = HttpClient.newBuilder().sslContext(pki.trustingContext()).connectTimeout(Duration.ofSeconds(5)).build()) {
             HttpFixture.Manifest pushed = http.pushImage("team/app", "admitted", "v1");
             URI webhook = URI.create("https://127.0.0.1:" + http.berth.admissionAddress().getPort() + "/validate");
 

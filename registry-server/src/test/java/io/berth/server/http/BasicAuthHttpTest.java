@@ -4,6 +4,7 @@ import static io.berth.server.http.HttpFixture.assertError;
 import static io.berth.server.http.HttpFixture.header;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.berth.testing.HtpasswdFiles;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
@@ -25,7 +26,7 @@ class BasicAuthHttpTest {
 
     @BeforeEach
     void start() throws Exception {
-        HttpFixture.writeHtpasswd(dir.resolve("htpasswd"), "ci", "ci-secret", "puller", "pull-secret", "admin", "admin-secret");
+        HtpasswdFiles.write(dir.resolve("htpasswd"), "ci", "ci-secret", "puller", "pull-secret", "admin", "admin-secret");
         registry = HttpFixture.startWithConfig(dir, "127.0.0.1:0", """
                 auth:
                   htpasswd:

@@ -7,6 +7,7 @@ import static io.berth.server.http.HttpFixture.read;
 import static io.berth.server.http.HttpFixture.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.berth.testing.HtpasswdFiles;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -297,7 +298,7 @@ class HostileClientsTest {
 
     /** A Berth with htpasswd auth (admin / right-password) that trusts the proxies at {@code trustedProxies}. */
     private HttpFixture withLogins(String trustedProxies) {
-        HttpFixture.writeHtpasswd(dir.resolve("htpasswd"), "admin", "right-password");
+        HtpasswdFiles.write(dir.resolve("htpasswd"), "admin", "right-password");
         return HttpFixture.startWithConfig(dir, "127.0.0.1:0", """
                 auth:
                   htpasswd:

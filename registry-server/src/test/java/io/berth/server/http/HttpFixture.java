@@ -23,14 +23,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import org.bouncycastle.crypto.generators.OpenBSDBCrypt;
 
 /** A real Berth on a free port, a real HTTP client, and the few helpers every HTTP test needs. */
 final class HttpFixture implements AutoCloseable {
@@ -90,25 +88,6 @@ final class HttpFixture implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    /** Writes an htpasswd file of {@code user, password, user, password…}, each password bcrypt-hashed. */
-    static void writeHtpasswd(Path file, String... usersAndPasswords) {
-        StringBuilder lines = new StringBuilder();
-        for (int i = 0; i < usersAndPasswords.length; i += 2) {
-            lines.append(usersAndPasswords[i]).append(':').append(bcrypt(usersAndPasswords[i + 1])).append('\n');
-        }
-        try {
-            Files.writeString(file, lines);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static String bcrypt(String password) {
-        byte[] salt = new byte[16];
-        new SecureRandom().nextBytes(salt);
-        return OpenBSDBCrypt.generate("2y", password.toCharArray(), salt, 4);
     }
 
     /** A view of the same Berth that sends {@code name: value} with every request; do not close it. */

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import io.berth.server.config.RegistryConfig;
-import io.berth.server.tls.TestPki;
+import io.berth.testing.TestPki;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
@@ -47,7 +47,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * keys, TLS 1.2 and 1.3, run in memory between the server's engine and a JDK client.
  */
 class TlsSupportTest {
-    private final TestPki pki = new TestPki();
+    private final TestPki.Ca pki = TestPki.Ca.root("Berth Test CA");
 
     @TempDir
     Path dir;
@@ -63,22 +63,22 @@ class TlsSupportTest {
     @ParameterizedTest
     @CsvSource({"OPENSSL, TLSv1.2", "OPENSSL, TLSv1.3", "JDK, TLSv1.2", "JDK, TLSv1.3"})
     void servesTheEcKeyAndCertificateOfThePemFiles(SslProvider provider, String protocol) throws Exception {
-        TestPki.Issued issued = pki.issue("127.0.0.1");
+        TestPki.Identity issued = pki.server("127.0.0.1");
         issued.writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
 
-        SSLEngine client = handshake(tls(provider), protocol, pki.trustingClient());
+        SSLEngine client = handshake(tls(provider), protocol, pki.trustingContext());
 
         assertThat(client.getSession().getProtocol()).isEqualTo(protocol);
-        assertThat(client.getSession().getPeerCertificates()[0]).isEqualTo(issued.certificate());
+        assertThat(client.getSession().getPeerCertificates()[0]).isEqualTo(issued.leaf());
     }
 
     @ParameterizedTest
     @CsvSource({"OPENSSL, TLSv1.2", "OPENSSL, TLSv1.3", "JDK, TLSv1.2", "JDK, TLSv1.3"})
     void servesAnRsaKeyToo(SslProvider provider, String protocol) throws Exception {
-        KeyPair rsa = keyPair("RSA", 2048);
-        X509Certificate certificate = selfSigned(rsa, "SHA256withRSA");
+        KeyPair rsa = TestPki.rsa();
+        X509Certificate certificate = selfSigned(rsa);
         TestPki.writePem(dir.resolve("tls.crt"), certificate);
-        TestPki.writePem(dir.resolve("tls.key"), new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(rsa.getPrivate(), null).generate());
+        TestPki.writePem(dir.resolve("tls.key"), TestPki.pkcs8(rsa.getPrivate()));
 
         SSLEngine client = handshake(tls(provider), protocol, trusting(certificate));
 
@@ -88,8 +88,8 @@ class TlsSupportTest {
 
     @Test
     void theKeyIsOfferedOnlyForKeyTypesItFits() {
-        KeyPair ec = keyPair("EC", 256);
-        TlsSupport.PemKeyManager ecSignedWithEc = new TlsSupport.PemKeyManager(ec.getPrivate(), List.of(selfSigned(ec, "SHA256withECDSA")));
+        KeyPair ec = TestPki.ec();
+        TlsSupport.PemKeyManager ecSignedWithEc = new TlsSupport.PemKeyManager(ec.getPrivate(), List.of(selfSigned(ec)));
 
         assertThat(ecSignedWithEc.chooseEngineServerAlias("EC", null, null)).isNotNull();
         assertThat(ecSignedWithEc.chooseServerAlias("EC_EC", null, null)).isNotNull();
@@ -107,8 +107,8 @@ class TlsSupportTest {
 
     @Test
     void anRsaKeyFitsRsaKeyTypes() {
-        KeyPair rsa = keyPair("RSA", 2048);
-        TlsSupport.PemKeyManager manager = new TlsSupport.PemKeyManager(rsa.getPrivate(), List.of(selfSigned(rsa, "SHA256withRSA")));
+        KeyPair rsa = TestPki.rsa();
+        TlsSupport.PemKeyManager manager = new TlsSupport.PemKeyManager(rsa.getPrivate(), List.of(selfSigned(rsa)));
 
         assertThat(manager.fits("RSA")).isTrue();
         assertThat(manager.fits("EC")).isFalse();
@@ -118,14 +118,14 @@ class TlsSupportTest {
     @ParameterizedTest
     @CsvSource({"OPENSSL", "JDK"})
     void withoutClientCasNoClientCertificateIsAskedForOrTrusted(SslProvider provider) throws Exception {
-        pki.issue("127.0.0.1").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
+        pki.server("127.0.0.1").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
 
-        SSLEngine client = handshake(tls(provider), "TLSv1.3", withClientCertificate(pki.issue("ci-runner"), pki.ca));
+        SSLEngine client = handshake(tls(provider), "TLSv1.3", pki.server("ci-runner").clientContext(pki.certificate()));
 
         assertThat(client.getSession().getLocalCertificates()).isNull();
         TlsSupport.NoClientCertificates none = TlsSupport.NoClientCertificates.INSTANCE;
         assertThat(none.getAcceptedIssuers()).isEmpty();
-        assertThatThrownBy(() -> none.checkClientTrusted(new X509Certificate[] {pki.ca}, "EC", (SSLEngine) null))
+        assertThatThrownBy(() -> none.checkClientTrusted(new X509Certificate[] {pki.certificate()}, "EC", (SSLEngine) null))
                 .isInstanceOf(CertificateException.class);
     }
 
@@ -179,7 +179,7 @@ class TlsSupportTest {
     @ParameterizedTest
     @CsvSource({"OPENSSL", "JDK"})
     void byDefaultTls13SuitesAreTheProvidersOwn(SslProvider provider) throws Exception {
-        pki.issue("127.0.0.1").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
+        pki.server("127.0.0.1").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
         SslContext plain = SslContextBuilder.forServer(dir.resolve("tls.crt").toFile(), dir.resolve("tls.key").toFile())
                 .sslProvider(provider).build();
 
@@ -218,14 +218,14 @@ class TlsSupportTest {
     /** Writes the server's key and certificate: EC for ECDSA suites, RSA for the others; returns the certificate. */
     private X509Certificate writeKeyFor(String suite) throws Exception {
         if (suite.contains("_ECDSA_")) {
-            TestPki.Issued issued = pki.issue("127.0.0.1");
+            TestPki.Identity issued = pki.server("127.0.0.1");
             issued.writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
-            return issued.certificate();
+            return issued.leaf();
         }
-        KeyPair rsa = keyPair("RSA", 2048);
-        X509Certificate certificate = selfSigned(rsa, "SHA256withRSA");
+        KeyPair rsa = TestPki.rsa();
+        X509Certificate certificate = selfSigned(rsa);
         TestPki.writePem(dir.resolve("tls.crt"), certificate);
-        TestPki.writePem(dir.resolve("tls.key"), new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(rsa.getPrivate(), null).generate());
+        TestPki.writePem(dir.resolve("tls.key"), TestPki.pkcs8(rsa.getPrivate()));
         return certificate;
     }
 
@@ -298,29 +298,8 @@ class TlsSupportTest {
         }
     }
 
-    private static SSLContext trusting(X509Certificate certificate) throws Exception {
-        return withClientCertificate(null, certificate);
-    }
-
-    /** A client that trusts the given CA or certificate and, if given one, can present a client certificate. */
-    private static SSLContext withClientCertificate(TestPki.@Nullable Issued client, X509Certificate trustedCertificate) throws Exception {
-        KeyStore trusted = KeyStore.getInstance("PKCS12");
-        trusted.load(null, null);
-        trusted.setCertificateEntry("server", trustedCertificate);
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trusted);
-        KeyManager[] keys = null;
-        if (client != null) {
-            KeyStore store = KeyStore.getInstance("PKCS12");
-            store.load(null, null);
-            store.setKeyEntry("client", client.key().getPrivate(), new char[0], new X509Certificate[] {client.certificate()});
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-            kmf.init(store, new char[0]);
-            keys = kmf.getKeyManagers();
-        }
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(keys, tmf.getTrustManagers(), null);
-        return ctx;
+    private static SSLContext trusting(X509Certificate certificate) {
+        return TestPki.trusting(certificate);
     }
 
     private static boolean finished(SSLEngine engine) {
@@ -356,25 +335,7 @@ class TlsSupportTest {
         }
     }
 
-    private static KeyPair keyPair(String algorithm, int size) {
-        try {
-            KeyPairGenerator g = KeyPairGenerator.getInstance(algorithm);
-            g.initialize(size);
-            return g.generateKeyPair();
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static X509Certificate selfSigned(KeyPair key, String signature) {
-        try {
-            Instant now = Instant.now();
-            X500Name name = new X500Name("CN=127.0.0.1");
-            JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name, BigInteger.ONE, Date.from(now.minus(1, ChronoUnit.HOURS)),
-                    Date.from(now.plus(1, ChronoUnit.DAYS)), name, key.getPublic());
-            return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder(signature).build(key.getPrivate())));
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+    private static X509Certificate selfSigned(KeyPair key) {
+        return TestPki.selfSigned("127.0.0.1", key, TestPki.aroundNow()).leaf();
     }
 }

@@ -4,8 +4,9 @@ import static io.berth.server.http.HttpFixture.assertError;
 import static io.berth.server.http.HttpFixture.header;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.berth.testing.HtpasswdFiles;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.berth.server.tls.TestPki;
+import io.berth.testing.TestPki;
 import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -33,9 +34,9 @@ class TokenAuthHttpTest {
             port = s.getLocalPort();
         }
         realm = "http://127.0.0.1:" + port + "/auth/token";
-        TestPki pki = new TestPki();
-        pki.issue("berth token signer").writeTo(dir.resolve("token.crt"), dir.resolve("token.key"));
-        HttpFixture.writeHtpasswd(dir.resolve("htpasswd"), "ci", "ci-secret", "cluster", "pull-secret");
+        TestPki.Ca pki = TestPki.Ca.root("Berth Test CA");
+        pki.server("berth token signer").writeTo(dir.resolve("token.crt"), dir.resolve("token.key"));
+        HtpasswdFiles.write(dir.resolve("htpasswd"), "ci", "ci-secret", "cluster", "pull-secret");
         registry = HttpFixture.startWithConfig(dir, "127.0.0.1:" + port, """
                 auth:
                   token:

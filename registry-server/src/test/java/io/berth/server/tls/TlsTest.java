@@ -1,5 +1,7 @@
 package io.berth.server.tls;
 
+import io.berth.testing.TestPki;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -25,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** TLS as registry:2 configures it: served, plain HTTP refused, old protocols refused, rotation, mutual TLS. */
 class TlsTest {
-    private final TestPki pki = new TestPki();
+    private final TestPki.Ca pki = TestPki.Ca.root("Berth Test CA");
 
     private RegistryConfig config(Path dir, Map<String, String> extra) {
         Map<String, String> env = new HashMap<>(Map.of(
@@ -64,19 +66,19 @@ class TlsTest {
 
     @Test
     void servesTheV2BaseOverTlsAndBuildsHttpsUrls(@TempDir Path dir) throws Exception {
-        pki.issue("127.0.0.1").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
+        pki.server("127.0.0.1").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
         try (Berth berth = Berth.builder().config(config(dir, Map.of())).build()) {
             InetSocketAddress addr = berth.start();
             assertThat(berth.baseUri().getScheme()).isEqualTo("https");
-            String response = get(pki.trustingClient(), addr, "TLSv1.2");
+            String response = get(pki.trustingContext(), addr, "TLSv1.2");
             assertThat(response).startsWith("HTTP/1.1 200").contains("Docker-Distribution-API-Version: registry/2.0");
-            assertThat(get(pki.trustingClient(), addr, "TLSv1.3")).startsWith("HTTP/1.1 200");
+            assertThat(get(pki.trustingContext(), addr, "TLSv1.3")).startsWith("HTTP/1.1 200");
         }
     }
 
     @Test
     void plainHttpSentToTheTlsPortGetsA400WithTheSpecBody(@TempDir Path dir) throws Exception {
-        pki.issue("127.0.0.1").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
+        pki.server("127.0.0.1").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
         try (Berth berth = Berth.builder().config(config(dir, Map.of())).build()) {
             InetSocketAddress addr = berth.start();
             try (Socket plain = new Socket("127.0.0.1", addr.getPort())) {
@@ -89,7 +91,7 @@ class TlsTest {
 
     @Test
     void tls11ClientsAreRefused(@TempDir Path dir) throws Exception {
-        pki.issue("127.0.0.1").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
+        pki.server("127.0.0.1").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
         try (Berth berth = Berth.builder().config(config(dir, Map.of())).build()) {
             InetSocketAddress addr = berth.start();
             SSLContext old = SSLContext.getInstance("TLSv1.1");
@@ -100,34 +102,34 @@ class TlsTest {
 
     @Test
     void aRotatedCertificateIsServedWithoutARestart(@TempDir Path dir) throws Exception {
-        TestPki.Issued first = pki.issue("127.0.0.1");
+        TestPki.Identity first = pki.server("127.0.0.1");
         first.writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
         try (Berth berth = Berth.builder().config(config(dir, Map.of())).build()) {
             InetSocketAddress addr = berth.start();
-            assertThat(servedSerial(pki.trustingClient(), addr)).isEqualTo(first.certificate().getSerialNumber());
-            TestPki.Issued second = pki.issue("127.0.0.1");
+            assertThat(servedSerial(pki.trustingContext(), addr)).isEqualTo(first.leaf().getSerialNumber());
+            TestPki.Identity second = pki.server("127.0.0.1");
             second.writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
             long deadline = System.nanoTime() + 10_000_000_000L;
             BigInteger served;
             do {
                 Thread.sleep(200);
-                served = servedSerial(pki.trustingClient(), addr);
-            } while (!served.equals(second.certificate().getSerialNumber()) && System.nanoTime() < deadline);
-            assertThat(served).isEqualTo(second.certificate().getSerialNumber());
+                served = servedSerial(pki.trustingContext(), addr);
+            } while (!served.equals(second.leaf().getSerialNumber()) && System.nanoTime() < deadline);
+            assertThat(served).isEqualTo(second.leaf().getSerialNumber());
         }
     }
 
     @Test
     void clientCasRequireAClientCertificateTheyIssued(@TempDir Path dir) throws Exception {
-        pki.issue("127.0.0.1").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
-        TestPki.writePem(dir.resolve("clients.crt"), pki.ca);
+        pki.server("127.0.0.1").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
+        pki.writeCertificate(dir.resolve("clients.crt"));
         Map<String, String> mtls = Map.of("REGISTRY_HTTP_TLS_CLIENTCAS", "[" + dir.resolve("clients.crt") + "]");
         try (Berth berth = Berth.builder().config(config(dir, mtls)).build()) {
             InetSocketAddress addr = berth.start();
-            assertThat(get(pki.issue("ci-runner").clientContext(pki), addr, null)).startsWith("HTTP/1.1 200");
-            assertThatThrownBy(() -> get(pki.trustingClient(), addr, null)).isInstanceOfAny(SSLException.class, java.net.SocketException.class);
-            TestPki stranger = new TestPki();
-            assertThatThrownBy(() -> get(stranger.issue("intruder").clientContext(pki), addr, null))
+            assertThat(get(pki.server("ci-runner").clientContext(pki.certificate()), addr, null)).startsWith("HTTP/1.1 200");
+            assertThatThrownBy(() -> get(pki.trustingContext(), addr, null)).isInstanceOfAny(SSLException.class, java.net.SocketException.class);
+            TestPki.Ca stranger = TestPki.Ca.root("Stranger CA");
+            assertThatThrownBy(() -> get(stranger.server("intruder").clientContext(pki.certificate()), addr, null))
                     .isInstanceOfAny(SSLException.class, java.net.SocketException.class);
         }
     }
