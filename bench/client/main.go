@@ -3,7 +3,7 @@
 //
 //	benchclient <command> [flags]
 //
-// Commands: push, pull, seed-blob, seed-image, pulls, ci, load, wait-ready, limits.
+// Commands: push, pull, seed-blob, seed-image, pulls, ci, load, soak, wait-ready, limits.
 // Every command takes -url, -user, -pass and -cacert (a PEM CA for https URLs).
 package main
 
@@ -52,7 +52,8 @@ func main() {
 	path := fs.String("path", "", "load: request path")
 	accept := fs.String("accept", ociManifest, "load: Accept header")
 	warmup := fs.Duration("warmup", 2*time.Second, "load: warm-up before measuring")
-	duration := fs.Duration("duration", 10*time.Second, "load: measured time")
+	duration := fs.Duration("duration", 10*time.Second, "load, soak: measured time")
+	interval := fs.Duration("interval", time.Minute, "soak: one report line per interval")
 	must(fs.Parse(args))
 
 	out := map[string]any{}
@@ -109,6 +110,10 @@ func main() {
 		for k, v := range load(e, *method, *path, *accept, *concurrency, *warmup, *duration) {
 			out[k] = v
 		}
+	case "soak":
+		for k, v := range soak(e, *concurrency, *duration, *interval, *blobSize) {
+			out[k] = v
+		}
 	case "wait-ready":
 		out["ms"] = waitReady(e, *sinceNs, *timeout)
 	case "limits":
@@ -127,7 +132,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: benchclient push|pull|seed-blob|seed-image|pulls|ci|load|wait-ready|limits [flags]")
+	fmt.Fprintln(os.Stderr, "usage: benchclient push|pull|seed-blob|seed-image|pulls|ci|load|soak|wait-ready|limits [flags]")
 	os.Exit(2)
 }
 
