@@ -13,6 +13,7 @@ import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,8 +35,10 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code garbage-collect} runs only while nothing is pushed, as registry:2's.
  *
  * <p>{@code -Dcrash.kills=N} (default 100) and {@code -Dcrash.seed=S} choose the run; {@code scripts/crash-harness.sh}
- * runs it. The totals go to {@code target/crash-report.md}.
+ * runs it. The totals go to {@code target/crash-report.md}. A seed fixes the choices of operations, sizes and kill
+ * delays, not the instants the kills land at, so a replay is close to the run, not identical.
  */
+@Tag("crash")
 class CrashIT {
     static final ObjectMapper JSON = new ObjectMapper();
     private static final int WORKERS = 4;
@@ -55,16 +58,22 @@ class CrashIT {
         CrashBerth berth = new CrashBerth(work);
         List<String> fsckRuns = new ArrayList<>();
         long started = System.nanoTime();
+        long startNanos = 0;
+        long checkNanos = 0;
         int round = 0;
         try {
             for (; round < kills; round++) {
                 int port = BinBerthIT.freePort();
+                long t0 = System.nanoTime();
                 berth.start(port);
+                long t1 = System.nanoTime();
+                startNanos += t1 - t0;
                 try (CrashWorker.Http http = new CrashWorker.Http(port)) {
                     for (CrashWorker w : workers) {
                         w.settle(http);
                         w.check(http, false);
                     }
+                    checkNanos += System.nanoTime() - t1;
                     AtomicBoolean stop = new AtomicBoolean();
                     List<Thread> threads = new ArrayList<>();
                     for (CrashWorker w : workers) {
@@ -94,7 +103,9 @@ class CrashIT {
             fsckRuns.add("after the final check: " + berth.fsck(stats));
         } finally {
             berth.stop();
-            writeReport(seed, round, stats, fsckRuns, Duration.ofNanos(System.nanoTime() - started));
+            writeReport(seed, round, stats, fsckRuns, Duration.ofNanos(System.nanoTime() - started),
+                    String.format(Locale.ROOT, "each restart took %.0f ms until Berth answered, and its settling and checks %.0f ms, on average",
+                            startNanos / 1e6 / Math.max(1, round), checkNanos / 1e6 / Math.max(1, round)));
         }
         assertThat(round).isEqualTo(kills);
         assertThat(stats.acknowledged.get()).as("acknowledged writes").isGreaterThan(kills);
@@ -103,10 +114,11 @@ class CrashIT {
         assertThat(stats.problems).as("lost, partial or phantom state (seed %d)", seed).isEmpty();
     }
 
-    private static void writeReport(long seed, int kills, CrashWorker.Stats s, List<String> fsckRuns, Duration took) throws IOException {
+    private static void writeReport(long seed, int kills, CrashWorker.Stats s, List<String> fsckRuns, Duration took, String timing)
+            throws IOException {
         Files.createDirectories(REPORT.getParent());
         StringBuilder md = new StringBuilder("# Crash harness (CrashIT)\n\n")
-                .append(String.format(Locale.ROOT, "Seed %d, %d workers, %.0f s.%n%n", seed, WORKERS, took.toMillis() / 1000.0))
+                .append(String.format(Locale.ROOT, "Seed %d, %d workers, %.0f s; %s.%n%n", seed, WORKERS, took.toMillis() / 1000.0, timing))
                 .append("| what | count |\n|---|---|\n")
                 .append("| SIGKILLs, each followed by a restart on the same volume | ").append(kills).append(" |\n")
                 .append("| writes acknowledged (blobs, manifest puts, deletes) | ").append(s.acknowledged.get()).append(" |\n")

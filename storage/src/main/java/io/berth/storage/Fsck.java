@@ -253,7 +253,8 @@ public final class Fsck {
 
     // ---- blobs
 
-    private record BlobFile(Digest digest, Path data, long size) {}
+    /** A blob to hash; its path is computed again from the digest, so a large volume costs little memory. */
+    private record BlobFile(Digest digest, long size) {}
 
     /** Hashes every blob; returns {blobs, bytes}. */
     private long[] checkBlobs() {
@@ -279,7 +280,7 @@ public final class Fsck {
                     Path data = dir.resolve(Layout.DATA);
                     try {
                         long size = Files.size(data);
-                        all.add(new BlobFile(digest, data, size));
+                        all.add(new BlobFile(digest, size));
                         totalBytes += size;
                     } catch (NoSuchFileException e) {
                         emptyBlobDirectory(dir);
@@ -318,13 +319,14 @@ public final class Fsck {
 
     /** Whether the blob hashes to its digest; a corrupt one is reported, and quarantined when repairing. */
     private boolean verify(BlobFile blob) {
+        Path data = layout.blobData(blob.digest());
         Digest actual;
         try {
-            actual = hash(blob.data(), blob.digest().algorithm());
+            actual = hash(data, blob.digest().algorithm());
         } catch (NoSuchFileException e) {
             return false;
         } catch (IOException e) {
-            report(Kind.CORRUPT_BLOB, blob.data(), "cannot be read: " + e, null);
+            report(Kind.CORRUPT_BLOB, data, "cannot be read: " + e, null);
             return true;
         }
         if (actual.equals(blob.digest())) {
@@ -332,11 +334,11 @@ public final class Fsck {
         }
         String detail = blob.size() + " bytes hash to " + actual;
         if (!repair) {
-            report(Kind.CORRUPT_BLOB, blob.data(), detail, null);
+            report(Kind.CORRUPT_BLOB, data, detail, null);
             return true;
         }
-        Path target = quarantine(blob.data(), blob.digest());
-        report(Kind.CORRUPT_BLOB, blob.data(), detail, "moved to " + root.relativize(target));
+        Path target = quarantine(data, blob.digest());
+        report(Kind.CORRUPT_BLOB, data, detail, "moved to " + root.relativize(target));
         return false;
     }
 

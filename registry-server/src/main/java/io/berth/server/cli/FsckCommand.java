@@ -3,6 +3,7 @@ package io.berth.server.cli;
 import io.berth.server.config.RegistryConfig;
 import io.berth.storage.Fsck;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -15,10 +16,17 @@ final class FsckCommand {
 
     private FsckCommand() {}
 
-    /** Returns 0 when no damage was found, 1 otherwise (leftovers such as orphans and unfinished uploads are not damage). */
+    /**
+     * Returns 0 when no damage was found, 1 otherwise (leftovers such as orphans and unfinished uploads are not damage),
+     * and 2 when the configured directory holds no volume.
+     */
     static int run(Path configFile, boolean repair, PrintWriter out, PrintWriter err) {
         RegistryConfig cfg = BerthCommand.configuration(configFile, out);
         Path root = cfg.storage().rootDirectory();
+        if (!Files.isDirectory(root.resolve("docker/registry/v2"))) {
+            err.println("berth: fsck: " + root + " holds no registry volume (no docker/registry/v2); check storage.filesystem.rootdirectory");
+            return BerthCommand.USAGE;
+        }
         Fsck.Report report = Fsck.of(root).repair(repair)
                 .progress(p -> err.printf(Locale.ROOT, "fsck: %d/%d blobs, %d/%d bytes%n", p.blobsDone(), p.blobsTotal(), p.bytesDone(), p.bytesTotal()),
                         PROGRESS_BLOBS, PROGRESS_INTERVAL)

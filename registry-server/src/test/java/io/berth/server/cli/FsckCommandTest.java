@@ -71,6 +71,12 @@ class FsckCommandTest {
     }
 
     @Test
+    void aDirectoryWithoutAVolumeIsAConfigurationError() throws Exception {
+        assertThat(berth("fsck", config().toString())).isEqualTo(BerthCommand.USAGE);
+        assertThat(err.toString()).contains("holds no registry volume");
+    }
+
+    @Test
     void withoutTheConfigItIsAUsageError() {
         assertThat(berth("fsck")).isEqualTo(BerthCommand.USAGE);
         assertThat(err.toString()).contains("fsck needs the CONFIG file");
