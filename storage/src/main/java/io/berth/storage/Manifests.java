@@ -218,12 +218,18 @@ final class Manifests {
         }
     }
 
-    /** The tags of {@code repo} for the tags API: as registry:2, a repository that never had a tag is unknown. */
+    /**
+     * The tags of {@code repo} for the tags API: as registry:2, a repository that never had a tag is unknown. A tag
+     * directory without a current link is left out: a kill between a first push's index and current links, or in the
+     * middle of a tag delete, leaves one, and listing it would show a tag that no pull can resolve.
+     */
     List<Tag> listTags(RepositoryName repo) {
         if (!Files.isDirectory(layout.tagsRoot(repo))) {
             throw new StorageException(Problem.NAME_UNKNOWN, "repository name not known to registry: " + repo);
         }
-        return allTags(repo);
+        List<Tag> tags = allTags(repo);
+        tags.removeIf(t -> AtomicFiles.readLink(layout.tagCurrentLink(repo, t)) == null);
+        return tags;
     }
 
     List<Tag> allTags(RepositoryName repo) {

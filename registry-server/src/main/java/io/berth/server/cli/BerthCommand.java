@@ -55,6 +55,13 @@ public final class BerthCommand {
                                         .desc("Also delete manifests no tag reaches (index children and referrers of tagged images are kept).")
                                         .get()),
                         this::collectGarbage),
+                new Verb("fsck", "CONFIG",
+                        "Check every blob's digest and every link of the volume; --repair makes only safe changes. Run it while nothing writes."
+                                + " Exits 1 when it finds damage.", false,
+                        new Options().addOption(Option.builder("r").longOpt("repair")
+                                .desc("Quarantine corrupt blobs, drop dangling layer links and bad referrers entries, remove leftovers older than an hour.")
+                                .get()),
+                        line -> FsckCommand.run(requiredPath(line, "fsck"), line.hasOption("repair"), out, err)),
                 new Verb("admission", "CONFIG",
                         "Serve only the admission webhook (berth.admission), for images in another registry (berth.admission.registry).",
                         false, new Options(), this::admission),
@@ -206,6 +213,14 @@ public final class BerthCommand {
         out.printf("%s%d manifests and %d blobs eligible for deletion (%d bytes)%n",
                 dryRun ? "dry run: " : "", r.manifestsDeleted(), r.blobsDeleted(), r.bytesFreed());
         return 0;
+    }
+
+    private static Path requiredPath(CommandLine line, String verb) throws ParseException {
+        Path config = optionalPath(line);
+        if (config == null) {
+            throw new ParseException(verb + " needs the CONFIG file");
+        }
+        return config;
     }
 
     private static @Nullable Path optionalPath(CommandLine line) throws ParseException {
