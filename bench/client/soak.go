@@ -46,8 +46,8 @@ func soak(e endpoint, workers int, duration, interval time.Duration, blobSize in
 		line := map[string]any{"t_s": int(time.Since(start).Seconds()), "ops": ops, "errors": errs}
 		if len(lat) > 0 {
 			sort.Float64s(lat)
-			line["p50_ms"] = percentile(lat, 0.50)
-			line["p99_ms"] = percentile(lat, 0.99)
+			line["p50_ms"] = percentile(lat, 50)
+			line["p99_ms"] = percentile(lat, 99)
 		}
 		must(enc.Encode(line))
 	}
