@@ -22,8 +22,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.timeout.IdleStateHandler;
-import io.netty.util.concurrent.DefaultEventExecutorGroup;
-import io.netty.util.concurrent.EventExecutorGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.Map;
@@ -43,9 +41,9 @@ public final class AdmissionServer implements AutoCloseable {
 
     private final Channel channel;
     private final io.netty.channel.group.ChannelGroup connections;
-    private final EventExecutorGroup reviewers;
+    private final RequestExecutors reviewers;
 
-    private AdmissionServer(Channel channel, io.netty.channel.group.ChannelGroup connections, EventExecutorGroup reviewers) {
+    private AdmissionServer(Channel channel, io.netty.channel.group.ChannelGroup connections, RequestExecutors reviewers) {
         this.channel = channel;
         this.connections = connections;
         this.reviewers = reviewers;
@@ -55,7 +53,9 @@ public final class AdmissionServer implements AutoCloseable {
     public static AdmissionServer start(RegistryConfig.Admission admission, AdmissionReviews reviews, EventLoopGroup boss,
             EventLoopGroup workers, Class<? extends ServerChannel> channelType, java.time.Clock clock) throws InterruptedException {
         TlsSupport tls = new TlsSupport(admission.tls(), clock); // the webhook is always TLS: the API server demands it
-        EventExecutorGroup reviewers = new DefaultEventExecutorGroup(Math.max(2, Runtime.getRuntime().availableProcessors()));
+        // Reviews read signatures from storage, or from another registry over the network: they may block, so they
+        // run on a growing pool, in order per connection, as registry requests do.
+        RequestExecutors reviewers = new RequestExecutors(64);
         Handler handler = new Handler(reviews);
         io.netty.channel.group.ChannelGroup connections = new io.netty.channel.group.DefaultChannelGroup("berth-admission",
                 io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
@@ -72,7 +72,7 @@ public final class AdmissionServer implements AutoCloseable {
                                     .addLast("http", new HttpServerCodec())
                                     .addLast("keep-alive", new HttpServerKeepAliveHandler())
                                     .addLast("aggregate", new HttpObjectAggregator(MAX_REVIEW_BYTES))
-                                    .addLast(reviewers, "review", handler);
+                                    .addLast(reviewers.group(), "review", handler);
                         }
                     })
                     .bind(admission.addr()).sync().channel();
@@ -80,7 +80,7 @@ public final class AdmissionServer implements AutoCloseable {
             log.info("admission webhook listening on https://{}:{} for images from {}", bound.getHostString(), bound.getPort(), admission.hosts());
             return new AdmissionServer(channel, connections, reviewers);
         } catch (InterruptedException | RuntimeException e) {
-            reviewers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+            reviewers.close();
             throw e;
         }
     }
@@ -94,7 +94,7 @@ public final class AdmissionServer implements AutoCloseable {
         channel.close().syncUninterruptibly();
         // The API server keeps its connections open: close them while the reviewers still run their last hops.
         connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
-        reviewers.shutdownGracefully(50, 2000, TimeUnit.MILLISECONDS).syncUninterruptibly();
+        reviewers.close();
     }
 
     @ChannelHandler.Sharable
