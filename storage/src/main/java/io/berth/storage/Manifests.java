@@ -84,14 +84,34 @@ final class Manifests {
                 AtomicFiles.writeLink(layout.referrerLink(repo, parsed.subject().digest(), digest), digest);
             }
             for (Tag tag : tags) {
-                AtomicFiles.writeLink(layout.tagIndexLink(repo, tag, digest), digest);
-                AtomicFiles.writeLink(layout.tagCurrentLink(repo, tag), digest);
-                // Dropped rather than set: a delete of the same tag racing this push must not be undone in the cache.
-                tagTargets.invalidate(new TagKey(repo, tag));
+                writeTag(repo, tag, digest);
             }
         });
         cache.put(digest, new StoredParsed(content, parsed));
         return new StoredManifest(digest, parsed.mediaType(), content, subjectOf(parsed));
+    }
+
+    /**
+     * Points {@code tag} at {@code digest}. When the disk fails, a tag that did not exist before is removed again, so
+     * that the tags list never names a tag that has no target; an existing tag keeps its old target.
+     */
+    private void writeTag(RepositoryName repo, Tag tag, Digest digest) {
+        try {
+            AtomicFiles.writeLink(layout.tagIndexLink(repo, tag, digest), digest);
+            AtomicFiles.writeLink(layout.tagCurrentLink(repo, tag), digest);
+        } catch (RuntimeException e) {
+            try {
+                if (AtomicFiles.readLink(layout.tagCurrentLink(repo, tag)) == null) {
+                    FileTrees.delete(layout.tagDir(repo, tag));
+                }
+            } catch (RuntimeException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
+        } finally {
+            // Dropped rather than set: a delete of the same tag racing this push must not be undone in the cache.
+            tagTargets.invalidate(new TagKey(repo, tag));
+        }
     }
 
     private void verifyReferences(RepositoryName repo, ParsedManifest parsed) {

@@ -1,0 +1,127 @@
+package io.berth.storage;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A filesystem mounted for one test under the build's {@code target/} directory: a ramfs (no {@code O_DIRECT}), or
+ * a small ext4 image on a loop device (room for a few MiB, direct I/O as on a real volume). Only root may mount;
+ * elsewhere the test is skipped with a message saying so. {@code mkfs.ext4} is Debian's e2fsprogs, which
+ * {@code scripts/install-peers.sh} installs ({@code BERTH_MKFS_EXT4} in its env.sh names it).
+ */
+final class ScratchVolume implements AutoCloseable {
+    private final Path mountPoint;
+    private final @Nullable Path image;
+    private boolean mounted;
+
+    private ScratchVolume(Path mountPoint, @Nullable Path image) {
+        this.mountPoint = mountPoint;
+        this.image = image;
+    }
+
+    /** A ramfs: every write works until memory runs out, and {@code O_DIRECT} opens fail with EINVAL. */
+    static ScratchVolume ramfs() throws IOException {
+        assumeRoot();
+        ScratchVolume v = new ScratchVolume(Files.createTempDirectory(target(), "ramfs-"), null);
+        v.mount("-t", "ramfs", "ramfs");
+        return v;
+    }
+
+    /** An ext4 filesystem of {@code megabytes} on a loop device, with no blocks reserved for root. */
+    static ScratchVolume ext4(int megabytes) throws IOException {
+        assumeRoot();
+        String mkfs = System.getenv().getOrDefault("BERTH_MKFS_EXT4", "/usr/sbin/mkfs.ext4");
+        assumeTrue(Files.isExecutable(Path.of(mkfs)), mkfs + " is missing: run scripts/install-peers.sh (Debian e2fsprogs)");
+        Path image = Files.createTempFile(target(), "ext4-", ".img");
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+            f.setLength((long) megabytes << 20);
+        }
+        run(mkfs, "-q", "-F", "-m", "0", "-E", "lazy_itable_init=0,lazy_journal_init=0", image.toString());
+        ScratchVolume v = new ScratchVolume(Files.createTempDirectory(target(), "ext4-"), image);
+        v.mount("-o", "loop", image.toString());
+        return v;
+    }
+
+    Path path() {
+        return mountPoint;
+    }
+
+    /** {@code mount -o remount,<options>}, e.g. {@code ro} or {@code rw}. */
+    void remount(String options) throws IOException {
+        run("mount", "-o", "remount," + options, mountPoint.toString());
+    }
+
+    /** Bytes the volume has left for a writer. */
+    long usable() throws IOException {
+        return Files.getFileStore(mountPoint).getUsableSpace();
+    }
+
+    /** Writes a file of zeros until the volume has about {@code leave} bytes left; returns it. */
+    Path fillLeaving(long leave) throws IOException {
+        Path filler = mountPoint.resolve("filler");
+        byte[] block = new byte[1 << 16];
+        try (var out = Files.newOutputStream(filler)) {
+            while (usable() > leave + block.length) {
+                out.write(block);
+                out.flush();
+            }
+        }
+        run("sync", "-f", filler.toString());
+        return filler;
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (mounted) {
+            run("umount", mountPoint.toString());
+            mounted = false;
+        }
+        Files.deleteIfExists(mountPoint);
+        if (image != null) {
+            Files.deleteIfExists(image);
+        }
+    }
+
+    private void mount(String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of("mount"));
+        command.addAll(List.of(args));
+        command.add(mountPoint.toString());
+        try {
+            run(command.toArray(String[]::new));
+        } catch (IOException e) {
+            Files.deleteIfExists(mountPoint);
+            throw e;
+        }
+        mounted = true;
+    }
+
+    static void assumeRoot() throws IOException {
+        Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        assumeTrue(Integer.valueOf(0).equals(uid), "mounting a test filesystem needs root (uid 0), this is uid " + uid);
+    }
+
+    private static Path target() throws IOException {
+        return Files.createDirectories(Path.of("target").toAbsolutePath());
+    }
+
+    static void run(String... command) throws IOException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        try {
+            if (p.waitFor() != 0) {
+                throw new IOException(String.join(" ", command) + " failed (" + p.exitValue() + "): " + out.strip());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted: " + String.join(" ", command), e);
+        }
+    }
+}
