@@ -79,7 +79,10 @@ final class Manifests {
             }
             verifyReferences(repo, declared);
             blobs.put(digest, content, layout.uploadDir(repo, UUID.randomUUID().toString()));
-            AtomicFiles.writeLink(layout.revisionLink(repo, digest), digest);
+            if (!isRevision(repo, digest)) {
+                // A manifest pushed again (to tag it) rewrites nothing: on a full volume only the new tag needs room.
+                AtomicFiles.writeLink(layout.revisionLink(repo, digest), digest);
+            }
             if (parsed.subject() != null) {
                 AtomicFiles.writeLink(layout.referrerLink(repo, parsed.subject().digest(), digest), digest);
             }
@@ -97,7 +100,10 @@ final class Manifests {
      */
     private void writeTag(RepositoryName repo, Tag tag, Digest digest) {
         try {
-            AtomicFiles.writeLink(layout.tagIndexLink(repo, tag, digest), digest);
+            Path index = layout.tagIndexLink(repo, tag, digest);
+            if (!digest.equals(AtomicFiles.readLink(index))) {
+                AtomicFiles.writeLink(index, digest);
+            }
             AtomicFiles.writeLink(layout.tagCurrentLink(repo, tag), digest);
         } catch (RuntimeException e) {
             try {

@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,24 +68,71 @@ final class ScratchVolume implements AutoCloseable {
     }
 
     /** Writes a file of zeros until the volume has about {@code leave} bytes left; returns it. */
-    Path fillLeaving(long leave) throws IOException {
-        Path filler = mountPoint.resolve("filler");
-        byte[] block = new byte[1 << 16];
-        try (var out = Files.newOutputStream(filler)) {
-            while (usable() > leave + block.length) {
-                out.write(block);
-                out.flush();
+    Path fill(long leave) throws IOException {
+        Path filler = Files.createTempFile(mountPoint, "filler-", "");
+        ByteBuffer block = ByteBuffer.allocate(1 << 16);
+        try (FileChannel ch = FileChannel.open(filler, StandardOpenOption.WRITE)) {
+            while (usable() > leave + block.capacity()) {
+                ch.write(block.clear());
             }
         }
         run("sync", "-f", filler.toString());
         return filler;
     }
 
+    /**
+     * Fills the volume to the last block. ext4 refuses a write while its delayed allocations might need the room,
+     * and gives back what they did not need once they are written out: so it fills, syncs, and fills again until a
+     * single block no longer fits, then writes one-block files until none fits.
+     */
+    Path fillUp() throws IOException {
+        Path filler = Files.createTempFile(mountPoint, "filler-", "");
+        ByteBuffer block = ByteBuffer.allocate(UploadFile.BLOCK);
+        try (FileChannel ch = FileChannel.open(filler, StandardOpenOption.WRITE)) {
+            for (long before = -1; ch.size() != before; ) {
+                before = ch.size();
+                try {
+                    while (true) {
+                        ch.write(block.clear(), ch.size());
+                    }
+                } catch (IOException e) {
+                    if (!String.valueOf(e.getMessage()).contains("No space left")) {
+                        throw e;
+                    }
+                }
+                ch.force(true);
+                run("sync", "-f", filler.toString());
+            }
+        }
+        // A big file's next block may need an extent block too; a small file's does not: fill those last blocks.
+        for (int i = 0; i < 256; i++) {
+            try {
+                Files.write(mountPoint.resolve("crumb-" + i), new byte[UploadFile.BLOCK]);
+            } catch (IOException e) {
+                break;
+            }
+        }
+        run("sync", "-f", mountPoint.toString());
+        return filler;
+    }
+
+    /** Deletes {@code filler} and waits until its blocks can be written again (ext4 frees them when its journal commits). */
+    void free(Path filler) throws IOException {
+        Files.delete(filler);
+        run("sync", "-f", mountPoint.toString());
+    }
+
     @Override
     public void close() throws IOException {
         if (mounted) {
-            run("umount", mountPoint.toString());
             mounted = false;
+            try {
+                run("umount", mountPoint.toString());
+            } catch (IOException e) {
+                // Busy (a file left open): detach it now, so that the loop device goes when the file closes.
+                run("umount", "-l", mountPoint.toString());
+                throw e;
+            }
         }
         Files.deleteIfExists(mountPoint);
         if (image != null) {
