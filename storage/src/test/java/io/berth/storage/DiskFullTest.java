@@ -205,6 +205,23 @@ class DiskFullTest {
     }
 
     @Test
+    void movingATagBackOnAFullVolumeFailsAsStorageFullAndTheTagKeepsItsTarget() throws IOException {
+        Fixtures.Pushed a = Fixtures.pushImage(storage, REPO, "a", Tag.of("v1"));
+        Fixtures.Pushed b = Fixtures.pushImage(storage, REPO, "b", Tag.of("v1"));
+        Path filler = volume.fillUp();
+
+        // Every directory and link exists but the new current link, whose bytes need a block.
+        assertThatThrownBy(() -> storage.putManifest(REPO, a.content(), MediaTypes.OCI_MANIFEST, null, List.of(Tag.of("v1"))))
+                .isInstanceOfSatisfying(StorageException.class, e -> assertThat(e.problem()).isEqualTo(Problem.STORAGE_FULL));
+        assertThat(storage.getManifest(REPO, Reference.parse("v1")).digest()).isEqualTo(b.digest());
+        assertNothingPartialIsVisible();
+
+        volume.free(filler);
+        storage.putManifest(REPO, a.content(), MediaTypes.OCI_MANIFEST, null, List.of(Tag.of("v1")));
+        assertThat(storage.getManifest(REPO, Reference.parse("v1")).digest()).isEqualTo(a.digest());
+    }
+
+    @Test
     void anAtomicWriteThatFindsNoRoomLeavesTheTargetAsItWasAndNoTempFile() throws IOException {
         Path dir = Files.createDirectories(volume.path().resolve("dir"));
         Path target = Files.writeString(dir.resolve("file"), "old");

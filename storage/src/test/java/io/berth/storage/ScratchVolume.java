@@ -24,6 +24,7 @@ final class ScratchVolume implements AutoCloseable {
     private final Path mountPoint;
     private final @Nullable Path image;
     private boolean mounted;
+    private int crumbs;
 
     private ScratchVolume(Path mountPoint, @Nullable Path image) {
         this.mountPoint = mountPoint;
@@ -38,7 +39,7 @@ final class ScratchVolume implements AutoCloseable {
         return v;
     }
 
-    /** An ext4 filesystem of {@code megabytes} on a loop device, with no blocks reserved for root. */
+    /** An ext4 filesystem of {@code megabytes} on a loop device, with 4 KiB blocks as on a real volume and none reserved for root. */
     static ScratchVolume ext4(int megabytes) throws IOException {
         assumeRoot();
         String mkfs = System.getenv().getOrDefault("BERTH_MKFS_EXT4", "/usr/sbin/mkfs.ext4");
@@ -47,7 +48,7 @@ final class ScratchVolume implements AutoCloseable {
         try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
             f.setLength((long) megabytes << 20);
         }
-        run(mkfs, "-q", "-F", "-m", "0", "-E", "lazy_itable_init=0,lazy_journal_init=0", image.toString());
+        run(mkfs, "-q", "-F", "-b", "4096", "-m", "0", "-E", "lazy_itable_init=0,lazy_journal_init=0", image.toString());
         ScratchVolume v = new ScratchVolume(Files.createTempDirectory(target(), "ext4-"), image);
         v.mount("-o", "loop", image.toString());
         return v;
@@ -81,7 +82,7 @@ final class ScratchVolume implements AutoCloseable {
     }
 
     /**
-     * Fills the volume to the last block. ext4 refuses a write while its delayed allocations might need the room,
+     * Fills the volume to the last block (again: a failed write may have given back what it had taken). ext4 refuses a write while its delayed allocations might need the room,
      * and gives back what they did not need once they are written out: so it fills, syncs, and fills again until a
      * single block no longer fits, then writes one-block files until none fits.
      */
@@ -107,7 +108,7 @@ final class ScratchVolume implements AutoCloseable {
         // A big file's next block may need an extent block too; a small file's does not: fill those last blocks.
         for (int i = 0; i < 256; i++) {
             try {
-                Files.write(mountPoint.resolve("crumb-" + i), new byte[UploadFile.BLOCK]);
+                Files.write(mountPoint.resolve("crumb-" + crumbs++), new byte[UploadFile.BLOCK]);
             } catch (IOException e) {
                 break;
             }

@@ -42,7 +42,26 @@ enum ErrorCode {
         return status;
     }
 
+    /** The code a storage problem is sent as; {@link HttpError#from} says which get another status than the code's own. */
     static ErrorCode of(Problem problem) {
-        return valueOf(problem.name());
+        return switch (problem) {
+            case BLOB_UNKNOWN -> BLOB_UNKNOWN;
+            case BLOB_UPLOAD_INVALID -> BLOB_UPLOAD_INVALID;
+            case BLOB_UPLOAD_UNKNOWN -> BLOB_UPLOAD_UNKNOWN;
+            case DIGEST_INVALID -> DIGEST_INVALID;
+            case MANIFEST_BLOB_UNKNOWN -> MANIFEST_BLOB_UNKNOWN;
+            case MANIFEST_INVALID -> MANIFEST_INVALID;
+            case MANIFEST_UNKNOWN -> MANIFEST_UNKNOWN;
+            case NAME_INVALID -> NAME_INVALID;
+            case NAME_UNKNOWN -> NAME_UNKNOWN;
+            case SIZE_INVALID -> SIZE_INVALID;
+            case TAG_INVALID -> TAG_INVALID;
+            case RANGE_INVALID -> RANGE_INVALID;
+            case UNSUPPORTED -> UNSUPPORTED;
+            case DENIED -> DENIED;
+            case TOOMANYREQUESTS -> TOOMANYREQUESTS;
+            case STORAGE_FULL -> UNAVAILABLE;
+            case STORAGE_FAILED -> UNKNOWN;
+        };
     }
 }

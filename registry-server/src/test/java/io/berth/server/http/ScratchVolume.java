@@ -1,0 +1,170 @@
+package io.berth.server.http;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A small ext4 filesystem on a loop device, mounted for one test under the build's {@code target/} directory, for
+ * disk faults (the storage module's tests have the same helper, with a ramfs too). Only root may mount;
+ * elsewhere the test is skipped with a message saying so. {@code mkfs.ext4} is Debian's e2fsprogs, which
+ * {@code scripts/install-peers.sh} installs ({@code BERTH_MKFS_EXT4} in its env.sh names it).
+ */
+final class ScratchVolume implements AutoCloseable {
+    private final Path mountPoint;
+    private final @Nullable Path image;
+    private boolean mounted;
+    private int crumbs;
+
+    private ScratchVolume(Path mountPoint, @Nullable Path image) {
+        this.mountPoint = mountPoint;
+        this.image = image;
+    }
+
+    /** An ext4 filesystem of {@code megabytes} on a loop device, with 4 KiB blocks as on a real volume and none reserved for root. */
+    static ScratchVolume ext4(int megabytes) throws IOException {
+        assumeRoot();
+        String mkfs = System.getenv().getOrDefault("BERTH_MKFS_EXT4", "/usr/sbin/mkfs.ext4");
+        assumeTrue(Files.isExecutable(Path.of(mkfs)), mkfs + " is missing: run scripts/install-peers.sh (Debian e2fsprogs)");
+        Path image = Files.createTempFile(target(), "ext4-", ".img");
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+            f.setLength((long) megabytes << 20);
+        }
+        run(mkfs, "-q", "-F", "-b", "4096", "-m", "0", "-E", "lazy_itable_init=0,lazy_journal_init=0", image.toString());
+        ScratchVolume v = new ScratchVolume(Files.createTempDirectory(target(), "ext4-"), image);
+        v.mount("-o", "loop", image.toString());
+        return v;
+    }
+
+    Path path() {
+        return mountPoint;
+    }
+
+    /** {@code mount -o remount,<options>}, e.g. {@code ro} or {@code rw}. */
+    void remount(String options) throws IOException {
+        run("mount", "-o", "remount," + options, mountPoint.toString());
+    }
+
+    /** Bytes the volume has left for a writer. */
+    long usable() throws IOException {
+        return Files.getFileStore(mountPoint).getUsableSpace();
+    }
+
+    /** Writes a file of zeros until the volume has about {@code leave} bytes left; returns it. */
+    Path fill(long leave) throws IOException {
+        Path filler = Files.createTempFile(mountPoint, "filler-", "");
+        ByteBuffer block = ByteBuffer.allocate(1 << 16);
+        try (FileChannel ch = FileChannel.open(filler, StandardOpenOption.WRITE)) {
+            while (usable() > leave + block.capacity()) {
+                ch.write(block.clear());
+            }
+        }
+        run("sync", "-f", filler.toString());
+        return filler;
+    }
+
+    /**
+     * Fills the volume to the last block (again: a failed write may have given back what it had taken). ext4 refuses a write while its delayed allocations might need the room,
+     * and gives back what they did not need once they are written out: so it fills, syncs, and fills again until a
+     * single block no longer fits, then writes one-block files until none fits.
+     */
+    Path fillUp() throws IOException {
+        Path filler = Files.createTempFile(mountPoint, "filler-", "");
+        ByteBuffer block = ByteBuffer.allocate(4096);
+        try (FileChannel ch = FileChannel.open(filler, StandardOpenOption.WRITE)) {
+            for (long before = -1; ch.size() != before; ) {
+                before = ch.size();
+                try {
+                    while (true) {
+                        ch.write(block.clear(), ch.size());
+                    }
+                } catch (IOException e) {
+                    if (!String.valueOf(e.getMessage()).contains("No space left")) {
+                        throw e;
+                    }
+                }
+                ch.force(true);
+                run("sync", "-f", filler.toString());
+            }
+        }
+        // A big file's next block may need an extent block too; a small file's does not: fill those last blocks.
+        for (int i = 0; i < 256; i++) {
+            try {
+                Files.write(mountPoint.resolve("crumb-" + crumbs++), new byte[4096]);
+            } catch (IOException e) {
+                break;
+            }
+        }
+        run("sync", "-f", mountPoint.toString());
+        return filler;
+    }
+
+    /** Deletes {@code filler} and waits until its blocks can be written again (ext4 frees them when its journal commits). */
+    void free(Path filler) throws IOException {
+        Files.delete(filler);
+        run("sync", "-f", mountPoint.toString());
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (mounted) {
+            mounted = false;
+            try {
+                run("umount", mountPoint.toString());
+            } catch (IOException e) {
+                // Busy (a file left open): detach it now, so that the loop device goes when the file closes.
+                run("umount", "-l", mountPoint.toString());
+                throw e;
+            }
+        }
+        Files.deleteIfExists(mountPoint);
+        if (image != null) {
+            Files.deleteIfExists(image);
+        }
+    }
+
+    private void mount(String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of("mount"));
+        command.addAll(List.of(args));
+        command.add(mountPoint.toString());
+        try {
+            run(command.toArray(String[]::new));
+        } catch (IOException e) {
+            Files.deleteIfExists(mountPoint);
+            throw e;
+        }
+        mounted = true;
+    }
+
+    static void assumeRoot() throws IOException {
+        Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        assumeTrue(Integer.valueOf(0).equals(uid), "mounting a test filesystem needs root (uid 0), this is uid " + uid);
+    }
+
+    private static Path target() throws IOException {
+        return Files.createDirectories(Path.of("target").toAbsolutePath());
+    }
+
+    static void run(String... command) throws IOException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        try {
+            if (p.waitFor() != 0) {
+                throw new IOException(String.join(" ", command) + " failed (" + p.exitValue() + "): " + out.strip());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted: " + String.join(" ", command), e);
+        }
+    }
+}
