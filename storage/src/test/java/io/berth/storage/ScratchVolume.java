@@ -17,12 +17,15 @@ import org.jspecify.annotations.Nullable;
 /**
  * A filesystem mounted for one test under the build's {@code target/} directory: a ramfs (no {@code O_DIRECT}), or
  * a small ext4 image on a loop device (room for a few MiB, direct I/O as on a real volume). Only root may mount;
- * elsewhere the test is skipped with a message saying so. {@code mkfs.ext4} is Debian's e2fsprogs, which
+ * elsewhere the test is skipped with a message saying so. An eiofs volume fails reads or writes with EIO on demand. {@code mkfs.ext4} is Debian's e2fsprogs, which
  * {@code scripts/install-peers.sh} installs ({@code BERTH_MKFS_EXT4} in its env.sh names it).
  */
 final class ScratchVolume implements AutoCloseable {
     private final Path mountPoint;
     private final @Nullable Path image;
+    /** eiofs only: the directory behind the mount, and the one whose flag files make it fail. */
+    private @Nullable Path backing;
+    private @Nullable Path control;
     private boolean mounted;
     private int crumbs;
 
@@ -52,6 +55,44 @@ final class ScratchVolume implements AutoCloseable {
         ScratchVolume v = new ScratchVolume(Files.createTempDirectory(target(), "ext4-"), image);
         v.mount("-o", "loop", image.toString());
         return v;
+    }
+
+    /**
+     * eiofs ({@code scripts/eiofs/eiofs.c}, built by {@code scripts/install-peers.sh}): a FUSE passthrough to a
+     * directory on the build's disk, whose reads or writes fail with EIO while {@link #failReads} or
+     * {@link #failWrites} say so. Every read and write reaches it, none is answered from the page cache.
+     */
+    static ScratchVolume eio() throws IOException {
+        assumeRoot();
+        String eiofs = System.getenv().getOrDefault("BERTH_EIOFS", "/var/cache/berth-tools/bin/eiofs");
+        assumeTrue(Files.isExecutable(Path.of(eiofs)), eiofs + " is missing: run scripts/install-peers.sh (it compiles eiofs against libfuse3)");
+        ScratchVolume v = new ScratchVolume(Files.createTempDirectory(target(), "eiofs-"), null);
+        v.backing = Files.createTempDirectory(target(), "eiofs-backing-");
+        v.control = Files.createTempDirectory(target(), "eiofs-control-");
+        // eiofs returns once the filesystem is mounted, leaving its daemon serving it until the unmount.
+        v.mount(eiofs, v.backing.toString(), v.mountPoint.toString(), v.control.toString());
+        return v;
+    }
+
+    /** eiofs only: from now on, writes, fsyncs, creates, renames and deletes fail with EIO, or work again. */
+    void failWrites(boolean fail) throws IOException {
+        flag("fail-writes", fail);
+    }
+
+    /** eiofs only: from now on, reads and directory listings fail with EIO, or work again. */
+    void failReads(boolean fail) throws IOException {
+        flag("fail-reads", fail);
+    }
+
+    private void flag(String name, boolean on) throws IOException {
+        if (control == null) {
+            throw new IllegalStateException("not an eiofs volume");
+        }
+        if (on) {
+            Files.writeString(control.resolve(name), "");
+        } else {
+            Files.deleteIfExists(control.resolve(name));
+        }
     }
 
     Path path() {
@@ -139,12 +180,21 @@ final class ScratchVolume implements AutoCloseable {
         if (image != null) {
             Files.deleteIfExists(image);
         }
+        if (backing != null) {
+            deleteTree(backing);
+            deleteTree(control);
+        }
     }
 
     private void mount(String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of("mount"));
-        command.addAll(List.of(args));
-        command.add(mountPoint.toString());
+        List<String> command = new ArrayList<>();
+        if (args[0].startsWith("/")) {
+            command.addAll(List.of(args)); // a FUSE program, given its mount point among its arguments
+        } else {
+            command.add("mount");
+            command.addAll(List.of(args));
+            command.add(mountPoint.toString());
+        }
         try {
             run(command.toArray(String[]::new));
         } catch (IOException e) {
@@ -152,6 +202,16 @@ final class ScratchVolume implements AutoCloseable {
             throw e;
         }
         mounted = true;
+    }
+
+    private static void deleteTree(@Nullable Path dir) throws IOException {
+        if (dir != null && Files.exists(dir)) {
+            try (var all = Files.walk(dir)) {
+                for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
     }
 
     static void assumeRoot() throws IOException {
