@@ -3,7 +3,7 @@ package io.berth.storage;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -268,7 +268,9 @@ final class Manifests {
         } catch (NoSuchFileException e) {
             return tags;
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw IoFailures.of("listing the tags of " + repo, layout.tagsRoot(repo), e);
+        } catch (DirectoryIteratorException e) {
+            throw IoFailures.of("listing the tags of " + repo, layout.tagsRoot(repo), e.getCause());
         }
         tags.sort(null);
         return tags;
@@ -295,7 +297,9 @@ final class Manifests {
             } catch (NoSuchFileException e) {
                 // no referrers of this algorithm
             } catch (IOException e) {
-                throw new UncheckedIOException(e);
+                throw IoFailures.of("listing the referrers of " + subject, root, e);
+            } catch (DirectoryIteratorException e) {
+                throw IoFailures.of("listing the referrers of " + subject, root, e.getCause());
             }
         }
         List<Descriptor> out = new ArrayList<>();
@@ -369,7 +373,9 @@ final class Manifests {
             } catch (NoSuchFileException e) {
                 // no revisions of this algorithm
             } catch (IOException e) {
-                throw new UncheckedIOException(e);
+                throw IoFailures.of("listing the manifests of " + repo, layout.revisionsRoot(repo), e);
+            } catch (DirectoryIteratorException e) {
+                throw IoFailures.of("listing the manifests of " + repo, layout.revisionsRoot(repo), e.getCause());
             }
         }
         return out;
