@@ -6,12 +6,16 @@ import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The disk's own failures (no space, I/O errors, a read-only remount) as {@link StorageException}s that say what
  * was being done and why it failed, so the client gets a clear answer instead of an internal error.
  */
 final class IoFailures {
+    private static final Logger log = LoggerFactory.getLogger(IoFailures.class);
+
     private IoFailures() {}
 
     /**
@@ -20,11 +24,16 @@ final class IoFailures {
      * ({@code strerror} of ENOSPC or EDQUOT), or when the volume has no usable byte left.
      */
     static StorageException of(String doing, Path where, IOException e) {
+        StorageException failure;
         if (full(e) || noUsableSpace(where)) {
-            return new StorageException(Problem.STORAGE_FULL, "the registry's volume is full (" + reason(e) + ") while "
+            failure = new StorageException(Problem.STORAGE_FULL, "the registry's volume is full (" + reason(e) + ") while "
                     + doing + "; retry once space is freed", e);
+        } else {
+            failure = new StorageException(Problem.STORAGE_FAILED, "storage I/O error while " + doing + ": " + reason(e), e);
         }
-        return new StorageException(Problem.STORAGE_FAILED, "storage I/O error while " + doing + ": " + reason(e), e);
+        // The client gets the message; the operator gets it with the path, which the client must not see.
+        log.warn("{} ({})", failure.getMessage(), e.toString());
+        return failure;
     }
 
     static StorageException of(String doing, Path where, UncheckedIOException e) {
