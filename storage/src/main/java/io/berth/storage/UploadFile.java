@@ -191,6 +191,8 @@ final class UploadFile implements Closeable {
             if (e.getClass() == FileSystemException.class) {
                 io.refuse(path, e);
             }
+        } catch (IOException e) {
+            // Anything else (the JDK could not set up direct I/O for this file): this file is written through the page cache.
         }
         if (direct == null) {
             io.release(a);
