@@ -31,6 +31,12 @@ APT_PACKAGES=(
   fuse-overlayfs     # podman storage fallback where kernel overlay is unusable
   ca-certificates
   busybox-static     # a static /bin/busybox: the rootfs of the test images that `docker run` starts
+  e2fsprogs          # mkfs.ext4: the small loop-mounted volumes of the disk-fault tests (DiskFullTest, DiskFaultHttpTest)
+  fuse3              # fusermount3 and /dev/fuse support for eiofs, the EIO-injecting filesystem of the disk-fault tests
+  libfuse3-dev       # 3.14.x: eiofs is compiled against it below (scripts/eiofs/eiofs.c)
+  gcc
+  libc6-dev
+  pkg-config
 )
 # Services these packages ship that must never be left running or enabled:
 # tests start private instances on their own ports/sockets.
@@ -145,6 +151,27 @@ go_tool() {
   printf '%s\n' "$bin"
 }
 
+# ---------------------------------------------------------------- eiofs -----
+# A passthrough FUSE filesystem that fails reads or writes with EIO on demand, for the disk-fault tests.
+# Built once per version of its source into $BERTH_TOOLS/eiofs-<sha256 prefix>/eiofs. Prints the binary's path.
+build_eiofs() {
+  local src
+  src="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/eiofs/eiofs.c"
+  local version
+  version=$(sha256sum "$src" | cut -c1-12)
+  local dir="$BERTH_TOOLS/eiofs-$version"
+  if [[ -x "$dir/eiofs" ]]; then
+    log "eiofs $version present ($dir/eiofs)"
+    printf '%s\n' "$dir/eiofs"; return
+  fi
+  log "eiofs: compiling $version against libfuse3 $(pkg-config --modversion fuse3)"
+  mkdir -p "$dir"
+  # shellcheck disable=SC2046 # pkg-config prints several words on purpose
+  gcc -O2 -Wall -Wextra -Werror -o "$dir/eiofs.tmp" "$src" $(pkg-config --cflags --libs fuse3) >&2
+  mv -f "$dir/eiofs.tmp" "$dir/eiofs"
+  printf '%s\n' "$dir/eiofs"
+}
+
 # ----------------------------------------------------------------- main -----
 start=$SECONDS
 mkdir -p "$BERTH_TOOLS"
@@ -158,13 +185,15 @@ COSIGN=$(go_tool cosign "$COSIGN_VERSION" install github.com/sigstore/cosign/v3/
 COSIGN2=$(go_tool cosign "$COSIGN2_VERSION" install github.com/sigstore/cosign/v2/cmd/cosign github.com/sigstore/cosign/v2)
 CONF_V111=$(go_tool conformance "$CONF_V111_VERSION" test "$CONF_MODULE" "$CONF_MODULE" conformance-v1.1.1.test "$CONF_V111_SUMS")
 CONF_MAIN=$(go_tool conformance "$CONF_MAIN_VERSION" build "$CONF_MODULE" "$CONF_MODULE" conformance-main "$CONF_MAIN_SUMS")
+EIOFS=$(build_eiofs)
 
 pkgver() { dpkg-query -W -f='${Version}' "$1"; }
 
 # Debian's own binaries by absolute path (the image may carry others on PATH,
 # e.g. a newer docker CLI in /usr/local/bin).
 for b in /usr/bin/docker-registry /usr/sbin/dockerd /usr/bin/docker /usr/bin/podman \
-         /usr/bin/skopeo /usr/bin/containerd /usr/bin/ctr /usr/bin/runc /usr/bin/crun /usr/sbin/nginx; do
+         /usr/bin/skopeo /usr/bin/containerd /usr/bin/ctr /usr/bin/runc /usr/bin/crun /usr/sbin/nginx \
+         /usr/sbin/mkfs.ext4 /usr/bin/fusermount3; do
   [[ -x $b ]] || { log "missing $b after apt install"; exit 1; }
 done
 
@@ -198,6 +227,10 @@ tmp_env=$(mktemp "$BERTH_TOOLS/.env.XXXXXX")
   echo "export BERTH_CONTAINERD_VERSION='$(pkgver containerd)'"
   echo "export BERTH_NGINX='/usr/sbin/nginx'"
   echo "export BERTH_NGINX_VERSION='$(pkgver nginx)'"
+  echo "export BERTH_MKFS_EXT4='/usr/sbin/mkfs.ext4'"
+  echo "export BERTH_E2FSPROGS_VERSION='$(pkgver e2fsprogs)'"
+  echo "export BERTH_EIOFS='$EIOFS'"
+  echo "export BERTH_FUSE3_VERSION='$(pkgver libfuse3-dev)'"
   printf 'case ":$PATH:" in *":%s:"*) ;; *) export PATH="%s:$PATH" ;; esac\n' \
     "$BERTH_TOOLS/bin" "$BERTH_TOOLS/bin"
 } >"$tmp_env"
@@ -214,5 +247,6 @@ ln -sfn "$COSIGN" "$BERTH_TOOLS/bin/cosign"
 ln -sfn "$COSIGN2" "$BERTH_TOOLS/bin/cosign2"
 ln -sfn "$CONF_V111" "$BERTH_TOOLS/bin/oci-conformance-v1.1.1.test"
 ln -sfn "$CONF_MAIN" "$BERTH_TOOLS/bin/oci-conformance-main"
+ln -sfn "$EIOFS" "$BERTH_TOOLS/bin/eiofs"
 
 log "done in $((SECONDS - start))s; source $ENV_FILE"

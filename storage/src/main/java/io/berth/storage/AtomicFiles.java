@@ -1,7 +1,6 @@
 package io.berth.storage;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -22,12 +21,15 @@ import org.jspecify.annotations.Nullable;
 final class AtomicFiles {
     private AtomicFiles() {}
 
-    /** Writes {@code content} to {@code target} so that readers see the old file or the new one, never a part. */
+    /**
+     * Writes {@code content} to {@code target} so that readers see the old file or the new one, never a part. When
+     * the disk fails (STORAGE_FULL, STORAGE_FAILED), the temp file is deleted and the target is as it was.
+     */
     static void write(Path target, byte[] content) {
         Path dir = FileTrees.parent(target);
+        Path temp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
         try {
             createDirectories(dir);
-            Path temp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
                 ByteBuffer buf = ByteBuffer.wrap(content);
                 while (buf.hasRemaining()) {
@@ -37,7 +39,12 @@ final class AtomicFiles {
             }
             move(temp, target);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException ignored) {
+                // a volume that cannot even delete: the purge of stale temp files is all that is left
+            }
+            throw IoFailures.of("writing " + dir.getFileName() + "/" + target.getFileName(), target, e);
         }
     }
 
@@ -56,7 +63,7 @@ final class AtomicFiles {
         } catch (StorageException e) {
             return null;
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw IoFailures.of("reading " + link.getParent().getFileName() + "/" + link.getFileName(), link, e);
         }
     }
 
@@ -114,7 +121,7 @@ final class AtomicFiles {
         } catch (DirectoryNotEmptyException e) {
             // something else lives beside the link; leave the directory
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw IoFailures.of("deleting " + link.getParent().getFileName() + "/" + link.getFileName(), link, e);
         }
     }
 }

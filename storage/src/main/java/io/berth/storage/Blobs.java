@@ -1,7 +1,6 @@
 package io.berth.storage;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -52,7 +51,7 @@ final class Blobs {
         } catch (NoSuchFileException e) {
             return -1;
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw IoFailures.of("reading blob " + digest, layout.blobData(digest), e);
         }
     }
 
@@ -75,7 +74,7 @@ final class Blobs {
         } catch (NoSuchFileException e) {
             throw new StorageException(Problem.BLOB_UNKNOWN, "blob unknown to registry: " + digest);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw IoFailures.of("opening blob " + digest, layout.blobData(digest), e);
         }
     }
 
@@ -85,7 +84,7 @@ final class Blobs {
         } catch (NoSuchFileException e) {
             throw new StorageException(Problem.BLOB_UNKNOWN, "blob unknown to registry: " + digest);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw IoFailures.of("reading blob " + digest, layout.blobData(digest), e);
         }
     }
 
@@ -103,11 +102,11 @@ final class Blobs {
             return;
         }
         Path temp = tempDir.resolve(Layout.DATA);
-        AtomicFiles.write(temp, content);
         try {
+            AtomicFiles.write(temp, content);
             adopt(temp, digest);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw IoFailures.of("storing " + digest, tempDir, e);
         } finally {
             FileTrees.delete(tempDir);
         }

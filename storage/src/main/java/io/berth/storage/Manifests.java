@@ -3,7 +3,7 @@ package io.berth.storage;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -79,19 +79,45 @@ final class Manifests {
             }
             verifyReferences(repo, declared);
             blobs.put(digest, content, layout.uploadDir(repo, UUID.randomUUID().toString()));
-            AtomicFiles.writeLink(layout.revisionLink(repo, digest), digest);
+            if (!isRevision(repo, digest)) {
+                // A manifest pushed again (to tag it) rewrites nothing: on a full volume only the new tag needs room.
+                AtomicFiles.writeLink(layout.revisionLink(repo, digest), digest);
+            }
             if (parsed.subject() != null) {
                 AtomicFiles.writeLink(layout.referrerLink(repo, parsed.subject().digest(), digest), digest);
             }
             for (Tag tag : tags) {
-                AtomicFiles.writeLink(layout.tagIndexLink(repo, tag, digest), digest);
-                AtomicFiles.writeLink(layout.tagCurrentLink(repo, tag), digest);
-                // Dropped rather than set: a delete of the same tag racing this push must not be undone in the cache.
-                tagTargets.invalidate(new TagKey(repo, tag));
+                writeTag(repo, tag, digest);
             }
         });
         cache.put(digest, new StoredParsed(content, parsed));
         return new StoredManifest(digest, parsed.mediaType(), content, subjectOf(parsed));
+    }
+
+    /**
+     * Points {@code tag} at {@code digest}. When the disk fails, a tag that did not exist before is removed again, so
+     * that the tags list never names a tag that has no target; an existing tag keeps its old target.
+     */
+    private void writeTag(RepositoryName repo, Tag tag, Digest digest) {
+        try {
+            Path index = layout.tagIndexLink(repo, tag, digest);
+            if (!digest.equals(AtomicFiles.readLink(index))) {
+                AtomicFiles.writeLink(index, digest);
+            }
+            AtomicFiles.writeLink(layout.tagCurrentLink(repo, tag), digest);
+        } catch (RuntimeException e) {
+            try {
+                if (AtomicFiles.readLink(layout.tagCurrentLink(repo, tag)) == null) {
+                    FileTrees.delete(layout.tagDir(repo, tag));
+                }
+            } catch (RuntimeException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
+        } finally {
+            // Dropped rather than set: a delete of the same tag racing this push must not be undone in the cache.
+            tagTargets.invalidate(new TagKey(repo, tag));
+        }
     }
 
     private void verifyReferences(RepositoryName repo, ParsedManifest parsed) {
@@ -248,7 +274,9 @@ final class Manifests {
         } catch (NoSuchFileException e) {
             return tags;
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw IoFailures.of("listing the tags of " + repo, layout.tagsRoot(repo), e);
+        } catch (DirectoryIteratorException e) {
+            throw IoFailures.of("listing the tags of " + repo, layout.tagsRoot(repo), e.getCause());
         }
         tags.sort(null);
         return tags;
@@ -275,7 +303,9 @@ final class Manifests {
             } catch (NoSuchFileException e) {
                 // no referrers of this algorithm
             } catch (IOException e) {
-                throw new UncheckedIOException(e);
+                throw IoFailures.of("listing the referrers of " + subject, root, e);
+            } catch (DirectoryIteratorException e) {
+                throw IoFailures.of("listing the referrers of " + subject, root, e.getCause());
             }
         }
         List<Descriptor> out = new ArrayList<>();
@@ -349,7 +379,9 @@ final class Manifests {
             } catch (NoSuchFileException e) {
                 // no revisions of this algorithm
             } catch (IOException e) {
-                throw new UncheckedIOException(e);
+                throw IoFailures.of("listing the manifests of " + repo, layout.revisionsRoot(repo), e);
+            } catch (DirectoryIteratorException e) {
+                throw IoFailures.of("listing the manifests of " + repo, layout.revisionsRoot(repo), e.getCause());
             }
         }
         return out;

@@ -21,4 +21,8 @@ public enum Problem {
     DENIED,
     /** A limit on what one client or repository may hold (open uploads) is reached. */
     TOOMANYREQUESTS,
+    /** The volume has no room left (ENOSPC, or a quota): nothing partial was kept, and the write works once space is freed. */
+    STORAGE_FULL,
+    /** The volume failed a read or write (EIO, a read-only remount): nothing partial was kept. */
+    STORAGE_FAILED,
 }

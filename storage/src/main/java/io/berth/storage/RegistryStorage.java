@@ -25,6 +25,7 @@ public final class RegistryStorage {
     private final Path root;
     private final Layout layout;
     private final Blobs blobs;
+    private final UploadIo uploadIo = UploadIo.withDefaults();
     private final Uploads uploads;
     private final Manifests manifests;
     private static final int GENERATION_SLOTS = 1024;
@@ -36,7 +37,7 @@ public final class RegistryStorage {
         this.root = root;
         this.layout = new Layout(root);
         this.blobs = new Blobs(layout);
-        this.uploads = new Uploads(layout, blobs, clock);
+        this.uploads = new Uploads(layout, blobs, clock, uploadIo);
         this.manifests = new Manifests(layout, blobs, locks, manifestCacheBytes);
     }
 
@@ -57,6 +58,11 @@ public final class RegistryStorage {
 
     public Path root() {
         return root;
+    }
+
+    /** This storage's upload buffers, warmer and direct-I/O state; no other storage shares them. */
+    UploadIo uploadIo() {
+        return uploadIo;
     }
 
     /** The bytes the volume holding the storage root has free for Berth (the file store's usable space). */

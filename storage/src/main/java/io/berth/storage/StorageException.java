@@ -14,6 +14,12 @@ public final class StorageException extends RuntimeException {
         this.problem = problem;
     }
 
+    /** A failure of the disk itself, {@code cause}, with what it was doing in {@code detail}. */
+    public StorageException(Problem problem, String detail, Throwable cause) {
+        super(detail, cause, false, false);
+        this.problem = problem;
+    }
+
     public Problem problem() {
         return problem;
     }

@@ -2,10 +2,10 @@ package io.berth.storage;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 
 /**
  * One request's exclusive hold on a resumable blob upload. Bytes are appended to the upload's file
@@ -28,7 +28,7 @@ public final class Upload implements Closeable {
         this.id = id;
         this.state = state;
         this.dir = dir;
-        this.file = new UploadFile(dir.resolve(Layout.DATA));
+        this.file = new UploadFile(owner.io(), dir.resolve(Layout.DATA));
         long size = file.size();
         if (state.hashedBytes != size) {
             try {
@@ -74,42 +74,62 @@ public final class Upload implements Closeable {
         } catch (IOException e) {
             // The file may now hold part of the chunk while the hash holds all of it: rehash next time.
             state.hashedBytes = -1;
-            throw new UncheckedIOException(e);
+            throw IoFailures.of("writing to upload " + id, dir, e);
         }
         state.hashedBytes += total;
     }
 
     /**
      * Verifies the upload against {@code expected}, moves it into the blob store and links it into the
-     * repository. A mismatch cancels the upload and fails with DIGEST_INVALID.
+     * repository. A mismatch cancels the upload and fails with DIGEST_INVALID. When the disk fails (STORAGE_FULL,
+     * STORAGE_FAILED) before the blob is stored, the upload stays, holding what its file holds, for the client to
+     * complete again; once the blob is stored, the upload is gone whatever happens to the link.
      */
     public long commit(Digest expected) {
         requireOpen();
+        Path data = dir.resolve(Layout.DATA);
+        long size = state.hashedBytes;
+        Digest actual;
         try {
             file.force();
             file.close();
-            Path data = dir.resolve(Layout.DATA);
-            Digest actual;
             if (expected.algorithm() == DigestAlgorithm.SHA256) {
-                actual = Digest.of(DigestAlgorithm.SHA256, state.sha256.digest());
+                // Of a copy: the running hash stays as it is, should the blob not get stored and the client try again.
+                actual = Digest.of(DigestAlgorithm.SHA256, copy(state.sha256).digest());
             } else {
                 actual = Uploads.hash(data, expected.algorithm());
             }
-            long size = state.hashedBytes;
-            if (!actual.equals(expected)) {
-                cancel();
-                throw new StorageException(Problem.DIGEST_INVALID,
-                        "digest mismatch: computed " + actual + " for " + size + " bytes, expected " + expected);
-            }
-            owner.blobs().adopt(data, expected);
-            owner.blobs().link(repository, expected);
-            finish();
-            if (file.wentDirect()) {
-                UploadFile.warm(owner.blobs().dataPath(expected));
-            }
-            return size;
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            // The file may hold fewer bytes than were hashed: the next request rehashes what it holds.
+            state.hashedBytes = -1;
+            throw IoFailures.of("completing upload " + id, dir, e);
+        }
+        if (!actual.equals(expected)) {
+            cancel();
+            throw new StorageException(Problem.DIGEST_INVALID,
+                    "digest mismatch: computed " + actual + " for " + size + " bytes, expected " + expected);
+        }
+        try {
+            owner.blobs().adopt(data, expected);
+        } catch (IOException e) {
+            throw IoFailures.of("storing blob " + expected, dir, e);
+        }
+        try {
+            owner.blobs().link(repository, expected);
+        } finally {
+            finish();
+        }
+        if (file.wentDirect()) {
+            owner.io().warm(owner.blobs().dataPath(expected));
+        }
+        return size;
+    }
+
+    private static MessageDigest copy(MessageDigest md) {
+        try {
+            return (MessageDigest) md.clone();
+        } catch (CloneNotSupportedException e) {
+            throw new IllegalStateException(md.getAlgorithm() + " cannot be copied", e);
         }
     }
 

@@ -7,19 +7,12 @@ import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Appends to an upload's data file, for one request. The first {@link #DIRECT_FROM} bytes of a file go
@@ -34,33 +27,23 @@ import org.slf4j.LoggerFactory;
  * written through the page cache when the request ends ({@link #close}), so the file always holds
  * every byte the client was told about, and the next request rewrites that block whole.
  *
- * <p>Where {@code O_DIRECT} is refused (tmpfs, some FUSE and network filesystems) the file falls back
- * to the page cache for good, and so does every later upload once one was refused.
+ * <p>The staging buffers, the writer threads and whether direct I/O works belong to the storage ({@link UploadIo}).
+ * Where the volume refuses {@code O_DIRECT} (ramfs, some FUSE and network filesystems) that storage's files fall
+ * back to the page cache for good. A refusal is told from a failing disk by what happens next, not by the error's
+ * text: a direct open that fails with the generic {@code FileSystemException} (the JDK's {@code EINVAL}) right
+ * after the same file opened without it, or a direct write whose bytes the page cache then takes. A write that
+ * fails both ways ({@code ENOSPC}, {@code EIO}) fails the request, and after it nothing more is written: the file
+ * keeps the unbroken prefix it has, for the upload to resume from.
  */
 final class UploadFile implements Closeable {
-    private static final Logger log = LoggerFactory.getLogger(UploadFile.class);
-
     /** Uploads smaller than this never use direct I/O: small blobs and manifests stay cheap. */
     static final long DIRECT_FROM = 4L << 20;
     /** Direct writes are aligned to this; it is a multiple of every common logical block size. */
     static final int BLOCK = 4096;
     /** Bytes per direct write. */
     static final int STAGING = 2 << 20;
-    /** Staging buffers kept for reuse, two per upload in direct mode; more uploads than that use the page cache. */
-    static final int POOLED = 16;
 
-    private static final ArrayBlockingQueue<ByteBuffer> pool = new ArrayBlockingQueue<>(POOLED);
-    private static final AtomicInteger allocated = new AtomicInteger();
-    private static final ExecutorService writers = Executors.newCachedThreadPool(Thread.ofPlatform()
-            .name("berth-upload-writer-", 0).daemon(true).factory());
-    /** Reads blobs written around the page cache back into it, one at a time; a full queue drops the request. */
-    private static final ExecutorService warmer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(4),
-            Thread.ofPlatform().name("berth-blob-warmer").daemon(true).factory(), new ThreadPoolExecutor.DiscardPolicy());
-    /** Used by the warmer's one thread only. */
-    private static final ByteBuffer WARM_BUFFER = ByteBuffer.allocateDirect(1 << 20);
-    private static volatile boolean directAllowed = !Boolean.getBoolean("berth.storage.noDirectIo");
-    private static volatile boolean directRefused;
-
+    private final UploadIo io;
     private final Path path;
     private final FileChannel cached;
     /** Bytes appended so far, written or still staged. */
@@ -76,7 +59,11 @@ final class UploadFile implements Closeable {
     /** How many bytes at the start of {@code filling} are already in the file. */
     private int inFile;
 
-    UploadFile(Path path) throws IOException {
+    /** Set when a write failed: from then on nothing more is written, so the file stays an unbroken prefix. */
+    private boolean broken;
+
+    UploadFile(UploadIo io, Path path) throws IOException {
+        this.io = io;
         this.path = path;
         this.cached = FileChannel.open(path, StandardOpenOption.WRITE, StandardOpenOption.READ, StandardOpenOption.CREATE);
         this.size = cached.size();
@@ -89,6 +76,7 @@ final class UploadFile implements Closeable {
 
     /** Appends {@code buffers} in order, consuming them. */
     void append(ByteBuffer[] buffers) throws IOException {
+        requireIntact();
         long total = 0;
         for (ByteBuffer b : buffers) {
             total += b.remaining();
@@ -98,8 +86,13 @@ final class UploadFile implements Closeable {
         }
         if (direct == null) {
             long written = 0;
-            while (written < total) {
-                written += cached.write(buffers);
+            try {
+                while (written < total) {
+                    written += cached.write(buffers);
+                }
+            } catch (IOException e) {
+                broken = true;
+                throw e;
             }
             size += total;
             return;
@@ -122,10 +115,18 @@ final class UploadFile implements Closeable {
     /** Writes what is staged and makes every appended byte durable. */
     void force() throws IOException {
         drain();
-        cached.force(false);
+        try {
+            cached.force(false);
+        } catch (IOException e) {
+            broken = true;
+            throw e;
+        }
     }
 
-    /** Writes what is staged, so that the file holds every appended byte, and closes. */
+    /**
+     * Writes what is staged, so that the file holds every appended byte, and closes. After a failed write it
+     * only closes, and fails: the file then holds fewer bytes than were appended.
+     */
     @Override
     public void close() throws IOException {
         try {
@@ -164,51 +165,38 @@ final class UploadFile implements Closeable {
         return wentDirect;
     }
 
-    /**
-     * Reads {@code file} into the page cache in the background. A blob that was written around the page
-     * cache is read back, because a freshly pushed layer is usually pulled soon (a rollout pulls it on
-     * every node at once), and its first pull should not wait for the disk.
-     */
-    static void warm(Path file) {
-        warmer.execute(() -> {
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-                long at = 0;
-                int n;
-                while ((n = ch.read(WARM_BUFFER.clear(), at)) > 0) {
-                    at += n;
-                }
-            } catch (IOException e) {
-                // deleted or moved meanwhile: nothing to warm
-            }
-        });
-    }
-
-    /** Turns direct I/O on or off for files opened later (the property berth.storage.noDirectIo turns it off at start). */
-    static void allowDirectIo(boolean allowed) {
-        directAllowed = allowed;
-    }
-
-    /** False once a filesystem refused a direct open or write. */
-    static boolean directIoRefused() {
-        return directRefused;
+    private void requireIntact() throws IOException {
+        if (broken) {
+            throw new IOException("an earlier write to " + path + " failed; the upload resumes from what the file holds");
+        }
     }
 
     private void enterDirectMode() throws IOException {
-        if (!directAllowed || directRefused) {
+        if (!io.directAllowed()) {
             return;
         }
-        ByteBuffer a = acquire();
-        ByteBuffer b = a == null ? null : acquire();
+        ByteBuffer a = io.acquire();
+        ByteBuffer b = a == null ? null : io.acquire();
         if (b == null) {
-            release(a);
+            io.release(a);
             return;
         }
         try {
             direct = FileChannel.open(path, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
-        } catch (IOException | UnsupportedOperationException e) {
-            refuse(e);
-            release(a);
-            release(b);
+        } catch (UnsupportedOperationException e) {
+            io.refuse(path, e); // this JDK has no O_DIRECT here
+        } catch (FileSystemException e) {
+            // The file opened a moment ago without O_DIRECT. The JDK raises this generic type for EINVAL, the refusal;
+            // its subclasses (no such file, access denied ...) are about the file, not the volume.
+            if (e.getClass() == FileSystemException.class) {
+                io.refuse(path, e);
+            }
+        } catch (IOException e) {
+            // Anything else (the JDK could not set up direct I/O for this file): this file is written through the page cache.
+        }
+        if (direct == null) {
+            io.release(a);
+            io.release(b);
             return;
         }
         filling = a;
@@ -232,7 +220,7 @@ final class UploadFile implements Closeable {
         ByteBuffer full = filling.flip();
         long at = fillStart;
         FileChannel ch = direct;
-        inFlight = CompletableFuture.runAsync(() -> writeFully(ch, full, at), writers);
+        inFlight = CompletableFuture.runAsync(() -> writeFully(ch, full, at), io.writers());
         fillStart += full.limit();
         filling = spare.clear();
         spare = full;
@@ -242,20 +230,26 @@ final class UploadFile implements Closeable {
     /** Writes the whole blocks staged directly and the rest through the page cache; direct mode stays on. */
     private void drain() throws IOException {
         awaitInFlight();
+        requireIntact();
         ByteBuffer fill = filling;
         if (fill == null || fill.position() == inFile) {
             return;
         }
         int whole = fill.position() - fill.position() % BLOCK;
         int end = fill.position();
-        if (whole > 0) {
-            writeFully(direct, fill.duplicate().position(0).limit(whole), fillStart);
-        }
-        if (end > whole) {
-            ByteBuffer tail = fill.duplicate().position(whole).limit(end);
-            while (tail.hasRemaining()) {
-                cached.write(tail, fillStart + tail.position());
+        try {
+            if (whole > 0) {
+                writeFully(direct, fill.duplicate().position(0).limit(whole), fillStart);
             }
+            if (end > whole) {
+                writeAt(cached, fill.duplicate().position(whole).limit(end), fillStart + whole);
+            }
+        } catch (UncheckedIOException e) {
+            broken = true;
+            throw e.getCause();
+        } catch (IOException e) {
+            broken = true;
+            throw e;
         }
         // Keep the partial block staged: the next bytes complete it, and it is rewritten whole.
         fill.put(0, fill, whole, end - whole).position(end - whole);
@@ -263,18 +257,27 @@ final class UploadFile implements Closeable {
         inFile = end - whole;
     }
 
+    /**
+     * Writes {@code src} at {@code at}, directly when it can. A direct write that fails is tried again through the
+     * page cache: if that works, the volume refused the direct write, and the storage stops trying; if it fails too,
+     * the disk did (no space, an I/O error), and that failure is thrown.
+     */
     private void writeFully(@Nullable FileChannel ch, ByteBuffer src, long at) {
         try {
-            if (ch != null && !directRefused) {
+            if (ch != null && io.directAllowed()) {
                 try {
                     writeAt(ch, src.duplicate(), at);
+                    io.wroteDirect(src.remaining());
                     return;
                 } catch (IOException e) {
-                    if (!"Invalid argument".equals(e.getMessage())) {
-                        throw e;
+                    try {
+                        writeAt(cached, src.duplicate(), at);
+                    } catch (IOException again) {
+                        again.addSuppressed(e);
+                        throw again;
                     }
-                    // EINVAL: this filesystem does not take these direct writes after all
-                    refuse(e);
+                    io.refuse(path, e);
+                    return;
                 }
             }
             writeAt(cached, src.duplicate(), at);
@@ -283,9 +286,11 @@ final class UploadFile implements Closeable {
         }
     }
 
+    /** Writes all of {@code src}, from its position, at {@code at} in the file. */
     private static void writeAt(FileChannel ch, ByteBuffer src, long at) throws IOException {
+        int from = src.position();
         while (src.hasRemaining()) {
-            ch.write(src, at + src.position());
+            ch.write(src, at + src.position() - from);
         }
     }
 
@@ -293,6 +298,7 @@ final class UploadFile implements Closeable {
         try {
             inFlight.get();
         } catch (ExecutionException e) {
+            broken = true;
             Throwable cause = e.getCause() instanceof UncheckedIOException u ? u.getCause() : e.getCause();
             throw cause instanceof IOException io ? io : new IOException(cause);
         } catch (InterruptedException e) {
@@ -312,40 +318,9 @@ final class UploadFile implements Closeable {
             }
             direct = null;
         }
-        release(filling);
-        release(spare);
+        io.release(filling);
+        io.release(spare);
         filling = null;
         spare = null;
-    }
-
-    private static void refuse(Exception e) {
-        if (!directRefused) {
-            directRefused = true;
-            log.info("direct I/O refused ({}); uploads are written through the page cache", e.toString());
-        }
-    }
-
-    private static @Nullable ByteBuffer acquire() {
-        ByteBuffer b = pool.poll();
-        if (b != null) {
-            return b;
-        }
-        if (allocated.incrementAndGet() > POOLED) {
-            allocated.decrementAndGet();
-            return null;
-        }
-        try {
-            return ByteBuffer.allocateDirect(STAGING + BLOCK).alignedSlice(BLOCK).limit(STAGING).slice();
-        } catch (OutOfMemoryError e) {
-            // -XX:MaxDirectMemorySize is smaller than the pool in a small pod: this upload uses the page cache.
-            allocated.decrementAndGet();
-            return null;
-        }
-    }
-
-    private static void release(@Nullable ByteBuffer b) {
-        if (b != null) {
-            pool.offer(b.clear());
-        }
     }
 }

@@ -34,6 +34,7 @@ final class Uploads {
     private final Layout layout;
     private final Blobs blobs;
     private final Clock clock;
+    private final UploadIo io;
     private final ConcurrentHashMap<Path, State> states = new ConcurrentHashMap<>();
 
     /** Who started an upload this process counts against {@link #maxOpen}; the account is null for one found on disk. */
@@ -46,14 +47,19 @@ final class Uploads {
     private final Map<RepositoryName, Integer> openPerRepository = new HashMap<>();
     private final Map<String, Integer> openPerAccount = new HashMap<>();
 
-    Uploads(Layout layout, Blobs blobs, Clock clock) {
+    Uploads(Layout layout, Blobs blobs, Clock clock, UploadIo io) {
         this.layout = layout;
         this.blobs = blobs;
         this.clock = clock;
+        this.io = io;
     }
 
     Blobs blobs() {
         return blobs;
+    }
+
+    UploadIo io() {
+        return io;
     }
 
     /** At most {@code max} unfinished uploads per repository, and per account (default: no limit). */
@@ -76,7 +82,7 @@ final class Uploads {
         } catch (IOException e) {
             FileTrees.delete(dir);
             forget(dir);
-            throw new UncheckedIOException(e);
+            throw IoFailures.of("starting an upload in " + repository, dir, e);
         } catch (RuntimeException e) {
             FileTrees.delete(dir);
             forget(dir);
@@ -190,7 +196,7 @@ final class Uploads {
             return new Upload(this, repository, id, state, dir);
         } catch (IOException e) {
             state.permit.release();
-            throw new UncheckedIOException(e);
+            throw IoFailures.of("opening upload " + id, dir, e);
         } catch (RuntimeException e) {
             state.permit.release();
             throw e;

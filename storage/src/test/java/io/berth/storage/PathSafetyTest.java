@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -51,22 +53,40 @@ class PathSafetyTest {
     @ParameterizedTest
     @ValueSource(strings = {"..", "../escape", "a/../../escape", "/etc", "a//b", "%2e%2e/escape", "a%2F..%2F..", "A"})
     void maliciousRepositoryNamesNeverReachTheDisk(String name) {
-        assertThatThrownBy(() -> storage.startUpload(RepositoryName.of(name))).isInstanceOf(StorageException.class);
+        Set<Path> before = tree();
 
-        assertOnlyRootAndSentinelOutside();
-        assertThat(root.resolve("docker")).doesNotExist();
+        // Every storage operation takes a RepositoryName: refusing to make one is what keeps the name off the disk.
+        assertThatThrownBy(() -> RepositoryName.of(name))
+                .isInstanceOfSatisfying(StorageException.class, e -> assertThat(e.problem()).isEqualTo(Problem.NAME_INVALID));
+
+        assertThat(tree()).isEqualTo(before);
     }
 
+    /**
+     * Each id leads, joined unchecked under the repository's {@code _uploads}, to a decoy upload outside the root: so
+     * without the id check, resuming would take hold of the decoy and a cancel would delete it.
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"..", "../../..", "../../../../sentinel", "x/../../..", "..%2F..", "/tmp/x"})
-    void maliciousUploadIdsNeverReachTheDisk(String id) {
+    @ValueSource(strings = {"../../../../../../../escape", "./../../../../../../../escape", "..%2F..", "ABSOLUTE"})
+    void maliciousUploadIdsNeverReachTheDisk(String given) throws IOException {
         RepositoryName repo = RepositoryName.of("repo");
+        storage.startUpload(repo).close(); // the directories the path climbs out of exist
+        Path decoy = Files.createDirectories(sandbox.resolve("escape"));
+        Files.writeString(decoy.resolve("data"), "decoy");
+        String id = given.equals("ABSOLUTE") ? decoy.toString() : given;
+        Path uploads = root.resolve("docker/registry/v2/repositories/repo/_uploads");
+        if (!given.contains("%")) {
+            assertThat(uploads.resolve(id).normalize()).isEqualTo(decoy);
+        }
+        Set<Path> before = tree();
 
         assertThatThrownBy(() -> storage.resumeUpload(repo, id))
                 .isInstanceOfSatisfying(StorageException.class, e -> assertThat(e.problem()).isEqualTo(Problem.BLOB_UPLOAD_UNKNOWN));
+        assertThatThrownBy(() -> storage.uploadProgress(repo, id))
+                .isInstanceOfSatisfying(StorageException.class, e -> assertThat(e.problem()).isEqualTo(Problem.BLOB_UPLOAD_UNKNOWN));
 
-        assertOnlyRootAndSentinelOutside();
-        assertThat(Files.exists(sandbox.resolve("sentinel"))).isTrue();
+        assertThat(tree()).isEqualTo(before);
+        assertThat(Fixtures.read(decoy.resolve("data"))).isEqualTo("decoy");
     }
 
     @Test
@@ -92,6 +112,15 @@ class PathSafetyTest {
 
         try (Stream<Path> files = Files.list(root)) {
             assertThat(files).isEmpty();
+        }
+    }
+
+    /** Every path under the sandbox, root and all, so that a write anywhere in it shows. */
+    private Set<Path> tree() {
+        try (Stream<Path> all = Files.walk(sandbox)) {
+            return all.collect(Collectors.toSet());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

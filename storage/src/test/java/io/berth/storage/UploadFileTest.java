@@ -14,28 +14,40 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The upload file must hold exactly the bytes appended, in order, after every request, whether they
  * went through the page cache, straight to the disk, or both, and whatever their sizes and alignment.
+ *
+ * <p>The files are under the build's {@code target/} directory, not {@code java.io.tmpdir}: that may be a tmpfs or
+ * ramfs that refuses {@code O_DIRECT}, where the direct cases would pass without a single direct write.
  */
 class UploadFileTest {
-    @TempDir
-    Path dir;
+    private Path dir;
+    private final UploadIo io = new UploadIo(true);
+
+    @BeforeEach
+    void directoryOnTheBuildDisk() throws IOException {
+        Files.createDirectories(Path.of("target"));
+        dir = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "upload-file-test-");
+    }
 
     @AfterEach
-    void directIoBackOn() {
-        UploadFile.allowDirectIo(true);
+    void deleteDirectory() {
+        FileTrees.delete(dir);
     }
 
     @ParameterizedTest(name = "direct I/O allowed: {0}")
     @ValueSource(booleans = {true, false})
     void oddlySizedAppendsAcrossRequestsLandInOrder(boolean direct) throws IOException {
-        UploadFile.allowDirectIo(direct);
+        if (direct) {
+            requireDirectIo();
+        }
+        io.allowDirect(direct);
         Path file = dir.resolve("data");
         byte[] expected = random(UploadFile.DIRECT_FROM + 3L * UploadFile.STAGING + 12_345, 1);
         Random sizes = new Random(2);
@@ -43,7 +55,7 @@ class UploadFileTest {
         boolean wentDirect = false;
         // Each request appends a few odd-sized buffers; the file is reopened between requests, as a PATCH series does.
         while (at < expected.length) {
-            try (UploadFile f = new UploadFile(file)) {
+            try (UploadFile f = new UploadFile(io, file)) {
                 assertThat(f.size()).isEqualTo(at);
                 for (int i = 0; i < 3 && at < expected.length; i++) {
                     int a = Math.min(expected.length - at, 1 + sizes.nextInt(700_000));
@@ -57,26 +69,34 @@ class UploadFileTest {
             assertThat(Files.size(file)).isEqualTo(at);
         }
         assertThat(Files.readAllBytes(file)).isEqualTo(expected);
-        assertThat(wentDirect).isEqualTo(direct && !UploadFile.directIoRefused());
+        assertThat(wentDirect).isEqualTo(direct);
+        assertThat(io.directRefused()).isFalse();
+        if (direct) {
+            // Everything past the first DIRECT_FROM bytes, bar each request's last partial block, went around the page cache.
+            assertThat(io.directBytes()).isGreaterThan(expected.length - UploadFile.DIRECT_FROM - 50L * UploadFile.BLOCK);
+        } else {
+            assertThat(io.directBytes()).isZero();
+        }
     }
 
     @Test
     void oneLargeAppendGoesDirectWhereTheFilesystemTakesIt() throws IOException {
-        assumeTrue(directIoWorks(), "the temporary directory's filesystem refuses O_DIRECT");
+        requireDirectIo();
         Path file = dir.resolve("data");
         byte[] expected = random(UploadFile.DIRECT_FROM + UploadFile.STAGING + 1, 3);
-        try (UploadFile f = new UploadFile(file)) {
+        try (UploadFile f = new UploadFile(io, file)) {
             f.append(new ByteBuffer[] {ByteBuffer.allocateDirect(expected.length).put(expected).flip()});
             assertThat(f.isDirect()).isTrue();
             f.force();
             assertThat(Files.readAllBytes(file)).isEqualTo(expected);
         }
+        assertThat(io.directBytes()).isEqualTo(UploadFile.DIRECT_FROM + UploadFile.STAGING);
     }
 
     @Test
     void smallFilesNeverGoDirect() throws IOException {
         Path file = dir.resolve("data");
-        try (UploadFile f = new UploadFile(file)) {
+        try (UploadFile f = new UploadFile(io, file)) {
             f.append(new ByteBuffer[] {ByteBuffer.wrap(random(UploadFile.DIRECT_FROM - 1, 4))});
             assertThat(f.isDirect()).isFalse();
         }
@@ -85,18 +105,18 @@ class UploadFileTest {
 
     @Test
     void uploadsBeyondThePooledBuffersFallBackToThePageCache() throws IOException {
-        assumeTrue(directIoWorks(), "the temporary directory's filesystem refuses O_DIRECT");
+        requireDirectIo();
         byte[] content = random(UploadFile.DIRECT_FROM + 5, 5);
         List<UploadFile> open = new ArrayList<>();
         try {
             int direct = 0;
-            for (int i = 0; i < UploadFile.POOLED / 2 + 3; i++) {
-                UploadFile f = new UploadFile(dir.resolve("data-" + i));
+            for (int i = 0; i < UploadIo.POOLED / 2 + 3; i++) {
+                UploadFile f = new UploadFile(io, dir.resolve("data-" + i));
                 open.add(f);
                 f.append(new ByteBuffer[] {ByteBuffer.wrap(content)});
                 direct += f.isDirect() ? 1 : 0;
             }
-            assertThat(direct).isEqualTo(UploadFile.POOLED / 2);
+            assertThat(direct).isEqualTo(UploadIo.POOLED / 2);
         } finally {
             for (UploadFile f : open) {
                 f.close();
@@ -106,13 +126,18 @@ class UploadFileTest {
             assertThat(Files.readAllBytes(dir.resolve("data-" + i))).isEqualTo(content);
         }
         // Closed uploads gave their buffers back.
-        try (UploadFile f = new UploadFile(dir.resolve("again"))) {
+        try (UploadFile f = new UploadFile(io, dir.resolve("again"))) {
             f.append(new ByteBuffer[] {ByteBuffer.wrap(content)});
             assertThat(f.isDirect()).isTrue();
         }
     }
 
-    /** Whether the temporary directory's filesystem takes an aligned O_DIRECT write at all. */
+    /** Skips only where the build directory's own filesystem refuses O_DIRECT: then no code could write directly there. */
+    private void requireDirectIo() throws IOException {
+        assumeTrue(directIoWorks(), "the build directory " + dir + " is on a filesystem that refuses O_DIRECT");
+    }
+
+    /** Whether the test directory's filesystem takes an aligned O_DIRECT write at all. */
     private boolean directIoWorks() throws IOException {
         Path probe = dir.resolve("probe");
         try (FileChannel ch = FileChannel.open(probe, StandardOpenOption.CREATE, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT)) {

@@ -42,7 +42,7 @@ enum ErrorCode {
         return status;
     }
 
-    /** The wire code of a storage problem; the switch is exhaustive, so a new {@link Problem} does not compile unmapped. */
+    /** The code a storage problem is sent as (an exhaustive switch: a new {@link Problem} does not compile unmapped); {@link HttpError#from} says which get another status than the code's own. */
     static ErrorCode of(Problem problem) {
         return switch (problem) {
             case BLOB_UNKNOWN -> BLOB_UNKNOWN;
@@ -60,6 +60,8 @@ enum ErrorCode {
             case UNSUPPORTED -> UNSUPPORTED;
             case DENIED -> DENIED;
             case TOOMANYREQUESTS -> TOOMANYREQUESTS;
+            case STORAGE_FULL -> UNAVAILABLE;
+            case STORAGE_FAILED -> UNKNOWN;
         };
     }
 }

@@ -1,5 +1,6 @@
 package io.berth.server.http;
 
+import io.berth.storage.Problem;
 import io.berth.storage.StorageException;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.Serial;
@@ -22,8 +23,16 @@ final class HttpError extends RuntimeException {
         this.status = status;
     }
 
+    /**
+     * A storage refusal as the spec's error. A full volume is 507 Insufficient Storage with the code UNAVAILABLE, as
+     * below {@code berth.storage.minFreeBytes}; a failing volume (EIO, read-only) is 500 UNKNOWN, with what failed.
+     */
     static HttpError from(StorageException e) {
-        return new HttpError(ErrorCode.of(e.problem()), String.valueOf(e.getMessage()));
+        ErrorCode code = ErrorCode.of(e.problem());
+        if (e.problem() == Problem.STORAGE_FULL) {
+            return new HttpError(code, HttpResponseStatus.INSUFFICIENT_STORAGE, String.valueOf(e.getMessage()));
+        }
+        return new HttpError(code, String.valueOf(e.getMessage()));
     }
 
     ErrorCode code() {

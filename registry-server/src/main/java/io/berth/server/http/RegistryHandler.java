@@ -1,5 +1,6 @@
 package io.berth.server.http;
 
+import io.berth.storage.Problem;
 import io.berth.storage.StorageException;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -277,7 +278,12 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     private HttpError toHttpError(RuntimeException e) {
         return switch (e) {
             case HttpError h -> h;
-            case StorageException s -> HttpError.from(s);
+            case StorageException s -> {
+                if (s.problem() == Problem.STORAGE_FULL || s.problem() == Problem.STORAGE_FAILED) {
+                    endpoints.registry().metrics().storageError();
+                }
+                yield HttpError.from(s);
+            }
             default -> internal(e);
         };
     }
