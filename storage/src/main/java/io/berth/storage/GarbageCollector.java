@@ -6,6 +6,9 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -14,27 +17,45 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * registry:2's mark and sweep, made safe for multi-arch images and referrers: with
- * {@code deleteUntagged}, a manifest survives when a tag reaches it directly, through an index, or
- * as a referrer of a surviving manifest. registry:2 2.8 would delete an index's children there.
- * Whatever a tag reaches (its manifest, an index's children, their config and layers) is kept in both
- * modes, so what an immutable tag protects from deletes is also safe from collection.
+ * registry:2's mark and sweep, made safe for multi-arch images and referrers, and safe to run while the registry
+ * serves (online): with {@code deleteUntagged}, a manifest survives when a tag reaches it directly, through an index,
+ * or as a referrer of a surviving manifest. registry:2 2.8 would delete an index's children there. Whatever a tag
+ * reaches (its manifest, an index's children, their config and layers) is kept in both modes, so what an immutable
+ * tag protects from deletes is also safe from collection.
  *
- * <p>Each repository's mark (and, with {@code deleteUntagged}, its manifest deletes) holds the repository's
- * lock, so a tag pushed meanwhile is either seen or waits. The blob sweep does not: like registry:2's, a
- * collection must run while nothing is pushed.
+ * <p>Online, in this process or from another one on the same volume:
+ * <ol>
+ *   <li><b>Grace period.</b> A blob whose data file or whose newest {@code _layers} link is younger than
+ *       {@code gracePeriod} is kept: an upload or a mount whose manifest is still to come. An upload of content already
+ *       stored and a mount refresh the data file's time ({@link Blobs#touch}). With {@code deleteUntagged}, a revision
+ *       written within the grace period is kept too.
+ *   <li><b>Mark.</b> Each repository's mark (and its untagged deletes) holds the repository's lock, so a push in this
+ *       process is either seen or waits.
+ *   <li><b>Bury, look again, delete.</b> Candidates are renamed to tombstones ({@link Blobs#bury}). Then every
+ *       revision written since the mark is read, and the tombstones of what it refers to are renamed back; only then
+ *       are the remaining tombstones deleted. A manifest push checks its blobs again after writing its revision and
+ *       renames back any tombstone it needs ({@link Blobs#rescue}): if a blob is buried after that check, the revision
+ *       was already visible to the second look. So a push is either acknowledged with all its blobs, or refused with
+ *       MANIFEST_BLOB_UNKNOWN, never acknowledged with a blob missing.
+ * </ol>
+ * A collection that stops half way leaves tombstones; the next one renames back those something refers to and deletes
+ * the rest. One collection runs at a time in a process.
  */
 public final class GarbageCollector {
     private static final Logger log = LoggerFactory.getLogger(GarbageCollector.class);
+    private static final java.util.concurrent.locks.ReentrantLock RUNNING = new java.util.concurrent.locks.ReentrantLock();
 
     private final Layout layout;
+    private final Blobs blobs;
     private final Manifests manifests;
     private final RepositoryLocks locks;
+    private final Clock clock;
 
     /**
      * What a collection did (or, on a dry run, would do).
@@ -45,14 +66,28 @@ public final class GarbageCollector {
      */
     public record Result(int manifestsDeleted, int blobsDeleted, long bytesFreed) {}
 
-    GarbageCollector(Layout layout, Manifests manifests, RepositoryLocks locks) {
+    GarbageCollector(Layout layout, Blobs blobs, Manifests manifests, RepositoryLocks locks, Clock clock) {
         this.layout = layout;
+        this.blobs = blobs;
         this.manifests = manifests;
         this.locks = locks;
+        this.clock = clock;
     }
 
-    Result run(boolean dryRun, boolean deleteUntagged) {
-        Set<Digest> marked = new HashSet<>();
+    Result run(boolean dryRun, boolean deleteUntagged, Duration gracePeriod) {
+        if (gracePeriod.isNegative()) {
+            throw new IllegalArgumentException("the grace period must not be negative, got " + gracePeriod);
+        }
+        RUNNING.lock();
+        try {
+            return collect(dryRun, deleteUntagged, clock.instant().minus(gracePeriod));
+        } finally {
+            RUNNING.unlock();
+        }
+    }
+
+    private Result collect(boolean dryRun, boolean deleteUntagged, Instant cutoff) {
+        Set<Digest> marked = ConcurrentHashMap.newKeySet();
         int[] manifestsDeleted = {0};
         List<String> unreadable = new ArrayList<>();
         RepositoryWalker.forEachRepository(layout, (repo, dir) -> locks.locked(repo, () -> {
@@ -62,7 +97,7 @@ public final class GarbageCollector {
                     unreadable.add(repo + "@" + digest);
                 }
             });
-            Set<Digest> live = deleteUntagged ? reachable(repo, revisions) : revisions.keySet();
+            Set<Digest> live = deleteUntagged ? reachable(repo, revisions, cutoff) : revisions.keySet();
             for (Map.Entry<Digest, @Nullable ParsedManifest> e : revisions.entrySet()) {
                 Digest digest = e.getKey();
                 if (!live.contains(digest)) {
@@ -73,37 +108,148 @@ public final class GarbageCollector {
                     }
                     continue;
                 }
-                marked.add(digest);
-                ParsedManifest parsed = e.getValue();
-                if (parsed != null) {
-                    parsed.blobs().forEach(d -> marked.add(d.digest()));
-                }
+                mark(marked, digest, e.getValue());
             }
         }));
-        long[] freed = {0};
-        int[] blobsDeleted = {0};
         if (!unreadable.isEmpty()) {
             // What an unreadable manifest refers to is unknown, so no blob can be proven unreferenced.
             log.warn("{} manifest(s) cannot be read, so no blob is deleted: {}", unreadable.size(),
                     unreadable.subList(0, Math.min(10, unreadable.size())));
             return new Result(manifestsDeleted[0], 0, 0);
         }
-        forEachBlob((digest, dataFile) -> {
-            if (marked.contains(digest)) {
-                return;
-            }
-            try {
-                freed[0] += Files.size(dataFile);
-            } catch (IOException e) {
-                // counted as zero bytes
-            }
-            blobsDeleted[0]++;
-            log.info("deleting blob {}{}", digest, dryRun ? " (dry run)" : "");
-            if (!dryRun) {
-                FileTrees.delete(dataFile.getParent());
+        List<Digest> candidates = new ArrayList<>();
+        List<Digest> buried = new ArrayList<>();
+        forEachBlob((digest, data, isTombstone) -> {
+            if (isTombstone) {
+                // Left by a collection that stopped half way (or that runs in another process): decided again below.
+                if (marked.contains(digest) || dryRun) {
+                    blobs.rescue(digest);
+                } else {
+                    buried.add(digest);
+                }
+            } else if (!marked.contains(digest) && olderThan(data, cutoff)) {
+                candidates.add(digest);
             }
         });
-        return new Result(manifestsDeleted[0], blobsDeleted[0], freed[0]);
+        dropRecentlyLinked(candidates, cutoff);
+        if (dryRun) {
+            long bytes = 0;
+            for (Digest d : candidates) {
+                log.info("deleting blob {} (dry run)", d);
+                bytes += Math.max(0, blobs.globalSize(d));
+            }
+            return new Result(manifestsDeleted[0], candidates.size(), bytes);
+        }
+        for (Digest d : candidates) {
+            // Looked at again just before: an upload of the same content or a mount since the scan refreshed it.
+            if (olderThan(layout.blobData(d), cutoff) && blobs.bury(d)) {
+                buried.add(d);
+            }
+        }
+        if (!markRevisionsWrittenSince(marked)) {
+            buried.forEach(blobs::rescue);
+            return new Result(manifestsDeleted[0], 0, 0);
+        }
+        long freed = 0;
+        int blobsDeleted = 0;
+        for (Digest d : buried) {
+            if (marked.contains(d)) {
+                blobs.rescue(d);
+                continue;
+            }
+            long size = blobs.deleteBuried(d);
+            if (size >= 0) {
+                log.info("deleted blob {}", d);
+                freed += size;
+                blobsDeleted++;
+            }
+        }
+        return new Result(manifestsDeleted[0], blobsDeleted, freed);
+    }
+
+    private static void mark(Set<Digest> marked, Digest manifest, @Nullable ParsedManifest parsed) {
+        marked.add(manifest);
+        if (parsed != null) {
+            parsed.blobs().forEach(d -> marked.add(d.digest()));
+        }
+    }
+
+    /**
+     * The second look: marks every revision, in every repository, that the mark did not see (pushed since, in this
+     * process or another), with what it refers to. False when one of them cannot be read.
+     */
+    private boolean markRevisionsWrittenSince(Set<Digest> marked) {
+        boolean[] readable = {true};
+        RepositoryWalker.forEachRepository(layout, (repo, dir) -> {
+            for (DigestAlgorithm alg : DigestAlgorithm.values()) {
+                for (Path revision : list(layout.revisionsRoot(repo).resolve(alg.prefix()))) {
+                    Digest named;
+                    try {
+                        named = new Digest(alg, revision.getFileName().toString());
+                    } catch (StorageException e) {
+                        named = null;
+                    }
+                    if (named != null && marked.contains(named)) {
+                        continue;
+                    }
+                    Digest digest = AtomicFiles.readLink(revision.resolve(Layout.LINK));
+                    if (digest == null || marked.contains(digest)) {
+                        continue;
+                    }
+                    ParsedManifest parsed = manifests.tryParse(digest);
+                    if (parsed == null) {
+                        log.warn("{}: manifest {} pushed during the collection cannot be read, so no blob is deleted", repo, digest);
+                        readable[0] = false;
+                    }
+                    mark(marked, digest, parsed);
+                }
+            }
+        });
+        return readable[0];
+    }
+
+    /** Drops the candidates linked into a repository within the grace period (a mount, or an upload's link). */
+    private void dropRecentlyLinked(List<Digest> candidates, Instant cutoff) {
+        if (candidates.isEmpty()) {
+            return;
+        }
+        Set<Digest> recent = new HashSet<>();
+        Set<Digest> wanted = new HashSet<>(candidates);
+        RepositoryWalker.forEachRepository(layout, (repo, dir) -> {
+            for (DigestAlgorithm alg : DigestAlgorithm.values()) {
+                Path layers = dir.resolve(Layout.LAYERS).resolve(alg.prefix());
+                // A new link makes a new directory here, which changes this directory's time: skip the old ones.
+                if (!Files.isDirectory(layers) || olderThan(layers, cutoff)) {
+                    continue;
+                }
+                for (Path link : list(layers)) {
+                    Digest digest;
+                    try {
+                        digest = new Digest(alg, link.getFileName().toString());
+                    } catch (StorageException e) {
+                        continue;
+                    }
+                    if (wanted.contains(digest) && !olderThan(link.resolve(Layout.LINK), cutoff)) {
+                        recent.add(digest);
+                    }
+                }
+            }
+        });
+        if (!recent.isEmpty()) {
+            log.info("keeping {} unreferenced blob(s) linked within the grace period", recent.size());
+            candidates.removeIf(recent::contains);
+        }
+    }
+
+    /** Whether {@code file} was last modified before {@code cutoff}; a missing file is not. */
+    private static boolean olderThan(Path file, Instant cutoff) {
+        try {
+            return Files.getLastModifiedTime(file).toInstant().isBefore(cutoff);
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private Map<Digest, @Nullable ParsedManifest> readRevisions(RepositoryName repo) {
@@ -119,10 +265,16 @@ public final class GarbageCollector {
         return out;
     }
 
-    /** Tagged manifests, their index children, and referrers of anything live, transitively. */
-    private Set<Digest> reachable(RepositoryName repo, Map<Digest, @Nullable ParsedManifest> revisions) {
+    /** Tagged and recent manifests, their index children, and referrers of anything live, transitively. */
+    private Set<Digest> reachable(RepositoryName repo, Map<Digest, @Nullable ParsedManifest> revisions, Instant cutoff) {
         Set<Digest> live = new HashSet<>();
         Deque<Digest> work = new ArrayDeque<>();
+        for (Digest d : revisions.keySet()) {
+            // Pushed within the grace period, perhaps by another process about to tag it or to push an index over it.
+            if (!olderThan(layout.revisionLink(repo, d), cutoff) && live.add(d)) {
+                work.add(d);
+            }
+        }
         for (Tag tag : manifests.allTags(repo)) {
             Digest d = AtomicFiles.readLink(layout.tagCurrentLink(repo, tag));
             if (d != null && live.add(d)) {
@@ -155,19 +307,26 @@ public final class GarbageCollector {
         return live;
     }
 
-    private void forEachBlob(java.util.function.BiConsumer<Digest, Path> action) {
+    private interface BlobVisitor {
+        void visit(Digest digest, Path file, boolean isTombstone);
+    }
+
+    /** Every blob data file, and every tombstone whose data file is missing. */
+    private void forEachBlob(BlobVisitor action) {
         for (DigestAlgorithm alg : DigestAlgorithm.values()) {
             for (Path prefix : list(layout.blobsRoot().resolve(alg.prefix()))) {
                 for (Path dir : list(prefix)) {
-                    Path data = dir.resolve(Layout.DATA);
                     Digest digest;
                     try {
                         digest = new Digest(alg, dir.getFileName().toString());
                     } catch (StorageException e) {
                         continue;
                     }
+                    Path data = dir.resolve(Layout.DATA);
                     if (Files.isRegularFile(data)) {
-                        action.accept(digest, data);
+                        action.visit(digest, data, false);
+                    } else if (Files.isRegularFile(dir.resolve(Layout.TOMBSTONE))) {
+                        action.visit(digest, dir.resolve(Layout.TOMBSTONE), true);
                     }
                 }
             }

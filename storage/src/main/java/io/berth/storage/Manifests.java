@@ -79,7 +79,18 @@ final class Manifests {
             }
             verifyReferences(repo, declared);
             blobs.put(digest, content, layout.uploadDir(repo, UUID.randomUUID().toString()));
+            boolean known = isRevision(repo, digest);
             AtomicFiles.writeLink(layout.revisionLink(repo, digest), digest);
+            // Checked again now that the revision is visible: a collection (in this process or another) that buries
+            // a blob after this point finds the revision when it looks again before deleting, and one that buried it
+            // before is undone here (the check renames the tombstone back). Either way an acknowledged push keeps its blobs.
+            Digest missing = missingBlob(digest, declared);
+            if (missing != null) {
+                if (!known) {
+                    AtomicFiles.deleteLink(layout.revisionLink(repo, digest));
+                }
+                throw new StorageException(Problem.MANIFEST_BLOB_UNKNOWN, "blob unknown to registry: " + missing);
+            }
             if (parsed.subject() != null) {
                 AtomicFiles.writeLink(layout.referrerLink(repo, parsed.subject().digest(), digest), digest);
             }
@@ -105,6 +116,19 @@ final class Manifests {
                 throw new StorageException(Problem.MANIFEST_BLOB_UNKNOWN, "manifest unknown to registry: " + d.digest());
             }
         }
+    }
+
+    /** The first of the manifest's own blob and the blobs it refers to that the store lacks, or null. */
+    private @Nullable Digest missingBlob(Digest manifest, ParsedManifest parsed) {
+        if (blobs.globalSize(manifest) < 0) {
+            return manifest;
+        }
+        for (Descriptor d : parsed.blobs()) {
+            if (blobs.globalSize(d.digest()) < 0) {
+                return d.digest();
+            }
+        }
+        return null;
     }
 
     boolean isRevision(RepositoryName repo, Digest digest) {
