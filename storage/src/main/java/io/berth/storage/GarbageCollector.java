@@ -88,9 +88,9 @@ public final class GarbageCollector {
 
     private Result collect(boolean dryRun, boolean deleteUntagged, Instant cutoff) {
         Set<Digest> marked = ConcurrentHashMap.newKeySet();
-        int[] manifestsDeleted = {0};
-        List<String> unreadable = new ArrayList<>();
-        RepositoryWalker.forEachRepository(layout, (repo, dir) -> locks.locked(repo, () -> {
+        java.util.concurrent.atomic.AtomicInteger deletedManifests = new java.util.concurrent.atomic.AtomicInteger();
+        List<String> unreadable = java.util.Collections.synchronizedList(new ArrayList<>());
+        inParallel(repositories(), repo -> locks.locked(repo, () -> {
             Map<Digest, @Nullable ParsedManifest> revisions = readRevisions(repo);
             revisions.forEach((digest, parsed) -> {
                 if (parsed == null) {
@@ -102,7 +102,7 @@ public final class GarbageCollector {
                 Digest digest = e.getKey();
                 if (!live.contains(digest)) {
                     log.info("{}: deleting untagged manifest {}{}", repo, digest, dryRun ? " (dry run)" : "");
-                    manifestsDeleted[0]++;
+                    deletedManifests.incrementAndGet();
                     if (!dryRun) {
                         manifests.delete(repo, new Reference.ByDigest(digest), TagGuard.NONE);
                     }
@@ -111,26 +111,31 @@ public final class GarbageCollector {
                 mark(marked, digest, e.getValue());
             }
         }));
+        int manifestsDeleted = deletedManifests.get();
         if (!unreadable.isEmpty()) {
             // What an unreadable manifest refers to is unknown, so no blob can be proven unreferenced.
             log.warn("{} manifest(s) cannot be read, so no blob is deleted: {}", unreadable.size(),
                     unreadable.subList(0, Math.min(10, unreadable.size())));
-            return new Result(manifestsDeleted[0], 0, 0);
+            return new Result(manifestsDeleted, 0, 0);
         }
         List<Digest> candidates = new ArrayList<>();
         List<Digest> buried = new ArrayList<>();
-        forEachBlob((digest, data, isTombstone) -> {
+        forEachUnmarkedBlob(marked, (digest, data, isTombstone) -> {
             if (isTombstone) {
                 // Left by a collection that stopped half way (or that runs in another process): decided again below.
-                if (marked.contains(digest) || dryRun) {
+                if (dryRun) {
                     blobs.rescue(digest);
                 } else {
                     buried.add(digest);
                 }
-            } else if (!marked.contains(digest) && olderThan(data, cutoff)) {
+            } else if (olderThan(data, cutoff)) {
                 candidates.add(digest);
             }
         });
+        Path unfinished = layout.v2().resolve("_berth").resolve("gc-unfinished");
+        if (Files.exists(unfinished)) {
+            rescueMarkedTombstones(marked);
+        }
         dropRecentlyLinked(candidates, cutoff);
         if (dryRun) {
             long bytes = 0;
@@ -138,8 +143,9 @@ public final class GarbageCollector {
                 log.info("deleting blob {} (dry run)", d);
                 bytes += Math.max(0, blobs.globalSize(d));
             }
-            return new Result(manifestsDeleted[0], candidates.size(), bytes);
+            return new Result(manifestsDeleted, candidates.size(), bytes);
         }
+        AtomicFiles.write(unfinished, clock.instant().toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
         for (Digest d : candidates) {
             // Looked at again just before: an upload of the same content or a mount since the scan refreshed it.
             if (olderThan(layout.blobData(d), cutoff) && blobs.bury(d)) {
@@ -148,7 +154,8 @@ public final class GarbageCollector {
         }
         if (!markRevisionsWrittenSince(marked)) {
             buried.forEach(blobs::rescue);
-            return new Result(manifestsDeleted[0], 0, 0);
+            FileTrees.delete(unfinished);
+            return new Result(manifestsDeleted, 0, 0);
         }
         long freed = 0;
         int blobsDeleted = 0;
@@ -164,7 +171,8 @@ public final class GarbageCollector {
                 blobsDeleted++;
             }
         }
-        return new Result(manifestsDeleted[0], blobsDeleted, freed);
+        FileTrees.delete(unfinished);
+        return new Result(manifestsDeleted, blobsDeleted, freed);
     }
 
     private static void mark(Set<Digest> marked, Digest manifest, @Nullable ParsedManifest parsed) {
@@ -311,8 +319,11 @@ public final class GarbageCollector {
         void visit(Digest digest, Path file, boolean isTombstone);
     }
 
-    /** Every blob data file, and every tombstone whose data file is missing. */
-    private void forEachBlob(BlobVisitor action) {
+    /**
+     * Every blob not in {@code marked} whose data file is there, and every tombstone whose data file is missing. A
+     * marked blob costs no system call: the directories are listed, their entries not looked at.
+     */
+    private void forEachUnmarkedBlob(Set<Digest> marked, BlobVisitor action) {
         for (DigestAlgorithm alg : DigestAlgorithm.values()) {
             for (Path prefix : list(layout.blobsRoot().resolve(alg.prefix()))) {
                 for (Path dir : list(prefix)) {
@@ -320,6 +331,9 @@ public final class GarbageCollector {
                     try {
                         digest = new Digest(alg, dir.getFileName().toString());
                     } catch (StorageException e) {
+                        continue;
+                    }
+                    if (marked.contains(digest)) {
                         continue;
                     }
                     Path data = dir.resolve(Layout.DATA);
@@ -330,6 +344,57 @@ public final class GarbageCollector {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * Renames back the tombstones of marked blobs that a collection cut short left ({@code _berth/gc-unfinished} says
+     * one did); a request would on first use, but registry:2 would not. One file check per marked blob.
+     */
+    private void rescueMarkedTombstones(Set<Digest> marked) {
+        for (Digest d : marked) {
+            if (Files.exists(layout.blobData(d).resolveSibling(Layout.TOMBSTONE), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                blobs.rescue(d);
+            }
+        }
+    }
+
+    private List<RepositoryName> repositories() {
+        List<RepositoryName> repos = new ArrayList<>();
+        RepositoryWalker.forEachRepository(layout, (repo, dir) -> repos.add(repo));
+        return repos;
+    }
+
+    /** Runs {@code action} on each repository, on up to four threads (the mark is file reads and JSON parsing). */
+    private static void inParallel(List<RepositoryName> repos, java.util.function.Consumer<RepositoryName> action) {
+        int threads = Math.max(1, Math.min(4, Math.min(repos.size(), Runtime.getRuntime().availableProcessors())));
+        if (threads == 1) {
+            repos.forEach(action);
+            return;
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "berth-gc-mark");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+            for (RepositoryName repo : repos) {
+                done.add(pool.submit(() -> action.accept(repo)));
+            }
+            for (java.util.concurrent.Future<?> f : done) {
+                f.get();
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while marking", e);
+        } finally {
+            pool.shutdownNow();
         }
     }
 

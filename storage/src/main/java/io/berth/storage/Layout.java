@@ -11,6 +11,7 @@ import java.nio.file.Path;
  * &lt;root&gt;/docker/registry/v2/
  *   blobs/&lt;alg&gt;/&lt;hex[0:2]&gt;/&lt;hex&gt;/data
  *   blobs/&lt;alg&gt;/&lt;hex[0:2]&gt;/&lt;hex&gt;/data.berth-gc   (Berth's own: a blob a collection is deleting)
+ *   _berth/gc-unfinished   (Berth's own: a collection is deleting, or stopped while it was)
  *   repositories/&lt;name&gt;/_layers/&lt;alg&gt;/&lt;hex&gt;/link
  *   repositories/&lt;name&gt;/_manifests/revisions/&lt;alg&gt;/&lt;hex&gt;/link
  *   repositories/&lt;name&gt;/_manifests/tags/&lt;tag&gt;/current/link

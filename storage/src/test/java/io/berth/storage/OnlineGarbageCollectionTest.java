@@ -176,6 +176,28 @@ class OnlineGarbageCollectionTest extends StorageTestBase {
         assertThat(read(other, d)).isEqualTo(new String(content, java.nio.charset.StandardCharsets.UTF_8));
     }
 
+    @Test
+    void aCollectionCutShortIsFinishedByTheNextOneAndRequestsRescueWhatTheyNeedMeanwhile() throws IOException {
+        Fixtures.Pushed image = Fixtures.pushImage(storage, REPO, "kept", Tag.of("v1"));
+        Digest orphan = pushBlob(storage, REPO, utf8("orphan"));
+        // What a collection that stopped between burying and deleting leaves: tombstones, and its marker.
+        for (Digest d : List.of(image.blobs().get(0), image.blobs().get(1), orphan)) {
+            Files.move(Fixtures.blobData(root, d), Fixtures.blobData(root, d).resolveSibling("data.berth-gc"));
+        }
+        java.nio.file.Path marker = Fixtures.v2(root).resolve("_berth/gc-unfinished");
+        Files.createDirectories(marker.getParent());
+        Files.writeString(marker, "2026-01-01T00:00:00Z");
+
+        assertThat(read(REPO, image.blobs().get(0))).as("a read renames the tombstone back").startsWith("{\"seed\"");
+        GarbageCollector.Result result = storage.collectGarbage(false, false, Duration.ZERO);
+
+        assertThat(result.blobsDeleted()).isEqualTo(1);
+        assertThat(Fixtures.blobData(root, orphan).resolveSibling("data.berth-gc")).doesNotExist();
+        assertThat(Fixtures.blobData(root, image.blobs().get(1))).as("a referenced blob's tombstone is renamed back").exists();
+        assertThat(Fixtures.blobData(root, image.blobs().get(1)).resolveSibling("data.berth-gc")).doesNotExist();
+        assertThat(marker).doesNotExist();
+    }
+
     private Digest pushAgain(RepositoryName repo, byte[] content, int how) {
         Digest d = sha256(content);
         switch (how) {
