@@ -87,10 +87,17 @@ public final class GarbageCollector {
     }
 
     private Result collect(boolean dryRun, boolean deleteUntagged, Instant cutoff) {
+        long t0 = System.nanoTime();
         Set<Digest> marked = ConcurrentHashMap.newKeySet();
+        // Manifests whose references are marked: a digest is also marked when only mentioned (an index's child).
+        Set<Digest> scanned = ConcurrentHashMap.newKeySet();
         java.util.concurrent.atomic.AtomicInteger deletedManifests = new java.util.concurrent.atomic.AtomicInteger();
         List<String> unreadable = java.util.Collections.synchronizedList(new ArrayList<>());
         inParallel(repositories(), repo -> locks.locked(repo, () -> {
+            if (!deleteUntagged) {
+                markEveryRevision(repo, marked, scanned, unreadable);
+                return;
+            }
             Map<Digest, @Nullable ParsedManifest> revisions = readRevisions(repo);
             revisions.forEach((digest, parsed) -> {
                 if (parsed == null) {
@@ -108,10 +115,11 @@ public final class GarbageCollector {
                     }
                     continue;
                 }
-                mark(marked, digest, e.getValue());
+                mark(marked, scanned, digest, e.getValue());
             }
         }));
         int manifestsDeleted = deletedManifests.get();
+        long t1 = System.nanoTime();
         if (!unreadable.isEmpty()) {
             // What an unreadable manifest refers to is unknown, so no blob can be proven unreferenced.
             log.warn("{} manifest(s) cannot be read, so no blob is deleted: {}", unreadable.size(),
@@ -136,7 +144,9 @@ public final class GarbageCollector {
         if (Files.exists(unfinished)) {
             rescueMarkedTombstones(marked);
         }
+        long t2 = System.nanoTime();
         dropRecentlyLinked(candidates, cutoff);
+        long t3 = System.nanoTime();
         if (dryRun) {
             long bytes = 0;
             for (Digest d : candidates) {
@@ -152,7 +162,8 @@ public final class GarbageCollector {
                 buried.add(d);
             }
         }
-        if (!markRevisionsWrittenSince(marked)) {
+        long t4 = System.nanoTime();
+        if (!markRevisionsWrittenSince(marked, scanned)) {
             buried.forEach(blobs::rescue);
             FileTrees.delete(unfinished);
             return new Result(manifestsDeleted, 0, 0);
@@ -172,10 +183,18 @@ public final class GarbageCollector {
             }
         }
         FileTrees.delete(unfinished);
+        long t6 = System.nanoTime();
+        log.info("collected {} blob(s) of {} marked in {} ms: mark {} ms, scan {} ms, recent links {} ms, bury {} ms, second look and delete {} ms",
+                blobsDeleted, marked.size(), ms(t6 - t0), ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3), ms(t6 - t4));
         return new Result(manifestsDeleted, blobsDeleted, freed);
     }
 
-    private static void mark(Set<Digest> marked, Digest manifest, @Nullable ParsedManifest parsed) {
+    private static long ms(long nanos) {
+        return nanos / 1_000_000;
+    }
+
+    private static void mark(Set<Digest> marked, Set<Digest> scanned, Digest manifest, @Nullable ParsedManifest parsed) {
+        scanned.add(manifest);
         marked.add(manifest);
         if (parsed != null) {
             parsed.blobs().forEach(d -> marked.add(d.digest()));
@@ -186,22 +205,23 @@ public final class GarbageCollector {
      * The second look: marks every revision, in every repository, that the mark did not see (pushed since, in this
      * process or another), with what it refers to. False when one of them cannot be read.
      */
-    private boolean markRevisionsWrittenSince(Set<Digest> marked) {
+    private boolean markRevisionsWrittenSince(Set<Digest> marked, Set<Digest> scanned) {
         boolean[] readable = {true};
         RepositoryWalker.forEachRepository(layout, (repo, dir) -> {
             for (DigestAlgorithm alg : DigestAlgorithm.values()) {
-                for (Path revision : list(layout.revisionsRoot(repo).resolve(alg.prefix()))) {
+                Path revisions = layout.revisionsRoot(repo).resolve(alg.prefix());
+                for (String name : names(revisions)) {
                     Digest named;
                     try {
-                        named = new Digest(alg, revision.getFileName().toString());
+                        named = new Digest(alg, name);
                     } catch (StorageException e) {
                         named = null;
                     }
-                    if (named != null && marked.contains(named)) {
+                    if (named != null && scanned.contains(named)) {
                         continue;
                     }
-                    Digest digest = AtomicFiles.readLink(revision.resolve(Layout.LINK));
-                    if (digest == null || marked.contains(digest)) {
+                    Digest digest = AtomicFiles.readLink(revisions.resolve(name).resolve(Layout.LINK));
+                    if (digest == null || scanned.contains(digest)) {
                         continue;
                     }
                     ParsedManifest parsed = manifests.tryParse(digest);
@@ -209,7 +229,7 @@ public final class GarbageCollector {
                         log.warn("{}: manifest {} pushed during the collection cannot be read, so no blob is deleted", repo, digest);
                         readable[0] = false;
                     }
-                    mark(marked, digest, parsed);
+                    mark(marked, scanned, digest, parsed);
                 }
             }
         });
@@ -227,17 +247,17 @@ public final class GarbageCollector {
             for (DigestAlgorithm alg : DigestAlgorithm.values()) {
                 Path layers = dir.resolve(Layout.LAYERS).resolve(alg.prefix());
                 // A new link makes a new directory here, which changes this directory's time: skip the old ones.
-                if (!Files.isDirectory(layers) || olderThan(layers, cutoff)) {
+                if (olderThan(layers, cutoff)) {
                     continue;
                 }
-                for (Path link : list(layers)) {
+                for (String name : names(layers)) {
                     Digest digest;
                     try {
-                        digest = new Digest(alg, link.getFileName().toString());
+                        digest = new Digest(alg, name);
                     } catch (StorageException e) {
                         continue;
                     }
-                    if (wanted.contains(digest) && !olderThan(link.resolve(Layout.LINK), cutoff)) {
+                    if (wanted.contains(digest) && !olderThan(layers.resolve(name).resolve(Layout.LINK), cutoff)) {
                         recent.add(digest);
                     }
                 }
@@ -257,6 +277,65 @@ public final class GarbageCollector {
             return false;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Marks every revision of {@code repo} and every digest its bytes mention, without parsing them: the mark of a
+     * collection that keeps untagged manifests needs no structure, and a digest in an annotation only keeps more. The
+     * bytes are checked against the digest instead, so a damaged manifest stops the collection as an unparseable one
+     * does.
+     */
+    private void markEveryRevision(RepositoryName repo, Set<Digest> marked, Set<Digest> scanned, List<String> unreadable) {
+        for (Digest digest : revisionsByName(repo)) {
+            if (!scanned.add(digest)) {
+                continue; // the same manifest in another repository: marked there
+            }
+            marked.add(digest);
+            byte[] content;
+            try {
+                content = blobs.read(digest);
+            } catch (StorageException e) {
+                if (!manifests.isRevision(repo, digest)) {
+                    scanned.remove(digest); // a revision being deleted (its link gone): decided where it is one
+                    continue;
+                }
+                log.warn("{}: manifest {} cannot be read ({}); keeping it", repo, digest, e.getMessage());
+                unreadable.add(repo + "@" + digest);
+                continue;
+            }
+            if (!digest.matches(content)) {
+                log.warn("{}: manifest {} does not match its digest; keeping it", repo, digest);
+                unreadable.add(repo + "@" + digest);
+                continue;
+            }
+            markMentioned(content, marked);
+        }
+    }
+
+    /** Marks every {@code sha256:<64 hex>} and {@code sha512:<128 hex>} in {@code json}. */
+    static void markMentioned(byte[] json, Set<Digest> marked) {
+        for (int i = 0; i + 7 < json.length; i++) {
+            if (json[i] != 's' || json[i + 1] != 'h' || json[i + 2] != 'a') {
+                continue;
+            }
+            DigestAlgorithm alg;
+            if (json[i + 3] == '2' && json[i + 4] == '5' && json[i + 5] == '6' && json[i + 6] == ':') {
+                alg = DigestAlgorithm.SHA256;
+            } else if (json[i + 3] == '5' && json[i + 4] == '1' && json[i + 5] == '2' && json[i + 6] == ':') {
+                alg = DigestAlgorithm.SHA512;
+            } else {
+                continue;
+            }
+            int start = i + 7;
+            int end = start;
+            while (end < json.length && (json[end] >= '0' && json[end] <= '9' || json[end] >= 'a' && json[end] <= 'f')) {
+                end++;
+            }
+            if (end - start == alg.hexLength()) {
+                marked.add(new Digest(alg, new String(json, start, end - start, java.nio.charset.StandardCharsets.US_ASCII)));
+            }
+            i = end - 1;
         }
     }
 
@@ -326,16 +405,18 @@ public final class GarbageCollector {
     private void forEachUnmarkedBlob(Set<Digest> marked, BlobVisitor action) {
         for (DigestAlgorithm alg : DigestAlgorithm.values()) {
             for (Path prefix : list(layout.blobsRoot().resolve(alg.prefix()))) {
-                for (Path dir : list(prefix)) {
+                // File.list gives bare names: no Path for the (many) marked blobs.
+                for (String name : names(prefix)) {
                     Digest digest;
                     try {
-                        digest = new Digest(alg, dir.getFileName().toString());
+                        digest = new Digest(alg, name);
                     } catch (StorageException e) {
                         continue;
                     }
                     if (marked.contains(digest)) {
                         continue;
                     }
+                    Path dir = prefix.resolve(name);
                     Path data = dir.resolve(Layout.DATA);
                     if (Files.isRegularFile(data)) {
                         action.visit(digest, data, false);
@@ -396,6 +477,30 @@ public final class GarbageCollector {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /**
+     * The revisions of {@code repo} named by their directories, without reading each link (registry:2 enumerates them
+     * the same way); a directory whose link is gone only keeps a little more.
+     */
+    private List<Digest> revisionsByName(RepositoryName repo) {
+        List<Digest> out = new ArrayList<>();
+        for (DigestAlgorithm alg : DigestAlgorithm.values()) {
+            for (String name : names(layout.revisionsRoot(repo).resolve(alg.prefix()))) {
+                try {
+                    out.add(new Digest(alg, name));
+                } catch (StorageException e) {
+                    // not a digest directory
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The names in {@code dir}, none when it is missing; bare strings, cheaper than a Path each. */
+    private static String[] names(Path dir) {
+        String[] names = dir.toFile().list();
+        return names == null ? new String[0] : names;
     }
 
     private static List<Path> list(Path dir) {
