@@ -181,7 +181,7 @@ class Registry2RoundTripIT {
         assertThat(unreachable).containsAll(garbage.blobs()).contains(untagged);
 
         StringWriter out = new StringWriter();
-        int exit = new BerthCommand(new PrintWriter(out), new PrintWriter(out)).execute("garbage-collect", "--delete-untagged", Registry2.writeConfig(work, volume, 5000).toString());
+        int exit = new BerthCommand(new PrintWriter(out), new PrintWriter(out)).execute("garbage-collect", "--delete-untagged", "--grace-period=0s", Registry2.writeConfig(work, volume, 5000).toString());
         assertThat(exit).as("berth garbage-collect --delete-untagged:%n%s", out).isZero();
         SortedSet<String> after = storedBlobs(volume);
         assertThat(after).as("blobs kept by berth garbage-collect --delete-untagged").isEqualTo(minus(before, unreachable));

@@ -10,6 +10,8 @@ import java.nio.file.Path;
  * <pre>
  * &lt;root&gt;/docker/registry/v2/
  *   blobs/&lt;alg&gt;/&lt;hex[0:2]&gt;/&lt;hex&gt;/data
+ *   blobs/&lt;alg&gt;/&lt;hex[0:2]&gt;/&lt;hex&gt;/data.berth-gc   (Berth's own: a blob a collection is deleting)
+ *   _berth/gc-unfinished   (Berth's own: a collection is deleting, or stopped while it was)
  *   repositories/&lt;name&gt;/_layers/&lt;alg&gt;/&lt;hex&gt;/link
  *   repositories/&lt;name&gt;/_manifests/revisions/&lt;alg&gt;/&lt;hex&gt;/link
  *   repositories/&lt;name&gt;/_manifests/tags/&lt;tag&gt;/current/link
@@ -24,6 +26,8 @@ import java.nio.file.Path;
 final class Layout {
     static final String LINK = "link";
     static final String DATA = "data";
+    /** A blob an online collection is about to delete ({@link Blobs#bury}); registry:2 sees the blob as missing. */
+    static final String TOMBSTONE = "data.berth-gc";
     static final String STARTED_AT = "startedat";
     static final String MANIFESTS = "_manifests";
     static final String LAYERS = "_layers";

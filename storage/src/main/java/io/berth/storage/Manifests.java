@@ -79,9 +79,23 @@ final class Manifests {
             }
             verifyReferences(repo, declared);
             blobs.put(digest, content, layout.uploadDir(repo, UUID.randomUUID().toString()));
-            if (!isRevision(repo, digest)) {
-                // A manifest pushed again (to tag it) rewrites nothing: on a full volume only the new tag needs room.
+            boolean known = isRevision(repo, digest);
+            if (known) {
+                // A manifest pushed again (to tag it) rewrites nothing, so on a full volume only the new tag needs
+                // room; its revision's time is renewed instead, as a rewrite would, for the collector's grace period.
+                renew(layout.revisionLink(repo, digest), digest);
+            } else {
                 AtomicFiles.writeLink(layout.revisionLink(repo, digest), digest);
+            }
+            // Checked again now that the revision is visible: a collection (in this process or another) that buries
+            // a blob after this point finds the revision when it looks again before deleting, and one that buried it
+            // before is undone here (the check renames the tombstone back). Either way an acknowledged push keeps its blobs.
+            Digest missing = missingBlob(digest, declared);
+            if (missing != null) {
+                if (!known) {
+                    AtomicFiles.deleteLink(layout.revisionLink(repo, digest));
+                }
+                throw new StorageException(Problem.MANIFEST_BLOB_UNKNOWN, "blob unknown to registry: " + missing);
             }
             if (parsed.subject() != null) {
                 AtomicFiles.writeLink(layout.referrerLink(repo, parsed.subject().digest(), digest), digest);
@@ -92,6 +106,17 @@ final class Manifests {
         });
         cache.put(digest, new StoredParsed(content, parsed));
         return new StoredManifest(digest, parsed.mediaType(), content, subjectOf(parsed));
+    }
+
+    /** Renews a link's time; writes it again when it vanished meanwhile (a concurrent delete). */
+    private static void renew(Path link, Digest digest) {
+        try {
+            Files.setLastModifiedTime(link, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis()));
+        } catch (java.nio.file.NoSuchFileException e) {
+            AtomicFiles.writeLink(link, digest);
+        } catch (IOException e) {
+            throw IoFailures.of("renewing " + link.getFileName(), link, e);
+        }
     }
 
     /**
@@ -131,6 +156,19 @@ final class Manifests {
                 throw new StorageException(Problem.MANIFEST_BLOB_UNKNOWN, "manifest unknown to registry: " + d.digest());
             }
         }
+    }
+
+    /** The first of the manifest's own blob and the blobs it refers to that the store lacks, or null. */
+    private @Nullable Digest missingBlob(Digest manifest, ParsedManifest parsed) {
+        if (blobs.globalSize(manifest) < 0) {
+            return manifest;
+        }
+        for (Descriptor d : parsed.blobs()) {
+            if (blobs.globalSize(d.digest()) < 0) {
+                return d.digest();
+            }
+        }
+        return null;
     }
 
     boolean isRevision(RepositoryName repo, Digest digest) {

@@ -32,9 +32,11 @@ public final class RegistryStorage {
     private final java.util.concurrent.atomic.AtomicLongArray generations = new java.util.concurrent.atomic.AtomicLongArray(GENERATION_SLOTS);
     private final java.util.concurrent.atomic.AtomicLong collections = new java.util.concurrent.atomic.AtomicLong();
     private final RepositoryLocks locks = new RepositoryLocks();
+    private final Clock clock;
 
     private RegistryStorage(Path root, Clock clock, long manifestCacheBytes) {
         this.root = root;
+        this.clock = clock;
         this.layout = new Layout(root);
         this.blobs = new Blobs(layout);
         this.uploads = new Uploads(layout, blobs, clock, uploadIo);
@@ -120,6 +122,7 @@ public final class RegistryStorage {
         }
         long size = blobs.globalSize(digest);
         if (size >= 0) {
+            blobs.touch(digest);
             blobs.link(target, digest);
         }
         return size;
@@ -274,10 +277,20 @@ public final class RegistryStorage {
         return page(all, after == null ? null : r -> r.value().replace('/', '\0').compareTo(after) > 0, limit);
     }
 
-    /** Runs a mark-and-sweep collection of unreferenced blobs and, optionally, untagged manifests. */
+    /** Like {@link #collectGarbage(boolean, boolean, Duration)} with no grace period: registry:2's collection. */
     public GarbageCollector.Result collectGarbage(boolean dryRun, boolean deleteUntagged) {
+        return collectGarbage(dryRun, deleteUntagged, Duration.ZERO);
+    }
+
+    /**
+     * Runs a mark-and-sweep collection of unreferenced blobs and, optionally, untagged manifests. It is safe while the
+     * registry serves, from this process or another one on the same volume (see {@link GarbageCollector}): blobs (and,
+     * with {@code deleteUntagged}, revisions) changed within {@code gracePeriod} are kept, and no manifest push that
+     * succeeds loses a blob.
+     */
+    public GarbageCollector.Result collectGarbage(boolean dryRun, boolean deleteUntagged, Duration gracePeriod) {
         try {
-            return new GarbageCollector(layout, manifests, locks).run(dryRun, deleteUntagged);
+            return new GarbageCollector(layout, blobs, manifests, locks, clock).run(dryRun, deleteUntagged, gracePeriod);
         } finally {
             collections.incrementAndGet();
         }

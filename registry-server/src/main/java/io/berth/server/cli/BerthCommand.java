@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -48,9 +49,11 @@ public final class BerthCommand {
                 new Verb("serve", "[CONFIG]", "Serve the registry (registry:2's `serve`); CONFIG is a registry:2 config.yml.",
                         false, new Options(), this::serve),
                 new Verb("garbage-collect", "CONFIG",
-                        "Delete blobs no manifest references (registry:2's `garbage-collect`). Run it while nothing is pushed.", false,
+                        "Delete blobs no manifest references (registry:2's `garbage-collect`). Safe while a Berth serves the same storage.", false,
                         new Options()
                                 .addOption(Option.builder("d").longOpt("dry-run").desc("Only print what would be deleted.").get())
+                                .addOption(Option.builder("g").longOpt("grace-period").hasArg().argName("DURATION")
+                                        .desc("Keep blobs uploaded or linked this recently, e.g. 1h or 0s (default: berth.gc.gracePeriod, 1h).").get())
                                 .addOption(Option.builder("m").longOpt("delete-untagged")
                                         .desc("Also delete manifests no tag reaches (index children and referrers of tagged images are kept).")
                                         .get()),
@@ -209,7 +212,15 @@ public final class BerthCommand {
         boolean dryRun = line.hasOption("dry-run");
         RegistryConfig cfg = configuration(config, out);
         RegistryStorage storage = RegistryStorage.open(cfg.storage().rootDirectory());
-        GarbageCollector.Result r = storage.collectGarbage(dryRun, line.hasOption("delete-untagged"));
+        Duration grace = cfg.gc().gracePeriod();
+        if (line.hasOption("grace-period")) {
+            try {
+                grace = Duration.parse("PT" + line.getOptionValue("grace-period").strip().toUpperCase(java.util.Locale.ROOT));
+            } catch (java.time.format.DateTimeParseException e) {
+                throw new ParseException("--grace-period: not a duration such as 1h, 30m or 0s: " + line.getOptionValue("grace-period"));
+            }
+        }
+        GarbageCollector.Result r = storage.collectGarbage(dryRun, line.hasOption("delete-untagged"), grace);
         out.printf("%s%d manifests and %d blobs eligible for deletion (%d bytes)%n",
                 dryRun ? "dry run: " : "", r.manifestsDeleted(), r.blobsDeleted(), r.bytesFreed());
         return 0;

@@ -178,7 +178,8 @@ public final class ConfigLoader {
         SecurityConfig security = SecuritySection.read(t);
         RegistryConfig.Trust trust = trust();
         RegistryConfig.Limits limits = limits();
-        return new RegistryConfig(logLevel, accessLog, st, http, health, maxEntries, manifestMax, security, trust, limits, t.unusedKeyWarnings());
+        RegistryConfig.Gc gc = gc();
+        return new RegistryConfig(logLevel, accessLog, st, http, health, maxEntries, manifestMax, security, trust, limits, gc, t.unusedKeyWarnings());
     }
 
     private RegistryConfig.Trust trust() {
@@ -279,6 +280,17 @@ public final class ConfigLoader {
                     + " (one largest manifest)");
         }
         return limits;
+    }
+
+    /** {@code berth.gc}, with its defaults: off; every 24 h; a one-hour grace period. */
+    private RegistryConfig.Gc gc() {
+        RegistryConfig.Gc gc = new RegistryConfig.Gc(t.bool("berth.gc.enabled", false),
+                positive("berth.gc.interval", t.duration("berth.gc.interval", Duration.ofHours(24))),
+                t.duration("berth.gc.gracePeriod", Duration.ofHours(1)));
+        if (gc.gracePeriod().isNegative()) {
+            throw new ConfigException("berth.gc.gracePeriod: must not be negative, not " + gc.gracePeriod());
+        }
+        return gc;
     }
 
     private static int positive(String key, int value) {

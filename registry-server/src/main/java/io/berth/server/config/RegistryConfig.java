@@ -21,6 +21,7 @@ import org.jspecify.annotations.Nullable;
  * @param trust the signatures images need ({@code berth.trust}) and the admission webhook ({@code berth.admission})
  * @param limits what one client, and all clients together, may hold (Berth's own {@code berth.limits}, {@code berth.uploads}
  *     and {@code berth.trustedProxies})
+ * @param gc online garbage collection ({@code berth.gc})
  * @param warnings one line for each configuration key Berth ignores
  */
 public record RegistryConfig(
@@ -34,6 +35,7 @@ public record RegistryConfig(
         SecurityConfig security,
         Trust trust,
         Limits limits,
+        Gc gc,
         List<String> warnings) {
 
     /** The default largest manifest: 4 MiB, as distribution v3. */
@@ -195,19 +197,29 @@ public record RegistryConfig(
      */
     public record Health(boolean enabled, Duration interval, int threshold) {}
 
+    /**
+     * Online garbage collection, while the registry serves ({@code berth.gc}).
+     *
+     * @param enabled {@code berth.gc.enabled}: whether this Berth collects garbage on its own
+     * @param interval {@code berth.gc.interval}: the time from the end of one collection to the start of the next
+     * @param gracePeriod {@code berth.gc.gracePeriod}: blobs uploaded, mounted or linked this recently are kept (their
+     *     manifest may still be coming), as are untagged manifests pushed this recently
+     */
+    public record Gc(boolean enabled, Duration interval, Duration gracePeriod) {}
+
     public RegistryConfig withAddr(InetSocketAddress addr) {
         return new RegistryConfig(logLevel, accessLog, storage,
                 new Http(addr, http.host(), http.prefix(), http.relativeUrls(), http.headers(), http.debugAddr(), http.prometheusPath(), http.tls()),
-                health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, warnings);
+                health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, gc, warnings);
     }
 
     public RegistryConfig withLimits(Limits newLimits) {
-        return new RegistryConfig(logLevel, accessLog, storage, http, health, catalogMaxEntries, manifestMaxBytes, security, trust, newLimits, warnings);
+        return new RegistryConfig(logLevel, accessLog, storage, http, health, catalogMaxEntries, manifestMaxBytes, security, trust, newLimits, gc, warnings);
     }
 
     public RegistryConfig withRootDirectory(Path rootDirectory) {
         return new RegistryConfig(logLevel, accessLog,
                 new Storage(rootDirectory, storage.deleteEnabled(), storage.readOnly(), storage.purging()),
-                http, health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, warnings);
+                http, health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, gc, warnings);
     }
 }

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Garbage collection: Berth's `berth garbage-collect` against registry:2's `docker-registry garbage-collect` on
+# identical copies of one generated registry:2 volume (bench/gcgen.py: 100,000 blobs, 10,000 manifests in 100
+# repositories, 10,000 of the blobs garbage, every file two days old).
+#
+#   bench/gc.sh [--smoke] [--rounds N]
+#
+# Each round copies the volume twice, times each collector on its own copy (JVM or Go start-up included), and checks
+# that both deleted exactly the generated garbage. Prints the times and registry:2's time over Berth's.
+# --smoke: 2,000 blobs and 200 manifests, one round (seconds), for bin/test.
+# Environment: BERTH_TOOLS (default /var/cache/berth-tools), BENCH_WORK (scratch, wiped; default
+# /dev/shm/berth-gc-bench, about 2 GB of memory at full size), BENCH_BERTH_JAVA_OPTS (default: bin/berth's).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BERTH_TOOLS="${BERTH_TOOLS:-/var/cache/berth-tools}"
+# In memory by default: a shared disk's latency (hundreds of thousands of small files) would swamp both collectors.
+WORK="${BENCH_WORK:-$( [[ -d /dev/shm && -w /dev/shm ]] && echo /dev/shm/berth-gc-bench || echo /var/tmp/berth-gc-bench )}"
+BLOBS=100000; MANIFESTS=10000; REPOS=100; ROUNDS=1
+while (($#)); do
+  case "$1" in
+    --smoke) BLOBS=2000; MANIFESTS=200; REPOS=10; ROUNDS=1 ;;
+    --rounds) ROUNDS="${2:?--rounds N}"; shift ;;
+    --rounds=*) ROUNDS="${1#*=}" ;;
+    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "gc.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "gc.sh: --rounds wants a positive number" >&2; exit 2; }
+log() { printf '[gc-bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+[[ -f "$BERTH_TOOLS/env.sh" ]] && . "$BERTH_TOOLS/env.sh"
+REGISTRY2="${BERTH_REGISTRY2:-/usr/bin/docker-registry}"
+[[ -x "$REGISTRY2" ]] || { log "registry:2 ($REGISTRY2) is missing: run scripts/install-peers.sh"; exit 1; }
+. "$ROOT/scripts/java-env.sh"
+
+jar="$ROOT/registry-server/target/berth-server.jar"
+if [[ ! -f "$jar" || -n "$(find "$ROOT"/storage/src/main "$ROOT"/auth/src/main "$ROOT"/registry-server/src/main "$ROOT"/pom.xml "$ROOT"/*/pom.xml -newer "$jar" -type f 2>/dev/null | head -1)" ]]; then
+  log "building Berth (mvn package, tests skipped)"
+  (cd "$ROOT" && mvn -B -q -ntp -o -Dmaven.test.skip=true -pl registry-server -am package >&2)
+fi
+BERTH_JAVA_OPTS="${BENCH_BERTH_JAVA_OPTS:--XX:+UseSerialGC -XX:MaxRAMPercentage=25}"   # bin/berth's defaults
+# bin/berth's start-up cache too (scripts/berth-aot.sh), trained once per build.
+. "$ROOT/scripts/berth-aot.sh"
+berth_aot_prepare "$jar" --enable-native-access=ALL-UNNAMED $BERTH_JAVA_OPTS
+
+rm -rf "$WORK"
+mkdir -p "$WORK"
+log "generating $BLOBS blobs and $MANIFESTS manifests in $WORK/volume"
+python3 "$ROOT/bench/gcgen.py" "$WORK/volume" "$WORK/garbage.txt" "$BLOBS" "$MANIFESTS" "$REPOS"
+
+config() {  # config FILE ROOTDIR: the minimal registry:2 configuration, which Berth reads unchanged
+  cat >"$1" <<EOF
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $2
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:15999
+EOF
+}
+blobs() { (cd "$1/docker/registry/v2/blobs/sha256" && find . -name data | awk -F/ '{print "sha256:" $3}' | sort); }
+
+declare -a T_R2=() T_BERTH=() C_R2=() C_BERTH=()
+for round in $(seq 1 "$ROUNDS"); do
+  for who in registry2 berth; do
+    copy="$WORK/$who"
+    rm -rf "$copy"
+    cp -a "$WORK/volume" "$copy"
+    config "$WORK/$who.yml" "$copy"
+    blobs "$copy" >"$WORK/$who.before"
+    TIMEFORMAT='%R %U %S'
+    if [[ $who == registry2 ]]; then
+      { time "$REGISTRY2" garbage-collect "$WORK/$who.yml" >"$WORK/$who.log" 2>&1; } 2>"$WORK/$who.time"
+    else
+      { time "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED $BERTH_JAVA_OPTS ${BERTH_AOT_OPTS[@]+"${BERTH_AOT_OPTS[@]}"} \
+          -jar "$jar" garbage-collect "$WORK/$who.yml" >"$WORK/$who.log" 2>&1; } 2>"$WORK/$who.time"
+    fi
+    read -r secs user sys <"$WORK/$who.time"
+    cpu=$(echo "$user + $sys" | bc -l)
+    blobs "$copy" >"$WORK/$who.after"
+    comm -23 "$WORK/$who.before" "$WORK/$who.after" >"$WORK/$who.deleted"
+    if ! cmp -s "$WORK/$who.deleted" "$WORK/garbage.txt"; then
+      log "round $round: $who deleted $(wc -l <"$WORK/$who.deleted") blobs, not the $(wc -l <"$WORK/garbage.txt") generated as garbage (see $WORK/$who.log)"
+      exit 1
+    fi
+    log "round $round: $who $(printf '%.2f' "$secs") s elapsed, $(printf '%.2f' "$cpu") s CPU, $(wc -l <"$WORK/$who.deleted") blobs deleted"
+    if [[ $who == registry2 ]]; then T_R2+=("$secs"); C_R2+=("$cpu"); else T_BERTH+=("$secs"); C_BERTH+=("$cpu"); fi
+    rm -rf "$copy"
+  done
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+r2=$(median "${T_R2[@]}"); berth=$(median "${T_BERTH[@]}"); r2c=$(median "${C_R2[@]}"); berthc=$(median "${C_BERTH[@]}")
+printf 'garbage-collect of %d blobs, %d manifests, median of %d round(s): elapsed registry:2 %.2f s, Berth %.2f s (%.1fx); CPU registry:2 %.2f s, Berth %.2f s (%.1fx); both deleted the same %d garbage blobs\n' \
+  "$BLOBS" "$MANIFESTS" "$ROUNDS" "$r2" "$berth" "$(echo "$r2 / $berth" | bc -l)" "$r2c" "$berthc" "$(echo "$r2c / $berthc" | bc -l)" "$(wc -l <"$WORK/garbage.txt")"
+rm -rf "$WORK"
