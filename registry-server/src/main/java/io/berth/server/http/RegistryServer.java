@@ -1,6 +1,7 @@
 package io.berth.server.http;
 
 import io.berth.server.config.RegistryConfig;
+import io.berth.server.gc.OnlineGc;
 import io.berth.storage.RegistryStorage;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
@@ -42,6 +43,7 @@ import org.slf4j.LoggerFactory;
  * <li>each connection's requests are handled in order on a shared, growing pool of threads ({@link RequestExecutors}),
  *     so that a request that blocks on the disk or on bcrypt holds up its own connection and no other;</li>
  * <li>what the connections have read and not yet handled is bounded per connection and in all ({@link ReadAhead});</li>
+ * <li>online garbage collection ({@code berth.gc}) runs on a thread of its own;</li>
  * <li>periodic work (upload purging, the storage health probe) runs on one maintenance thread, and the probe
  *     itself on a thread of its own with a timeout, so a hung volume makes the registry unhealthy, not unresponsive.</li>
  * </ul>
@@ -83,10 +85,13 @@ public final class RegistryServer implements AutoCloseable {
     private final ChannelGroup connections;
     private final DebugServer debug;
     private final @org.jspecify.annotations.Nullable AdmissionServer admissions;
+    private final @org.jspecify.annotations.Nullable OnlineGc gc;
 
     private RegistryServer(EventLoopGroup boss, EventLoopGroup workers, RequestExecutors requests, ScheduledExecutorService maintenance,
-            Channel channel, ChannelGroup connections, DebugServer debug, @org.jspecify.annotations.Nullable AdmissionServer admissions) {
+            Channel channel, ChannelGroup connections, DebugServer debug, @org.jspecify.annotations.Nullable AdmissionServer admissions,
+            @org.jspecify.annotations.Nullable OnlineGc gc) {
         this.admissions = admissions;
+        this.gc = gc;
         this.boss = boss;
         this.workers = workers;
         this.requests = requests;
@@ -178,7 +183,9 @@ public final class RegistryServer implements AutoCloseable {
                 long every = Math.clamp(limits.uploadsIdleTimeout().toMillis() / 10, 1000L, 300_000L);
                 maintenance.scheduleWithFixedDelay(() -> purgeIdle(storage, limits.uploadsIdleTimeout()), every, every, TimeUnit.MILLISECONDS);
             }
-            return new RegistryServer(boss, workers, requests, maintenance, channel, connections, debug, admissions);
+            // berth.gc: collections on a thread of their own while pushes go on; never on a read-only volume.
+            OnlineGc gc = config.storage().readOnly() ? null : OnlineGc.start(config.gc(), storage, meters, clock);
+            return new RegistryServer(boss, workers, requests, maintenance, channel, connections, debug, admissions, gc);
         } catch (InterruptedException | RuntimeException e) {
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
@@ -230,6 +237,9 @@ public final class RegistryServer implements AutoCloseable {
 
     @Override
     public void close() {
+        if (gc != null) {
+            gc.close();
+        }
         channel.close().syncUninterruptibly();
         debug.close();
         if (admissions != null) {
