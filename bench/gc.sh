@@ -38,7 +38,7 @@ REGISTRY2="${BERTH_REGISTRY2:-/usr/bin/docker-registry}"
 jar="$ROOT/registry-server/target/berth-server.jar"
 if [[ ! -f "$jar" || -n "$(find "$ROOT"/storage/src/main "$ROOT"/auth/src/main "$ROOT"/registry-server/src/main "$ROOT"/pom.xml "$ROOT"/*/pom.xml -newer "$jar" -type f 2>/dev/null | head -1)" ]]; then
   log "building Berth (mvn package, tests skipped)"
-  (cd "$ROOT" && mvn -B -q -ntp -o -Dmaven.test.skip=true -pl registry-server -am package >&2)
+  (cd "$ROOT" && mvn -B -q -ntp -Dmaven.test.skip=true -pl registry-server -am package >&2)
 fi
 BERTH_JAVA_OPTS="${BENCH_BERTH_JAVA_OPTS:--XX:+UseSerialGC -XX:MaxRAMPercentage=25}"   # bin/berth's defaults
 # bin/berth's start-up cache too (scripts/berth-aot.sh), trained once per build.
