@@ -63,7 +63,7 @@ final class AtomicFiles {
         } catch (StorageException e) {
             return null;
         } catch (IOException e) {
-            throw IoFailures.of("reading " + link.getParent().getFileName() + "/" + link.getFileName(), link, e);
+            throw IoFailures.of("reading " + FileTrees.parent(link).getFileName() + "/" + link.getFileName(), link, e);
         }
     }
 
@@ -121,7 +121,7 @@ final class AtomicFiles {
         } catch (DirectoryNotEmptyException e) {
             // something else lives beside the link; leave the directory
         } catch (IOException e) {
-            throw IoFailures.of("deleting " + link.getParent().getFileName() + "/" + link.getFileName(), link, e);
+            throw IoFailures.of("deleting " + FileTrees.parent(link).getFileName() + "/" + link.getFileName(), link, e);
         }
     }
 }

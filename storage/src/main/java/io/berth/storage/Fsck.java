@@ -351,8 +351,8 @@ public final class Fsck {
                 target = dir.resolve(digest.algorithm().prefix() + "-" + digest.hex() + "." + i);
             }
             AtomicFiles.move(data, target);
-            FileTrees.delete(data.getParent());
-            AtomicFiles.fsyncDirectory(data.getParent().getParent());
+            FileTrees.delete(FileTrees.parent(data));
+            AtomicFiles.fsyncDirectory(FileTrees.parent(FileTrees.parent(data)));
             return target;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

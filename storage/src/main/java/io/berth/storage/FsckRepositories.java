@@ -62,13 +62,13 @@ final class FsckRepositories {
         parsed.forEach((digest, m) -> {
             for (Descriptor d : m.blobs()) {
                 if (!layers.contains(d.digest()) || !fsck.present(d.digest())) {
-                    fsck.report(Kind.INCOMPLETE_MANIFEST, revisions.get(digest), digest + " refers to blob " + d.digest() + ", which "
+                    fsck.report(Kind.INCOMPLETE_MANIFEST, java.util.Objects.requireNonNull(revisions.get(digest)), digest + " refers to blob " + d.digest() + ", which "
                             + (layers.contains(d.digest()) ? "is not in the blob store" : "is not linked into " + repo), null);
                 }
             }
             for (Descriptor d : m.children()) {
                 if (!live.contains(d.digest())) {
-                    fsck.report(Kind.INCOMPLETE_MANIFEST, revisions.get(digest), digest + " refers to manifest " + d.digest()
+                    fsck.report(Kind.INCOMPLETE_MANIFEST, java.util.Objects.requireNonNull(revisions.get(digest)), digest + " refers to manifest " + d.digest()
                             + ", which " + repo + " does not hold", null);
                 }
             }

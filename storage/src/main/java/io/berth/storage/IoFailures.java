@@ -37,7 +37,11 @@ final class IoFailures {
     }
 
     static StorageException of(String doing, Path where, UncheckedIOException e) {
-        return of(doing, where, e.getCause());
+        return of(doing, where, java.util.Objects.requireNonNull(e.getCause()));
+    }
+
+    static StorageException of(String doing, Path where, java.nio.file.DirectoryIteratorException e) {
+        return of(doing, where, java.util.Objects.requireNonNull(e.getCause()));
     }
 
     private static boolean full(IOException e) {

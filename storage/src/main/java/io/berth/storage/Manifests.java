@@ -314,7 +314,7 @@ final class Manifests {
         } catch (IOException e) {
             throw IoFailures.of("listing the tags of " + repo, layout.tagsRoot(repo), e);
         } catch (DirectoryIteratorException e) {
-            throw IoFailures.of("listing the tags of " + repo, layout.tagsRoot(repo), e.getCause());
+            throw IoFailures.of("listing the tags of " + repo, layout.tagsRoot(repo), e);
         }
         tags.sort(null);
         return tags;
@@ -343,7 +343,7 @@ final class Manifests {
             } catch (IOException e) {
                 throw IoFailures.of("listing the referrers of " + subject, root, e);
             } catch (DirectoryIteratorException e) {
-                throw IoFailures.of("listing the referrers of " + subject, root, e.getCause());
+                throw IoFailures.of("listing the referrers of " + subject, root, e);
             }
         }
         List<Descriptor> out = new ArrayList<>();
@@ -419,7 +419,7 @@ final class Manifests {
             } catch (IOException e) {
                 throw IoFailures.of("listing the manifests of " + repo, layout.revisionsRoot(repo), e);
             } catch (DirectoryIteratorException e) {
-                throw IoFailures.of("listing the manifests of " + repo, layout.revisionsRoot(repo), e.getCause());
+                throw IoFailures.of("listing the manifests of " + repo, layout.revisionsRoot(repo), e);
             }
         }
         return out;

@@ -99,7 +99,7 @@ final class UploadFile implements Closeable {
         }
         for (ByteBuffer src : buffers) {
             while (src.hasRemaining()) {
-                ByteBuffer fill = filling;
+                ByteBuffer fill = java.util.Objects.requireNonNull(filling, "direct mode stages into a buffer");
                 int n = Math.min(src.remaining(), fill.remaining());
                 fill.put(fill.position(), src, src.position(), n);
                 fill.position(fill.position() + n);
@@ -177,7 +177,7 @@ final class UploadFile implements Closeable {
         }
         ByteBuffer a = io.acquire();
         ByteBuffer b = a == null ? null : io.acquire();
-        if (b == null) {
+        if (a == null || b == null) {
             io.release(a);
             return;
         }
@@ -217,12 +217,12 @@ final class UploadFile implements Closeable {
     /** Hands the full staging buffer to a writer thread, after the previous one has finished. */
     private void writeFilling() throws IOException {
         awaitInFlight();
-        ByteBuffer full = filling.flip();
+        ByteBuffer full = java.util.Objects.requireNonNull(filling, "direct mode stages into a buffer").flip();
         long at = fillStart;
         FileChannel ch = direct;
         inFlight = CompletableFuture.runAsync(() -> writeFully(ch, full, at), io.writers());
         fillStart += full.limit();
-        filling = spare.clear();
+        filling = java.util.Objects.requireNonNull(spare, "direct mode has a spare buffer").clear();
         spare = full;
         inFile = 0;
     }
