@@ -3,6 +3,7 @@ package io.berth.storage;
 import static io.berth.storage.Fixtures.sha256;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.berth.testing.ScratchVolume;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;

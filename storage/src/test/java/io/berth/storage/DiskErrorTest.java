@@ -4,6 +4,7 @@ import static io.berth.storage.Fixtures.sha256;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.berth.testing.ScratchVolume;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;

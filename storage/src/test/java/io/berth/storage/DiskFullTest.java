@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 
+import io.berth.testing.ScratchVolume;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;

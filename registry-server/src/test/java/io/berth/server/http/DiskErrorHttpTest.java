@@ -5,15 +5,11 @@ import static io.berth.server.http.HttpFixture.header;
 import static io.berth.server.http.HttpFixture.sha256;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.berth.testing.ScratchVolume;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.berth.server.Berth;
-import io.berth.server.config.ConfigLoader;
 import java.io.IOException;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -101,24 +97,8 @@ class DiskErrorHttpTest {
         assertReadsWork(v1);
     }
 
-    private HttpFixture start() throws IOException {
-        String yaml = """
-                version: 0.1
-                storage:
-                  filesystem:
-                    rootdirectory: %s
-                  delete:
-                    enabled: true
-                http:
-                  addr: 127.0.0.1:0
-                berth:
-                  storage:
-                    minFreeBytes: 0
-                """.formatted(volume.path().resolve("data"));
-        Path config = Files.writeString(volume.path().resolve("config.yml"), yaml);
-        Berth berth = Berth.builder().config(ConfigLoader.load(config, Map.of())).build();
-        berth.start();
-        return HttpFixture.attach(berth);
+    private HttpFixture start() {
+        return HttpFixture.startOn(volume.path(), "berth:\n  storage:\n    minFreeBytes: 0\n");
     }
 
     private void assertReadsWork(HttpFixture.Manifest v1) {

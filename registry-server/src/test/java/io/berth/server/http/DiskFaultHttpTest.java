@@ -5,14 +5,11 @@ import static io.berth.server.http.HttpFixture.header;
 import static io.berth.server.http.HttpFixture.sha256;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.berth.testing.ScratchVolume;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.net.http.HttpResponse;
-import io.berth.server.Berth;
-import io.berth.server.config.ConfigLoader;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
@@ -35,22 +32,8 @@ class DiskFaultHttpTest {
     @BeforeEach
     void berthOnASmallVolume() throws IOException {
         volume = ScratchVolume.ext4(32);
-        // Not HttpFixture.startWithConfig: that puts the storage in a temporary directory, off this volume.
-        String yaml = """
-                version: 0.1
-                storage:
-                  filesystem:
-                    rootdirectory: %s
-                  delete:
-                    enabled: true
-                http:
-                  addr: 127.0.0.1:0
-                """.formatted(volume.path().resolve("data")) + NO_FLOOR;
-        Path config = Files.writeString(volume.path().resolve("config.yml"), yaml);
-        Berth berth = Berth.builder().config(ConfigLoader.load(config, Map.of())).build();
-        berth.start();
-        http = HttpFixture.attach(berth);
-        assertThat(berth.storageDirectory()).startsWith(volume.path());
+        http = HttpFixture.startOn(volume.path(), NO_FLOOR);
+        assertThat(http.berth.storageDirectory()).startsWith(volume.path());
     }
 
     @AfterEach

@@ -70,9 +70,19 @@ final class HttpFixture implements AutoCloseable {
 
     /**
      * Writes {@code dir/config.yml} (filesystem storage under {@code dir/data} with deletes enabled, {@code http.addr}
-     * {@code addr}, then {@code sections}: auth, berth and the like) and starts a Berth with it.
+     * {@code addr}, then {@code sections}: auth, berth and the like) and starts a Berth with it, on temporary storage.
      */
     static HttpFixture startWithConfig(Path dir, String addr, String sections) {
+        return start(ConfigLoader.load(writeConfig(dir, addr, sections), Map.of()));
+    }
+
+    /** Like {@link #startWithConfig}, on {@code 127.0.0.1:0}, with the data kept in {@code dir/data}: a test's own volume. */
+    static HttpFixture startOn(Path dir, String sections) {
+        Berth berth = Berth.builder().config(ConfigLoader.load(writeConfig(dir, "127.0.0.1:0", sections), Map.of())).build();
+        return new HttpFixture(berth, berth.start());
+    }
+
+    private static Path writeConfig(Path dir, String addr, String sections) {
         String yaml = """
                 version: 0.1
                 storage:
@@ -84,7 +94,7 @@ final class HttpFixture implements AutoCloseable {
                   addr: %s
                 """.formatted(dir.resolve("data"), addr) + sections;
         try {
-            return start(ConfigLoader.load(Files.writeString(dir.resolve("config.yml"), yaml), Map.of()));
+            return Files.writeString(dir.resolve("config.yml"), yaml);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

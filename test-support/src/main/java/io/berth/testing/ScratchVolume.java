@@ -1,4 +1,4 @@
-package io.berth.storage;
+package io.berth.testing;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -20,7 +20,10 @@ import org.jspecify.annotations.Nullable;
  * elsewhere the test is skipped with a message saying so. An eiofs volume fails reads or writes with EIO on demand. {@code mkfs.ext4} is Debian's e2fsprogs, which
  * {@code scripts/install-peers.sh} installs ({@code BERTH_MKFS_EXT4} in its env.sh names it).
  */
-final class ScratchVolume implements AutoCloseable {
+public final class ScratchVolume implements AutoCloseable {
+    /** The block size of the volumes made here, and of Berth's direct writes. */
+    public static final int BLOCK = 4096;
+
     private final Path mountPoint;
     private final @Nullable Path image;
     /** eiofs only: the directory behind the mount, and the one whose flag files make it fail. */
@@ -35,7 +38,7 @@ final class ScratchVolume implements AutoCloseable {
     }
 
     /** A ramfs: every write works until memory runs out, and {@code O_DIRECT} opens fail with EINVAL. */
-    static ScratchVolume ramfs() throws IOException {
+    public static ScratchVolume ramfs() throws IOException {
         assumeRoot();
         ScratchVolume v = new ScratchVolume(Files.createTempDirectory(target(), "ramfs-"), null);
         v.mount("-t", "ramfs", "ramfs");
@@ -43,7 +46,7 @@ final class ScratchVolume implements AutoCloseable {
     }
 
     /** An ext4 filesystem of {@code megabytes} on a loop device, with 4 KiB blocks as on a real volume and none reserved for root. */
-    static ScratchVolume ext4(int megabytes) throws IOException {
+    public static ScratchVolume ext4(int megabytes) throws IOException {
         assumeRoot();
         String mkfs = System.getenv().getOrDefault("BERTH_MKFS_EXT4", "/usr/sbin/mkfs.ext4");
         assumeTrue(Files.isExecutable(Path.of(mkfs)), mkfs + " is missing: run scripts/install-peers.sh (Debian e2fsprogs)");
@@ -62,7 +65,7 @@ final class ScratchVolume implements AutoCloseable {
      * directory on the build's disk, whose reads or writes fail with EIO while {@link #failReads} or
      * {@link #failWrites} say so. Every read and write reaches it, none is answered from the page cache.
      */
-    static ScratchVolume eio() throws IOException {
+    public static ScratchVolume eio() throws IOException {
         assumeRoot();
         String eiofs = System.getenv().getOrDefault("BERTH_EIOFS", "/var/cache/berth-tools/bin/eiofs");
         assumeTrue(Files.isExecutable(Path.of(eiofs)), eiofs + " is missing: run scripts/install-peers.sh (it compiles eiofs against libfuse3)");
@@ -75,12 +78,12 @@ final class ScratchVolume implements AutoCloseable {
     }
 
     /** eiofs only: from now on, writes, fsyncs, creates, renames and deletes fail with EIO, or work again. */
-    void failWrites(boolean fail) throws IOException {
+    public void failWrites(boolean fail) throws IOException {
         flag("fail-writes", fail);
     }
 
     /** eiofs only: from now on, reads and directory listings fail with EIO, or work again. */
-    void failReads(boolean fail) throws IOException {
+    public void failReads(boolean fail) throws IOException {
         flag("fail-reads", fail);
     }
 
@@ -95,22 +98,22 @@ final class ScratchVolume implements AutoCloseable {
         }
     }
 
-    Path path() {
+    public Path path() {
         return mountPoint;
     }
 
     /** {@code mount -o remount,<options>}, e.g. {@code ro} or {@code rw}. */
-    void remount(String options) throws IOException {
+    public void remount(String options) throws IOException {
         run("mount", "-o", "remount," + options, mountPoint.toString());
     }
 
     /** Bytes the volume has left for a writer. */
-    long usable() throws IOException {
+    public long usable() throws IOException {
         return Files.getFileStore(mountPoint).getUsableSpace();
     }
 
     /** Writes a file of zeros until the volume has about {@code leave} bytes left; returns it. */
-    Path fill(long leave) throws IOException {
+    public Path fill(long leave) throws IOException {
         Path filler = Files.createTempFile(mountPoint, "filler-", "");
         ByteBuffer block = ByteBuffer.allocate(1 << 16);
         try (FileChannel ch = FileChannel.open(filler, StandardOpenOption.WRITE)) {
@@ -127,9 +130,9 @@ final class ScratchVolume implements AutoCloseable {
      * and gives back what they did not need once they are written out: so it fills, syncs, and fills again until a
      * single block no longer fits, then writes one-block files until none fits.
      */
-    Path fillUp() throws IOException {
+    public Path fillUp() throws IOException {
         Path filler = Files.createTempFile(mountPoint, "filler-", "");
-        ByteBuffer block = ByteBuffer.allocate(UploadFile.BLOCK);
+        ByteBuffer block = ByteBuffer.allocate(BLOCK);
         try (FileChannel ch = FileChannel.open(filler, StandardOpenOption.WRITE)) {
             for (long before = -1; ch.size() != before; ) {
                 before = ch.size();
@@ -149,7 +152,7 @@ final class ScratchVolume implements AutoCloseable {
         // A big file's next block may need an extent block too; a small file's does not: fill those last blocks.
         for (int i = 0; i < 256; i++) {
             try {
-                Files.write(mountPoint.resolve("crumb-" + crumbs++), new byte[UploadFile.BLOCK]);
+                Files.write(mountPoint.resolve("crumb-" + crumbs++), new byte[BLOCK]);
             } catch (IOException e) {
                 break;
             }
@@ -159,7 +162,7 @@ final class ScratchVolume implements AutoCloseable {
     }
 
     /** Deletes {@code filler} and waits until its blocks can be written again (ext4 frees them when its journal commits). */
-    void free(Path filler) throws IOException {
+    public void free(Path filler) throws IOException {
         Files.delete(filler);
         run("sync", "-f", mountPoint.toString());
     }
@@ -214,7 +217,7 @@ final class ScratchVolume implements AutoCloseable {
         }
     }
 
-    static void assumeRoot() throws IOException {
+    public static void assumeRoot() throws IOException {
         Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
         assumeTrue(Integer.valueOf(0).equals(uid), "mounting a test filesystem needs root (uid 0), this is uid " + uid);
     }
@@ -223,7 +226,7 @@ final class ScratchVolume implements AutoCloseable {
         return Files.createDirectories(Path.of("target").toAbsolutePath());
     }
 
-    static void run(String... command) throws IOException {
+    public static void run(String... command) throws IOException {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         try {
