@@ -42,6 +42,9 @@ class ConfigFuzzTest {
         assertThat(config.http().prefix()).startsWith("/").endsWith("/");
         assertThat(config.limits().maxBlobBytes()).isPositive();
         assertThat(config.catalogMaxEntries()).isPositive();
+        assertThat(config.storage().purging().age()).as("upload purging age").isGreaterThanOrEqualTo(java.time.Duration.ZERO);
+        assertThat(config.storage().purging().interval()).as("upload purging interval").isGreaterThanOrEqualTo(java.time.Duration.ZERO);
+        assertThat(config.health().interval()).as("health check interval").isGreaterThanOrEqualTo(java.time.Duration.ZERO);
     }
 
     private static Path tempFile() {
