@@ -66,15 +66,29 @@ class HttpPipelineFuzzTest {
     static final Digest CONFIG_DIGEST = Digest.sha256(CONFIG);
 
     private static final List<String> LEAKS = new CopyOnWriteArrayList<>();
-    private static final Registry REGISTRY = Registry.open();
+    /** A password that the htpasswd of the authenticated registry holds for {@code fuzz} and {@code ci}. */
+    static final String PASSWORD = "fuzz";
     /** When leaks were last looked for: a full GC per input would slow fuzzing a hundredfold, so every 2 s and at the end. */
     private static long lastLeakCheck;
 
     @FuzzTest
     void anyBytesFromAClientGetWellFormedAnswersAndLeakNothing(FuzzedDataProvider data) {
+        serve(Open.REGISTRY, data);
+    }
+
+    /**
+     * The same with htpasswd auth and access rules ({@code fuzz} may pull, {@code ci} may push {@code team/*}, with
+     * password {@value #PASSWORD}; tags {@code v*} are immutable): Basic credentials, scopes and refusals.
+     */
+    @FuzzTest
+    void anyBytesFromAClientOfAnAuthenticatedRegistryGetWellFormedAnswersAndLeakNothing(FuzzedDataProvider data) {
+        serve(Authenticated.REGISTRY, data);
+    }
+
+    private static void serve(Registry registry, FuzzedDataProvider data) {
         List<ByteBuf> sent = new ArrayList<>();
         Exchanges seen = new Exchanges();
-        EmbeddedChannel channel = REGISTRY.connection(seen);
+        EmbeddedChannel channel = registry.connection(seen);
         try {
             while (data.remainingBytes() > 0 && channel.isOpen()) {
                 // The input arrives in reads of the fuzzer's choosing, as TCP may split it.
@@ -94,7 +108,7 @@ class HttpPipelineFuzzTest {
             channel.close();
             channel.runPendingTasks();
             channel.finishAndReleaseAll();
-            REGISTRY.storage.purgeIdleUploads(Duration.ZERO);
+            registry.storage.purgeIdleUploads(Duration.ZERO);
         }
         assertThat(sent).allSatisfy(b -> assertThat(b.refCnt()).as("an input buffer was not released").isZero());
         seen.check();
@@ -192,12 +206,67 @@ class HttpPipelineFuzzTest {
         }
     }
 
+    /** The registry without auth, made on first use. */
+    private static final class Open {
+        static final Registry REGISTRY = Registry.open("");
+    }
+
+    /** The registry with htpasswd auth, access rules and immutable tags, made on first use. */
+    private static final class Authenticated {
+        static final Registry REGISTRY = Registry.open("""
+                auth:
+                  htpasswd:
+                    realm: fuzz
+                    path: $HTPASSWD
+                berth:
+                  access:
+                    - account: fuzz
+                      repositories: ["**"]
+                      actions: [pull]
+                    - account: ci
+                      repositories: ["team/*"]
+                      actions: [pull, push, delete]
+                  immutableTags:
+                    - repositories: ["**"]
+                      tags: ["v*"]
+                """);
+    }
+
     /** Temporary storage with one image, and the server's pipeline over an EmbeddedChannel for each connection. */
     private record Registry(RegistryStorage storage, Endpoints endpoints) {
-        static Registry open() {
+        /** A registry on temporary storage, with {@code yaml} (storage and listener excepted) as its configuration. */
+        static Registry open(String yaml) {
             Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
             root.setLevel(Level.WARN); // a fuzzer's requests are mostly refused: no log line per request
+            watchForLeaks();
+            try {
+                Path dir = Files.createTempDirectory("berth-fuzz-");
+                dir.toFile().deleteOnExit();
+                Path data = Files.createDirectory(dir.resolve("data"));
+                Path htpasswd = dir.resolve("htpasswd");
+                String hash = org.bouncycastle.crypto.generators.OpenBSDBCrypt.generate("2y",
+                        PASSWORD.getBytes(StandardCharsets.UTF_8), new byte[16], 4);
+                Files.writeString(htpasswd, "fuzz:" + hash + "\nci:" + hash + "\n");
+                Path file = dir.resolve("config.yml");
+                Files.writeString(file, "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: " + data
+                        + "\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:0\n"
+                        + yaml.replace("$HTPASSWD", htpasswd.toString()));
+                RegistryConfig config = io.berth.server.config.ConfigLoader.load(file, java.util.Map.of());
+                RegistryStorage storage = RegistryStorage.open(data);
+                storage.limitOpenUploads(config.limits().uploadsMaxOpen());
+                seed(storage);
+                return new Registry(storage, new Endpoints(new RegistryContext(storage, config, new ServerMetrics(new SimpleMeterRegistry()))));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        /** Netty's leak reports, which it logs, go to {@link #LEAKS}. */
+        private static synchronized void watchForLeaks() {
             Logger leaks = (Logger) LoggerFactory.getLogger(ResourceLeakDetector.class);
+            if (leaks.getAppender("fuzz-leaks") != null) {
+                return;
+            }
             AppenderBase<ILoggingEvent> recorder = new AppenderBase<>() {
                 @Override
                 protected void append(ILoggingEvent event) {
@@ -206,21 +275,11 @@ class HttpPipelineFuzzTest {
                     }
                 }
             };
+            recorder.setName("fuzz-leaks");
             recorder.setContext(leaks.getLoggerContext());
             recorder.start();
             leaks.addAppender(recorder);
             ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.PARANOID);
-            try {
-                Path root1 = Files.createTempDirectory("berth-fuzz-");
-                root1.toFile().deleteOnExit();
-                RegistryStorage storage = RegistryStorage.open(root1);
-                RegistryConfig config = RegistryConfig.defaults(root1);
-                storage.limitOpenUploads(config.limits().uploadsMaxOpen());
-                seed(storage);
-                return new Registry(storage, new Endpoints(new RegistryContext(storage, config, new ServerMetrics(new SimpleMeterRegistry()))));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
         }
 
         private static void seed(RegistryStorage storage) {
