@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh [seconds-per-target] [Class#method ...]
 #
-# Builds the test classes once, then fuzzes each target for the given time (default 8 s: all 11 targets take about
+# Builds the test classes once, then fuzzes each target for the given time (default 3 s: all 14 targets take about
 # 1.5 minutes of wall time on 2 cores, two targets at a time). Names such as ManifestFuzzTest#anyBodyIsAManifestOrManifestInvalid
 # (or just ManifestFuzzTest) pick targets. Exits non-zero if any target found a crash.
 #
@@ -11,7 +11,7 @@
 # <module>/src/test/resources/<package>/<Class>Inputs/<method>/, so that a plain `mvn test` replays it from then on
 # (commit it with the fix). The corpus each run grows is kept in <module>/.cifuzz-corpus/ (git-ignored) and reused.
 #
-# Long run (30 minutes per target, about 3 hours for all): scripts/fuzz.sh 1800
+# Long run, 30 minutes per target (about 3.5 hours for all 14, two at a time): scripts/fuzz.sh 1800
 # One target for 30 minutes in the background, at low priority:
 #   nice -n 19 scripts/fuzz.sh 1800 HttpPipelineFuzzTest > fuzz-http.log 2>&1 &
 # The same through Maven (Jazzer's JUnit fuzzing mode: one @FuzzTest per JVM, picked with -Dtest):
@@ -25,7 +25,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 . scripts/java-env.sh
 
-seconds="${1:-8}"
+seconds="${1:-3}"
 shift || true
 parallel="${FUZZ_PARALLEL:-2}"
 

@@ -241,7 +241,7 @@ class HttpPipelineFuzzTest {
             watchForLeaks();
             try {
                 Path dir = Files.createTempDirectory("berth-fuzz-");
-                dir.toFile().deleteOnExit();
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dir)));
                 Path data = Files.createDirectory(dir.resolve("data"));
                 Path htpasswd = dir.resolve("htpasswd");
                 String hash = org.bouncycastle.crypto.generators.OpenBSDBCrypt.generate("2y",
@@ -258,6 +258,14 @@ class HttpPipelineFuzzTest {
                 return new Registry(storage, new Endpoints(new RegistryContext(storage, config, new ServerMetrics(new SimpleMeterRegistry()))));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
+            }
+        }
+
+        private static void deleteTree(Path dir) {
+            try (var paths = Files.walk(dir)) {
+                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (IOException | UncheckedIOException e) {
+                // a temporary directory left behind is not worth failing a finished run for
             }
         }
 
