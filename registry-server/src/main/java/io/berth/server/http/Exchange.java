@@ -39,12 +39,12 @@ record Exchange(ChannelHandlerContext ctx, HttpRequest request, Route route, Que
     }
 
     @Nullable String param(String name) {
-        List<String> values = query.parameters().get(name);
+        List<String> values = QueryParameters.of(query).get(name);
         return values == null || values.isEmpty() ? null : values.get(0);
     }
 
     List<String> params(String name) {
-        return query.parameters().getOrDefault(name, List.of());
+        return QueryParameters.of(query).getOrDefault(name, List.of());
     }
 
     @Nullable String header(CharSequence name) {

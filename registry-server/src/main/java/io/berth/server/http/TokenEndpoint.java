@@ -11,7 +11,6 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.buffer.ByteBuf;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.ArrayList;
@@ -79,7 +78,7 @@ final class TokenEndpoint {
             public Reply finish() {
                 Map<String, List<String>> fields;
                 try {
-                    fields = new QueryStringDecoder(new String(form.bytes(), StandardCharsets.UTF_8), false).parameters();
+                    fields = QueryParameters.ofForm(new String(form.bytes(), StandardCharsets.UTF_8));
                 } finally {
                     form.release();
                 }

@@ -96,10 +96,8 @@ final class UploadEndpoints {
         try {
             String range = ex.header(HttpHeaderNames.CONTENT_RANGE);
             if (range != null) {
-                Matcher r = CONTENT_RANGE.matcher(range.strip());
                 long declared = io.netty.handler.codec.http.HttpUtil.getContentLength(ex.request(), -1L);
-                if (!r.matches() || Long.parseLong(r.group(1)) != upload.size() || Long.parseLong(r.group(2)) < Long.parseLong(r.group(1))
-                        || (declared >= 0 && declared != Long.parseLong(r.group(2)) - Long.parseLong(r.group(1)) + 1)) {
+                if (!continues(range, upload.size(), declared)) {
                     upload.close();
                     FullHttpResponse error = Responses.error(new HttpError(ErrorCode.RANGE_INVALID,
                             "Content-Range " + range + " does not continue the upload at offset " + upload.size()));
@@ -113,6 +111,21 @@ final class UploadEndpoints {
             upload.close();
             throw e;
         }
+    }
+
+    /**
+     * Whether a PATCH's {@code Content-Range} ({@code start-end}, registry:2's form, or {@code bytes start-end[/size]})
+     * continues an upload that holds {@code offset} bytes: it starts there, does not end before it starts, and spans
+     * {@code declared} bytes when the request has a Content-Length ({@code -1} when not).
+     */
+    static boolean continues(String range, long offset, long declared) {
+        Matcher r = CONTENT_RANGE.matcher(range.strip());
+        if (!r.matches()) {
+            return false;
+        }
+        long start = Long.parseLong(r.group(1));
+        long end = Long.parseLong(r.group(2));
+        return start == offset && end >= start && (declared < 0 || declared == end - start + 1);
     }
 
     /**

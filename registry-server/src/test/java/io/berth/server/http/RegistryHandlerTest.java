@@ -179,6 +179,21 @@ class RegistryHandlerTest {
         assertFalse(channel.finishAndReleaseAll());
     }
 
+    /** Found by fuzzing (issue 11): Netty's query decoder threw on a bad escape, and the client got a 500. */
+    @Test
+    void aQueryPairWithAMalformedEscapeIsDroppedAsRegistry2DropsIt() {
+        channel.writeInbound(request(HttpMethod.GET, "/v2/_catalog?%=10&n=abc%zz&last=%", 0), LastHttpContent.EMPTY_LAST_CONTENT);
+
+        FullHttpResponse r = channel.readOutbound();
+        try {
+            assertThat(r.status().code()).as(r.content().toString(StandardCharsets.UTF_8)).isEqualTo(200);
+            assertThat(HttpFixture.json(ByteBufUtil.getBytes(r.content())).has("repositories")).isTrue();
+        } finally {
+            r.release();
+        }
+        assertFalse(channel.finishAndReleaseAll());
+    }
+
     private static HttpRequest request(HttpMethod method, String uri, int contentLength) {
         HttpRequest r = new DefaultHttpRequest(HttpVersion.HTTP_1_1, method, uri);
         r.headers().set(HttpHeaderNames.HOST, "localhost");

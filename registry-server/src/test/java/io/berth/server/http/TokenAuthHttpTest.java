@@ -138,6 +138,16 @@ class TokenAuthHttpTest {
         assertError(postForm("grant_type=password&pad=" + "x".repeat(TokenEndpoint.MAX_FORM_BYTES)), 413, "SIZE_INVALID");
     }
 
+    /** Found by fuzzing (issue 11): a bad escape in the form made Netty's decoder throw, and the client got a 500. */
+    @Test
+    void aFormPairWithAMalformedEscapeIsDroppedAndTheRestIsRead() {
+        HttpResponse<byte[]> r = postForm("grant_type=password&service=registry.test&client_id=%zz&username=ci"
+                + "&password=ci-secret&%=x");
+
+        assertThat(r.statusCode()).as(HttpFixture.text(r)).isEqualTo(200);
+        assertThat(claims(HttpFixture.json(r.body()).path("access_token").asText()).path("sub").asText()).isEqualTo("ci");
+    }
+
     @Test
     void wrongCredentialsGetNoToken() {
         assertError(registry.as("ci", "wrong").get("/auth/token?service=registry.test&scope=repository:team/app:push"), 401, "UNAUTHORIZED");
