@@ -2,6 +2,7 @@ package io.berth.auth.token;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.berth.testing.TestPki;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.code_intelligence.jazzer.mutation.annotation.NotNull;
 import com.nimbusds.jose.JOSEException;
@@ -45,12 +46,12 @@ class TokenFuzzTest {
     /** The same P-256 key on every run, so that a finding reproduces. */
     private static final KeyPair KEYS = fixedEcKeys();
     private static final X509Certificate ROOT = TestPki.certificate("fuzz root", KEYS.getPublic(), "fuzz root",
-            KEYS.getPrivate(), true, TestPki.NOW.minus(Duration.ofDays(1)), TestPki.NOW.plus(Duration.ofDays(30)));
+            KEYS.getPrivate(), true, TestPki.Validity.around(TokenPki.NOW), java.util.List.of());
     private static final ECKey PUBLIC = new ECKey.Builder(Curve.P_256, (ECPublicKey) KEYS.getPublic()).keyID(KID).build();
     private static final TokenValidator VALIDATOR = TokenValidator.create(
             new TokenSettings("https://auth.example.test/token", SERVICE, ISSUER, List.of(ROOT), new JWKSet(PUBLIC),
                     Set.of()),
-            new FakeTime(TestPki.NOW));
+            new FakeTime(TokenPki.NOW));
 
     /** Any text after {@code Bearer }: refused unless it is a token the trusted key signed. */
     @FuzzTest
@@ -83,7 +84,7 @@ class TokenFuzzTest {
             assertThat(e.reason()).isNotNull();
             return;
         }
-        assertThat(valid.expiresAt()).isAfterOrEqualTo(TestPki.NOW.minus(TokenValidator.LEEWAY));
+        assertThat(valid.expiresAt()).isAfterOrEqualTo(TokenPki.NOW.minus(TokenValidator.LEEWAY));
         assertThat(valid.subject()).isNotNull();
         assertThat(valid.access()).allSatisfy(scope -> assertThat(scope.actions()).isNotEmpty());
     }

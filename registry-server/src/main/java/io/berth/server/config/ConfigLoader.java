@@ -107,7 +107,24 @@ public final class ConfigLoader {
         }
     }
 
+    /** Reads the whole configuration; a path no file system could hold (a NUL in it, say) is a ConfigException too. */
     private RegistryConfig read() {
+        try {
+            return readChecked();
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new ConfigException("not a valid path: " + quote(e.getInput()) + " (" + e.getReason() + ")");
+        }
+    }
+
+    private static String quote(String path) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : path.toCharArray()) {
+            b.append(c < 0x20 || c == 0x7f ? String.format("\\x%02x", (int) c) : String.valueOf(c));
+        }
+        return b.append('"').toString();
+    }
+
+    private RegistryConfig readChecked() {
         JsonNode root = t.root();
         JsonNode storage = root.path("storage");
         for (String driver : OTHER_DRIVERS) {

@@ -157,11 +157,17 @@ final class ConfigTree {
         if (n == null) {
             return fallback;
         }
+        Duration d;
         try {
-            return n.isIntegralNumber() ? Duration.ofNanos(n.longValue()) : GoDuration.parse(n.asText());
+            d = n.isIntegralNumber() ? Duration.ofNanos(n.longValue()) : GoDuration.parse(n.asText());
         } catch (IllegalArgumentException e) {
             throw new ConfigException(path + ": " + e.getMessage());
         }
+        if (d.isNegative()) {
+            // A negative purging age, say, would delete every upload not held by a request, resumable ones too.
+            throw new ConfigException(path + ": must not be negative, not " + n.asText());
+        }
+        return d;
     }
 
     void collectUnused(JsonNode node, String path) {

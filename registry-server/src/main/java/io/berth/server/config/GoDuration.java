@@ -28,7 +28,15 @@ final class GoDuration {
                 case "m" -> 60_000_000_000L;
                 default -> 3_600_000_000_000L;
             };
-            nanos += (long) (value * unit);
+            double part = value * unit;
+            if (part >= Long.MAX_VALUE) {
+                throw new IllegalArgumentException("duration too long: \"" + text + "\"");
+            }
+            try {
+                nanos = Math.addExact(nanos, (long) part);
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("duration too long: \"" + text + "\"");
+            }
             end = m.end();
         }
         if (end == 0 || end != s.length()) {

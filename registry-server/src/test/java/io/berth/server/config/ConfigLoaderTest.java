@@ -220,6 +220,30 @@ class ConfigLoaderTest {
                 .hasMessageContaining("cannot read");
     }
 
+    /** Found by fuzzing: a NUL in a path escaped the loader as InvalidPathException instead of a ConfigException. */
+    @Test
+    void aPathNoFileSystemCouldHoldIsAConfigError() {
+        assertThatThrownBy(() -> load("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: \"/var/lib/a\\0b\"\n"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("not a valid path").hasMessageContaining("\\x00");
+        assertThatThrownBy(() -> ConfigLoader.loadDefaults(dir, Map.of("REGISTRY_AUTH_HTPASSWD_PATH", "/etc/a\0b",
+                "REGISTRY_AUTH_HTPASSWD_REALM", "r")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("not a valid path");
+    }
+
+    /** Found by fuzzing: a negative whole number, or Go parts that overflow, loaded as a negative duration. */
+    @Test
+    void negativeAndOverflowingDurationsAreConfigErrors() {
+        assertThatThrownBy(() -> load("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /tmp/x\n  maintenance:\n"
+                + "    uploadpurging:\n      enabled: true\n      age: -1\n"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("storage.maintenance.uploadpurging.age").hasMessageContaining("negative");
+        assertThatThrownBy(() -> load("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /tmp/x\n  maintenance:\n"
+                + "    uploadpurging:\n      enabled: true\n      age: 9223372036s9223372036s\n"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("too long");
+        assertThatThrownBy(() -> load("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /tmp/x\nhealth:\n"
+                + "  storagedriver:\n    interval: 99999999999h\n"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("too long");
+    }
+
     private RegistryConfig load(String yaml) {
         return ConfigLoader.load(ConfigFiles.write(dir, yaml), Map.of());
     }

@@ -255,7 +255,7 @@ class HttpPipelineFuzzTest {
                 RegistryStorage storage = RegistryStorage.open(data);
                 storage.limitOpenUploads(config.limits().uploadsMaxOpen());
                 seed(storage);
-                return new Registry(storage, new Endpoints(new RegistryContext(storage, config, new ServerMetrics(new SimpleMeterRegistry()))));
+                return new Registry(storage, new Endpoints(new RegistryContext(storage, config, new ServerMetrics(new SimpleMeterRegistry()), java.time.Clock.systemUTC())));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -304,7 +304,7 @@ class HttpPipelineFuzzTest {
 
         /** The handlers {@link RegistryServer} puts on a plain-HTTP connection, with {@code seen} just above the codec. */
         EmbeddedChannel connection(Exchanges seen) {
-            ReadAhead readAhead = new ReadAhead();
+            ReadAhead readAhead = new ReadAhead(ReadAhead.Budget.unlimited());
             EmbeddedChannel channel = new EmbeddedChannel(
                     new HttpServerCodec(new HttpDecoderConfig()
                             .setMaxInitialLineLength(16 * 1024)
