@@ -20,8 +20,9 @@ import org.slf4j.LoggerFactory;
  * per connection ({@link NonStickyEventExecutorGroup}). A connection's messages are handled in the order they
  * arrived, one at a time, on whichever pool thread is free. The pool keeps few threads while requests only use the
  * CPU ({@link #base}: twice the cores, at least 4), and grows when they block: a watchdog that sees queued work and
- * no request finished for {@link #STALL_MILLIS} adds {@link #base} threads, up to {@code berth.limits.requestThreads},
- * and the pool shrinks back once the threads it added have been idle for a minute. So a request stuck on the disk,
+ * every thread taken and no request finished for {@link #STALL_MILLIS} adds a thread per waiting task (at most
+ * {@link #base} at a time), up to {@code berth.limits.requestThreads}, and the pool shrinks back to {@link #base}
+ * once nothing has waited for a second. So a request stuck on the disk,
  * or on bcrypt, holds one thread and its own connection, and the others go on.
  *
  * <p>Measured against the alternatives (README, "Execution model"): connections pinned to a fixed group of 16
@@ -86,7 +87,7 @@ final class RequestExecutors implements AutoCloseable {
 
     private void watch() {
         long seen = finished.get();
-        long calmSince = System.nanoTime();
+        long idleSince = System.nanoTime();
         while (!closed) {
             try {
                 Thread.sleep(STALL_MILLIS);
@@ -94,20 +95,22 @@ final class RequestExecutors implements AutoCloseable {
                 return;
             }
             long now = finished.get();
-            boolean stalled = now == seen && !pool.getQueue().isEmpty();
-            seen = now;
+            int queued = pool.getQueue().size();
             int target = pool.getCorePoolSize();
-            if (stalled && target < max) {
-                int grown = Math.min(max, target + base);
+            // Blocked, not merely busy: work waits, every thread is taken, and none finished anything for a while.
+            boolean blocked = queued > 0 && now == seen && pool.getActiveCount() >= pool.getPoolSize();
+            seen = now;
+            if (blocked && Math.max(target, pool.getPoolSize()) < max) {
+                // No more threads than there is work waiting: each connection has at most one task in the pool.
+                // From the threads there are, not the target: after a shrink, blocked threads still count in the pool.
+                int grown = Math.min(max, Math.max(target, pool.getPoolSize()) + Math.min(base, queued));
                 log.debug("requests are blocked: request threads {} -> {}", target, grown);
                 pool.setCorePoolSize(grown);
-                calmSince = System.nanoTime();
-            } else if (stalled) {
-                calmSince = System.nanoTime();
-            } else if (target > base && pool.getQueue().isEmpty()
-                    && System.nanoTime() - calmSince > TimeUnit.SECONDS.toNanos(60)) {
-                pool.setCorePoolSize(base); // threads past it end once idle for the keep-alive
-                calmSince = System.nanoTime();
+            }
+            if (queued > 0) {
+                idleSince = System.nanoTime();
+            } else if (target > base && System.nanoTime() - idleSince > TimeUnit.SECONDS.toNanos(1)) {
+                pool.setCorePoolSize(base); // the threads past it end as soon as they are idle
             }
         }
     }

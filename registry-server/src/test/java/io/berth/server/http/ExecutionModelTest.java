@@ -55,6 +55,10 @@ class ExecutionModelTest {
                 // The HTTP client's own 30 s timeout is the bound: the old model never answered.
                 assertThat(http.get("/v2/").statusCode()).isEqualTo(200);
                 assertThat(http.pushBlob("other/app", "still serving".getBytes())).isEqualTo(sha256("still serving".getBytes()));
+                // Nothing waits now, so the pool goes back to its few threads; the 40 blocked ones stay in it, and the
+                // next request must still get a thread of its own.
+                Thread.sleep(1_500);
+                assertThat(http.pushBlob("other/app", "and still".getBytes())).isEqualTo(sha256("and still".getBytes()));
             } finally {
                 // A writer that opens and closes the FIFO releases every reader blocked in open: they read an empty file.
                 try (OutputStream unblock = Files.newOutputStream(data)) {
