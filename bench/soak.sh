@@ -74,6 +74,7 @@ EOF
 
 log "starting Berth on 127.0.0.1:$PORT ($MINUTES minutes, $WORKERS workers); results in $OUT"
 "$JAVA_HOME/bin/java" -XX:MaxRAM=1g -XX:MaxRAMPercentage=60 -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError \
+  -Xlog:gc:file="$OUT/gc.log":uptime \
   --enable-native-access=ALL-UNNAMED -jar "$WORK/bin/berth-server.jar" serve "$WORK/config.yml" >"$OUT/berth.log" 2>&1 &
 PID[berth]=$!
 "$WORK/bin/benchclient" wait-ready -url "http://127.0.0.1:$PORT" -since-ns "$(date +%s%N)" -timeout 60s >/dev/null
@@ -120,11 +121,25 @@ for l in lines:
     s = at(l["t_s"])
     rows.append(f"| {l['t_s'] // 60} | {l['ops']} | {l['errors']} | {l.get('p50_ms', 0):.1f} | {l.get('p99_ms', 0):.1f} | {s[1]} | {s[2]} | {s[3]} |")
 first, last = (samples[len(samples) // 6] if samples else None), (samples[-1] if samples else None)
+# The live heap: what each collection leaves, from -Xlog:gc ("... 120M->30M(200M) ..."), lowest per sixth of the run.
+import re
+after = []
+for l in open(out + "/gc.log"):
+    m = re.search(r"\[([0-9.]+)s\].*Pause.*->([0-9]+)M\(", l)
+    if m:
+        after.append((float(m.group(1)), int(m.group(2))))
+def live(part):
+    if not after:
+        return "?"
+    span = after[-1][0] / 6
+    vals = [a for t, a in after if part * span <= t < (part + 1) * span] or [after[-1][1]]
+    return min(vals)
 summary = [
     f"- ops {totals['ops']}, errors {totals['errors']} (pushes {totals['pushes']}, pulls {totals['pulls']}, "
     f"tag moves {totals['tag_moves']}, deletes {totals['deletes']}) in {totals['seconds'] / 60:.1f} minutes",
     f"- RSS {first[1] if first else '?'} MiB after the first sixth, {last[1] if last else '?'} MiB at the end; "
     f"fds {first[2] if first else '?'} -> {last[2] if last else '?'}; threads {first[3] if first else '?'} -> {last[3] if last else '?'}",
+    f"- heap left by collections (lowest per sixth of the run, MiB): {[live(p) for p in range(6)]}",
     f"- Berth still running at the end: {alive}; fsck: {fsck}",
 ]
 if totals.get("first_errors"):
