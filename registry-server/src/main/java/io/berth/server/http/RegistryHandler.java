@@ -210,7 +210,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         }
         boolean hasBody = HttpUtil.getContentLength(ex.request(), 0L) > 0 || HttpUtil.isTransferEncodingChunked(ex.request());
         if (hasBody) {
-            reply(ex, Reply.of(closing(r)));
+            reply(ex, Reply.of(closingEarly(r)));
             discarding = true;
         } else {
             sink = BodySink.ignoring(() -> Reply.of(r));
@@ -299,6 +299,15 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     private static FullHttpResponse closing(FullHttpResponse r) {
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         return r;
+    }
+
+    /** Answers before the body is read, closing gently ({@link LingeringClose}) so that the client reads the answer. */
+    private FullHttpResponse closingEarly(FullHttpResponse r) {
+        Exchange ex = exchange;
+        if (ex != null) {
+            ex.ctx().channel().attr(LingeringClose.LINGER).set(Boolean.TRUE);
+        }
+        return closing(r);
     }
 
     private void reply(Exchange ex, Reply reply) {

@@ -153,6 +153,7 @@ public final class RegistryServer implements AutoCloseable {
                             p.addLast("close-idle", CloseIdle.INSTANCE);
                             HeaderTimeout headerTimeout = new HeaderTimeout(limits.headerTimeout());
                             p.addLast("header-timeout", headerTimeout.bytesSide());
+                            p.addLast("linger", LingeringClose.INSTANCE);
                             p.addLast("http", new HttpServerCodec(new HttpDecoderConfig()
                                     .setMaxInitialLineLength(16 * 1024)
                                     .setMaxHeaderSize(64 * 1024)
