@@ -35,11 +35,8 @@ REGISTRY2="${BERTH_REGISTRY2:-/usr/bin/docker-registry}"
 [[ -x "$REGISTRY2" ]] || { log "registry:2 ($REGISTRY2) is missing: run scripts/install-peers.sh"; exit 1; }
 . "$ROOT/scripts/java-env.sh"
 
-jar="$ROOT/registry-server/target/berth-server.jar"
-if [[ ! -f "$jar" || -n "$(find "$ROOT"/storage/src/main "$ROOT"/auth/src/main "$ROOT"/registry-server/src/main "$ROOT"/pom.xml "$ROOT"/*/pom.xml -newer "$jar" -type f 2>/dev/null | head -1)" ]]; then
-  log "building Berth (mvn package, tests skipped)"
-  (cd "$ROOT" && mvn -B -q -ntp -Dmaven.test.skip=true -pl registry-server -am package >&2)
-fi
+. "$ROOT/bench/lib.sh"
+jar=$(ensure_berth_jar "$ROOT")
 BERTH_JAVA_OPTS="${BENCH_BERTH_JAVA_OPTS:--XX:+UseSerialGC -XX:MaxRAMPercentage=25}"   # bin/berth's defaults
 # bin/berth's start-up cache too (scripts/berth-aot.sh), trained once per build.
 . "$ROOT/scripts/berth-aot.sh"

@@ -12,3 +12,14 @@ stop_pid() {
   wait "$p" 2>/dev/null || true
   unset "PID[$s]"
 }
+
+# ensure_berth_jar ROOT: builds Berth's jar (mvn package, tests skipped) when it is missing or older than the sources,
+# then prints its path. Callers define log().
+ensure_berth_jar() {
+  local root=$1 jar="$1/registry-server/target/berth-server.jar"
+  if [[ ! -f "$jar" || -n "$(find "$root"/storage/src/main "$root"/auth/src/main "$root"/registry-server/src/main "$root"/pom.xml "$root"/*/pom.xml -newer "$jar" -type f 2>/dev/null | head -1)" ]]; then
+    log "building Berth (mvn package, tests skipped)"
+    (cd "$root" && mvn -B -q -ntp -Dmaven.test.skip=true -pl registry-server -am package >&2)
+  fi
+  printf '%s\n' "$jar"
+}

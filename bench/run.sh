@@ -111,11 +111,7 @@ mkdir -p "$WORK"/{bin,berth,conf,state,tls,data}
 
 # Berth: build when the jar is older than the sources, then run a private copy, because others
 # rebuild the tree while the bench runs.
-jar="$ROOT/registry-server/target/berth-server.jar"
-if [[ ! -f "$jar" || -n "$(find "$ROOT"/storage/src/main "$ROOT"/auth/src/main "$ROOT"/registry-server/src/main "$ROOT"/pom.xml "$ROOT"/*/pom.xml -newer "$jar" -type f 2>/dev/null | head -1)" ]]; then
-  log "building Berth (mvn package, tests skipped)"
-  (cd "$ROOT" && mvn -B -q -ntp -Dmaven.test.skip=true -pl registry-server -am package >&2)
-fi
+jar=$(ensure_berth_jar "$ROOT")
 cp "$jar" "$WORK/berth/"
 cp -r "$ROOT/registry-server/target/lib" "$WORK/berth/lib"
 BERTH_VERSION=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)

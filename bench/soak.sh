@@ -44,11 +44,7 @@ OUT="$BENCH/results/$(date -u +%Y-%m-%dT%H%M%SZ)-soak"
 mkdir -p "$OUT"
 rm -rf "$WORK" && mkdir -p "$WORK"/{bin,data}
 
-jar="$ROOT/registry-server/target/berth-server.jar"
-if [[ ! -f "$jar" || -n "$(find "$ROOT"/storage/src/main "$ROOT"/auth/src/main "$ROOT"/registry-server/src/main "$ROOT"/pom.xml -newer "$jar" -type f 2>/dev/null | head -1)" ]]; then
-  log "building Berth (mvn package, tests skipped)"
-  (cd "$ROOT" && mvn -B -q -ntp -Dmaven.test.skip=true -pl registry-server -am package >&2)
-fi
+jar=$(ensure_berth_jar "$ROOT")
 cp "$jar" "$WORK/bin/" && cp -r "$ROOT/registry-server/target/lib" "$WORK/bin/lib"
 (cd "$BENCH/client" && GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go build -trimpath -o "$WORK/bin/benchclient" .)
 
