@@ -71,7 +71,9 @@ public final class Fsck {
         HALF_TAG(false, "a tag directory without a current link, from a tag write or delete cut short"),
         ORPHAN_BLOB(false, "no repository links the blob; garbage-collect removes it"),
         STRAY_TEMP_FILE(false, "a temp file or empty blob directory left by an interrupted write"),
-        HALF_UPLOAD(false, "an upload that was never finished");
+        HALF_UPLOAD(false, "an upload that was never finished"),
+        BURIED_BLOB(false, "a blob an online collection was deleting when it stopped: Berth still serves it, and the next "
+                + "collection deletes it or, if something refers to it, restores it (registry:2 sees it as missing)");
 
         private final boolean damage;
         private final String meaning;
@@ -254,7 +256,8 @@ public final class Fsck {
     // ---- blobs
 
     /** A blob to hash; its path is computed again from the digest, so a large volume costs little memory. */
-    private record BlobFile(Digest digest, long size) {}
+    /** A blob's content: its data file, or the tombstone of an interrupted collection ({@link Layout#TOMBSTONE}). */
+    private record BlobFile(Digest digest, long size, Path file) {}
 
     /** Hashes every blob; returns {blobs, bytes}. */
     private long[] checkBlobs() {
@@ -278,14 +281,15 @@ public final class Fsck {
                         }
                     }
                     Path data = dir.resolve(Layout.DATA);
-                    try {
-                        long size = Files.size(data);
-                        all.add(new BlobFile(digest, size));
-                        totalBytes += size;
-                    } catch (NoSuchFileException e) {
+                    BlobFile blob = blobFile(digest, data);
+                    if (blob == null) {
+                        blob = buried(digest, data);
+                    }
+                    if (blob == null) {
                         emptyBlobDirectory(dir);
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
+                    } else {
+                        all.add(blob);
+                        totalBytes += blob.size();
                     }
                 }
             }
@@ -308,6 +312,40 @@ public final class Fsck {
         return new long[] {all.size(), totalBytes};
     }
 
+    private static @Nullable BlobFile blobFile(Digest digest, Path file) {
+        try {
+            return new BlobFile(digest, Files.size(file), file);
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * The tombstone of a blob whose collection stopped half way, reported; it counts as present, as Berth serves it.
+     * A repair renames it back, which is always safe: the next collection decides again.
+     */
+    private @Nullable BlobFile buried(Digest digest, Path data) {
+        Path tombstone = data.resolveSibling(Layout.TOMBSTONE);
+        BlobFile blob = blobFile(digest, tombstone);
+        if (blob == null || !repair) {
+            if (blob != null) {
+                report(Kind.BURIED_BLOB, tombstone, digest.toString(), null);
+            }
+            return blob;
+        }
+        try {
+            Files.move(tombstone, data, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (NoSuchFileException e) {
+            return blobFile(digest, data); // restored meanwhile, by a read or a collection of the serving registry
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        report(Kind.BURIED_BLOB, tombstone, digest.toString(), "restored");
+        return new BlobFile(digest, blob.size(), data);
+    }
+
     private void emptyBlobDirectory(Path dir) {
         String repaired = null;
         if (repair && list(dir).isEmpty() && oldEnough(dir)) {
@@ -319,7 +357,7 @@ public final class Fsck {
 
     /** Whether the blob hashes to its digest; a corrupt one is reported, and quarantined when repairing. */
     private boolean verify(BlobFile blob) {
-        Path data = layout.blobData(blob.digest());
+        Path data = blob.file();
         Digest actual;
         try {
             actual = hash(data, blob.digest().algorithm());

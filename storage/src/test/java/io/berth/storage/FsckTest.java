@@ -96,6 +96,40 @@ class FsckTest extends StorageTestBase {
     }
 
     @Test
+    void aLayerLeftBuriedByACollectionThatStoppedIsNotDamageAndARepairRestoresIt() throws IOException {
+        Digest layer = image.blobs().get(1);
+        Path data = blobData(root, layer);
+        byte[] content = Files.readAllBytes(data);
+        Path tombstone = data.resolveSibling(Layout.TOMBSTONE);
+        Files.move(data, tombstone); // what a collection killed between its bury and its second look leaves
+
+        Report found = check();
+        assertThat(found.damaged()).as("Berth serves a buried blob: %s", found.findings()).isFalse();
+        assertThat(found.of(Kind.BURIED_BLOB)).singleElement().satisfies(f -> {
+            assertThat(f.path()).endsWith(layer.hex() + "/" + Layout.TOMBSTONE);
+            assertThat(f.repaired()).isNull();
+        });
+        assertThat(found.blobs()).isEqualTo(3);
+        assertThat(tombstone).exists();
+
+        Report repaired = repair();
+        assertThat(repaired.of(Kind.BURIED_BLOB)).singleElement().satisfies(f -> assertThat(f.repaired()).isEqualTo("restored"));
+        assertThat(data).hasBinaryContent(content);
+        assertThat(tombstone).doesNotExist();
+        assertThat(check().findings()).isEmpty();
+    }
+
+    @Test
+    void aBuriedBlobIsHashedLikeAnyOther() throws IOException {
+        Digest layer = image.blobs().get(1);
+        Path tombstone = blobData(root, layer).resolveSibling(Layout.TOMBSTONE);
+        Files.move(blobData(root, layer), tombstone);
+        Files.write(tombstone, new byte[] {1, 2, 3});
+
+        assertThat(check().of(Kind.CORRUPT_BLOB)).singleElement().satisfies(f -> assertThat(f.path()).endsWith(layer.hex() + "/" + Layout.TOMBSTONE));
+    }
+
+    @Test
     void aManifestRevisionWhoseBlobIsMissingIsReportedAndKept() throws IOException {
         FileTrees.delete(blobData(root, image.digest()).getParent());
 
