@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The crash harness: CrashIT kills Berth with SIGKILL KILLS times (default 100, as in CI) while clients push, move
-# tags and delete, restarts it on the same volume each time, and checks every acknowledged write, every read's
+# tags and delete, with online garbage collection every 300 ms (one kill in four aimed at a collection), restarts it
+# on the same volume each time, and checks every acknowledged write, every read's
 # digest and `berth fsck`. The totals go to conformance/target/crash-report.md.
 #
 #   scripts/crash-harness.sh [KILLS] [SEED]      # e.g. scripts/crash-harness.sh 1000; SEED replays a run

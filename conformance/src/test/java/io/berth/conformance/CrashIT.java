@@ -31,8 +31,10 @@ import org.junit.jupiter.api.io.TempDir;
  *   <li>its interrupted upload resumes from what the status GET reports and completes with the right digest.
  * </ul>
  * Every {@link #FSCK_EVERY} rounds, and after the last, {@code berth fsck} runs on the stopped volume and must find no
- * damage (orphan blobs and unfinished uploads are leftovers, not damage). Garbage collection is left out: Berth's
- * {@code garbage-collect} runs only while nothing is pushed, as registry:2's.
+ * damage (orphan blobs and unfinished uploads are leftovers, not damage). Berth collects garbage online throughout
+ * ({@code berth.gc}, every {@link CrashWorker#GC_INTERVAL} with a grace period of {@link CrashWorker#GC_GRACE}), so
+ * kills also land inside collections: between burying blobs and deleting them, and in the mark. The run must see the
+ * collector delete blobs.
  *
  * <p>{@code -Dcrash.kills=N} (default 100) and {@code -Dcrash.seed=S} choose the run; {@code scripts/crash-harness.sh}
  * runs it. The totals go to {@code target/crash-report.md}. A seed fixes the choices of operations, sizes and kill
@@ -65,6 +67,9 @@ class CrashIT {
             for (; round < kills; round++) {
                 int port = BinBerthIT.freePort();
                 long t0 = System.nanoTime();
+                if (berth.collectionWasCut()) {
+                    stats.killsInsideCollection.incrementAndGet();
+                }
                 berth.start(port);
                 long t1 = System.nanoTime();
                 startNanos += t1 - t0;
@@ -79,7 +84,13 @@ class CrashIT {
                     for (CrashWorker w : workers) {
                         threads.add(Thread.ofPlatform().name("crash-" + w.repo).start(() -> w.write(http, stop)));
                     }
-                    Thread.sleep(100 + rng.nextInt(700));
+                    if (rng.nextInt(4) == 0) {
+                        // Aimed at a collection: killed once its marker shows it is burying or deleting.
+                        berth.awaitCollection(Duration.ofSeconds(3));
+                        Thread.sleep(rng.nextInt(3));
+                    } else {
+                        Thread.sleep(100 + rng.nextInt(700));
+                    }
                     berth.kill();
                     stop.set(true);
                     for (Thread t : threads) {
@@ -103,6 +114,7 @@ class CrashIT {
             fsckRuns.add("after the final check: " + berth.fsck(stats));
         } finally {
             berth.stop();
+            berth.countCollections(stats);
             writeReport(seed, round, stats, fsckRuns, Duration.ofNanos(System.nanoTime() - started),
                     String.format(Locale.ROOT, "each restart took %.0f ms until Berth answered, and its settling and checks %.0f ms, on average",
                             startNanos / 1e6 / Math.max(1, round), checkNanos / 1e6 / Math.max(1, round)));
@@ -110,6 +122,7 @@ class CrashIT {
         assertThat(round).isEqualTo(kills);
         assertThat(stats.acknowledged.get()).as("acknowledged writes").isGreaterThan(kills);
         assertThat(stats.uploadsInterrupted.get()).as("uploads cut by a kill").isPositive();
+        assertThat(stats.gcBlobsDeleted.get()).as("blobs the online collector deleted during the run").isPositive();
         assertThat(stats.corruptReads.get()).as("reads that did not hash to their digest").isZero();
         assertThat(stats.problems).as("lost, partial or phantom state (seed %d)", seed).isEmpty();
     }
@@ -133,6 +146,14 @@ class CrashIT {
                 .append("| ... cut inside the commit (PUT sent): upload gone, blob not linked, the client pushes again | ")
                 .append(s.uploadsCommitCut.get()).append(" |\n")
                 .append("| ... **gone before any PUT** (must be 0) | **").append(s.uploadsGone.get()).append("** |\n")
+                .append("| online collections completed (`berth.gc`) | ").append(s.gcRuns.get()).append(" |\n")
+                .append("| ... blobs they deleted | ").append(s.gcBlobsDeleted.get()).append(" |\n")
+                .append("| kills between a collection's first bury and its last delete (`gc-unfinished` left) | ")
+                .append(s.killsInsideCollection.get()).append(" |\n")
+                .append("| acknowledged blobs no manifest referred to, found collected after the grace period | ")
+                .append(s.blobsCollected.get()).append(" |\n")
+                .append("| manifest puts refused (MANIFEST_BLOB_UNKNOWN) as a blob pushed for them outlived the grace period | ")
+                .append(s.manifestPutsRefusedForCollectedBlob.get()).append(" |\n")
                 .append("\n## berth fsck on the stopped volume\n\n");
         fsckRuns.forEach(r -> md.append("- ").append(r).append('\n'));
         md.append("\n## Problems\n\n");
@@ -181,7 +202,7 @@ class CrashIT {
             return Files.writeString(work.resolve("config.yml"), """
                     version: 0.1
                     log:
-                      level: warn
+                      level: info
                       accesslog:
                         disabled: true
                     storage:
@@ -191,7 +212,40 @@ class CrashIT {
                         enabled: true
                     http:
                       addr: 127.0.0.1:%d
-                    """.formatted(work.resolve("data"), port));
+                    berth:
+                      gc:
+                        enabled: true
+                        interval: %dms
+                        gracePeriod: %dms
+                    """.formatted(work.resolve("data"), port, CrashWorker.GC_INTERVAL.toMillis(), CrashWorker.GC_GRACE.toMillis()));
+        }
+
+        /** Whether the last kill cut a collection between its first bury and its last delete (its marker is left). */
+        boolean collectionWasCut() {
+            return Files.exists(collectionMarker());
+        }
+
+        /** Waits until a collection has started burying, or {@code atMost}. */
+        void awaitCollection(Duration atMost) throws InterruptedException {
+            long deadline = System.nanoTime() + atMost.toNanos();
+            while (!Files.exists(collectionMarker()) && System.nanoTime() < deadline) {
+                Thread.sleep(0, 200_000);
+            }
+        }
+
+        private Path collectionMarker() {
+            return work.resolve("data/docker/registry/v2/_berth/gc-unfinished");
+        }
+
+        /** Counts the collections that completed, from Berth's log, and the blobs they deleted. */
+        void countCollections(CrashWorker.Stats stats) throws IOException {
+            java.util.regex.Pattern done = java.util.regex.Pattern.compile("collected (\\d+) blob\\(s\\) of");
+            try (var lines = Files.lines(work.resolve("berth.log"))) {
+                lines.map(done::matcher).filter(java.util.regex.Matcher::find).forEach(m -> {
+                    stats.gcRuns.incrementAndGet();
+                    stats.gcBlobsDeleted.addAndGet(Long.parseLong(m.group(1)));
+                });
+            }
         }
 
         void start(int port) throws Exception {

@@ -29,9 +29,19 @@ import org.jspecify.annotations.Nullable;
  * acknowledged. After each kill and restart it settles the request that was in flight when Berth died (either
  * outcome is allowed, nothing else), resumes its interrupted upload, and checks that everything acknowledged is
  * there and reads back with the right digest.
+ *
+ * <p>Berth collects garbage online all the while ({@link #GC_GRACE}). So an acknowledged blob must stay while a
+ * manifest the worker knows refers to it, or while it is younger than the grace period (its data file is written
+ * after its first request was sent); an older blob no manifest refers to may be gone. A manifest put may be refused
+ * with MANIFEST_BLOB_UNKNOWN only when one of the blobs pushed for it is older than the grace period.
  */
 final class CrashWorker {
     static final String OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+    /** Berth's {@code berth.gc.gracePeriod} in the harness; it collects every {@link #GC_INTERVAL}. */
+    static final Duration GC_GRACE = Duration.ofSeconds(2);
+    static final Duration GC_INTERVAL = Duration.ofMillis(300);
+    /** File times lag the clock by up to a tick of the kernel's coarse clock: a blob may look this much older. */
+    private static final long FILE_TIME_SLACK_NANOS = Duration.ofMillis(100).toNanos();
     private static final String[] TAGS = {"a", "b", "c", "d"};
 
     /** Totals over all workers, and every problem found. */
@@ -48,6 +58,11 @@ final class CrashWorker {
         final AtomicLong uploadsGone = new AtomicLong();
         final AtomicLong uploadsCommitCut = new AtomicLong();
         final AtomicLong largeBlobs = new AtomicLong();
+        final AtomicLong blobsCollected = new AtomicLong();
+        final AtomicLong gcRuns = new AtomicLong();
+        final AtomicLong gcBlobsDeleted = new AtomicLong();
+        final AtomicLong killsInsideCollection = new AtomicLong();
+        final AtomicLong manifestPutsRefusedForCollectedBlob = new AtomicLong();
         final List<String> problems = new ArrayList<>();
 
         synchronized void problem(String p) {
@@ -63,16 +78,23 @@ final class CrashWorker {
      * An upload Berth acknowledged (POST, PATCHes) but whose blob was not yet acknowledged; {@code committing} once
      * the PUT that ends it was sent.
      */
-    private record Pending(String path, byte[] content, String digest, long acked, boolean committing) {
+    private record Pending(String path, byte[] content, String digest, long acked, boolean committing, long startedNanos) {
         Pending putSent() {
-            return new Pending(path, content, digest, acked, true);
+            return new Pending(path, content, digest, acked, true, startedNanos);
+        }
+
+        Pending at(String path, long acked) {
+            return new Pending(path, content, digest, acked, false, startedNanos);
         }
     }
+
+    /** A blob Berth acknowledged, and when its push was first sent (its data file is no older). */
+    private record Blob(long size, long sentNanos) {}
 
     /** The request in flight when Berth was killed: what each of its outcomes would leave. */
     private sealed interface InFlight {}
 
-    private record BlobPush(String digest, long size) implements InFlight {}
+    private record BlobPush(String digest, long size, long sentNanos) implements InFlight {}
 
     private record ManifestPut(String digest, Manifest manifest, @Nullable String tag, @Nullable String before) implements InFlight {}
 
@@ -83,7 +105,7 @@ final class CrashWorker {
     final String repo;
     private final Random rng;
     private final Stats stats;
-    private final Map<String, Long> blobs = new LinkedHashMap<>();
+    private final Map<String, Blob> blobs = new LinkedHashMap<>();
     private final Map<String, Manifest> manifests = new LinkedHashMap<>();
     private final Map<String, String> tags = new HashMap<>();
     private final Set<String> deletedManifests = new HashSet<>();
@@ -140,29 +162,30 @@ final class CrashWorker {
     /** Pushes a blob in one of three ways; returns its digest once Berth acknowledged it. */
     private String pushBlob(Http http, byte[] content) throws IOException, InterruptedException {
         String digest = sha256(content);
+        long sent = System.nanoTime();
         switch (rng.nextInt(3)) {
             case 0 -> { // one POST with the body
-                inFlight = new BlobPush(digest, content.length);
+                inFlight = new BlobPush(digest, content.length, sent);
                 expect(http.send("POST", "/v2/" + repo + "/blobs/uploads/?digest=" + digest, content), 201, "monolithic POST");
             }
             case 1 -> { // POST, then a streamed PUT with the body
                 String path = location(expect(http.send("POST", "/v2/" + repo + "/blobs/uploads/", null), 202, "POST"));
-                upload = new Pending(path, content, digest, 0, true);
-                inFlight = new BlobPush(digest, content.length);
+                upload = new Pending(path, content, digest, 0, true, sent);
+                inFlight = new BlobPush(digest, content.length, sent);
                 expect(http.send("PUT", withDigest(path, digest), content), 201, "monolithic PUT");
             }
-            default -> chunked(http, content, digest);
+            default -> chunked(http, content, digest, sent);
         }
-        acknowledgeBlob(digest, content.length);
+        acknowledgeBlob(digest, new Blob(content.length, sent));
         return digest;
     }
 
-    private void chunked(Http http, byte[] content, String digest) throws IOException, InterruptedException {
+    private void chunked(Http http, byte[] content, String digest, long sent) throws IOException, InterruptedException {
         String path = location(expect(http.send("POST", "/v2/" + repo + "/blobs/uploads/", null), 202, "POST"));
-        upload = new Pending(path, content, digest, 0, false);
+        upload = new Pending(path, content, digest, 0, false, sent);
         patchFrom(http, 0);
         upload = upload.putSent();
-        inFlight = new BlobPush(digest, content.length);
+        inFlight = new BlobPush(digest, content.length, sent);
         expect(http.send("PUT", withDigest(upload.path(), digest), null), 201, "closing PUT");
     }
 
@@ -176,30 +199,33 @@ final class CrashWorker {
             byte[] part = java.util.Arrays.copyOfRange(content, (int) at, (int) at + n);
             HttpResponse<byte[]> r = http.send("PATCH", u.path(), part, "Content-Range", at + "-" + (at + n - 1));
             expect(r, 202, "PATCH");
-            u = new Pending(location(r), content, u.digest(), at + n, false);
+            u = u.at(location(r), at + n);
             upload = u;
         }
     }
 
-    private void acknowledgeBlob(String digest, long size) {
+    private void acknowledgeBlob(String digest, Blob blob) {
         inFlight = null;
         upload = null;
-        blobs.put(digest, size);
+        blobs.put(digest, blob);
         uncheckedBlobs.add(digest);
         stats.acknowledged.incrementAndGet();
     }
 
     private void pushImage(Http http, @Nullable String tag) throws IOException, InterruptedException {
         byte[] config = ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"seed\":\"" + repo + "-" + seq++ + "\"}").getBytes(StandardCharsets.UTF_8);
+        long firstSent = System.nanoTime();
         String configDigest = pushBlob(http, config);
         List<String> layers = new ArrayList<>();
+        // Only a blob a manifest still refers to is reused: any other may have been collected.
+        Set<String> referenced = referencedBlobs();
         StringBuilder json = new StringBuilder("{\"schemaVersion\":2,\"mediaType\":\"" + OCI_MANIFEST + "\",\"config\":")
                 .append(descriptor("application/vnd.oci.image.config.v1+json", configDigest, config.length)).append(",\"layers\":[");
         int n = 1 + rng.nextInt(2);
         for (int i = 0; i < n; i++) {
-            String layer = rng.nextInt(3) == 0 && !blobs.isEmpty() ? anyOf(blobs.keySet()) : pushBlob(http, blobContent());
+            String layer = rng.nextInt(3) == 0 && !referenced.isEmpty() ? anyOf(referenced) : pushBlob(http, blobContent());
             layers.add(layer);
-            json.append(i > 0 ? "," : "").append(descriptor("application/vnd.oci.image.layer.v1.tar+gzip", layer, blobs.get(layer)));
+            json.append(i > 0 ? "," : "").append(descriptor("application/vnd.oci.image.layer.v1.tar+gzip", layer, blobs.get(layer).size()));
         }
         byte[] content = json.append("]}").toString().getBytes(StandardCharsets.UTF_8);
         String digest = sha256(content);
@@ -208,6 +234,13 @@ final class CrashWorker {
         Manifest m = new Manifest(content, refs);
         inFlight = new ManifestPut(digest, m, tag, tag == null ? null : tags.get(tag));
         HttpResponse<byte[]> r = http.send("PUT", "/v2/" + repo + "/manifests/" + (tag == null ? digest : tag), content, "Content-Type", OCI_MANIFEST);
+        if (r.statusCode() == 400 && new String(r.body(), StandardCharsets.UTF_8).contains("MANIFEST_BLOB_UNKNOWN")
+                && mayBeCollected(firstSent, System.nanoTime())) {
+            // The push took longer than the grace period, and the collector took one of its blobs: refused, not lost.
+            inFlight = null;
+            stats.manifestPutsRefusedForCollectedBlob.incrementAndGet();
+            return;
+        }
         expect(r, 201, "manifest PUT");
         if (!digest.equals(r.headers().firstValue("Docker-Content-Digest").orElse(""))) {
             stats.problem(repo + ": manifest PUT answered digest " + r.headers().firstValue("Docker-Content-Digest") + ", not " + digest);
@@ -265,7 +298,7 @@ final class CrashWorker {
             case null -> {}
             case BlobPush b -> {
                 if (upload == null && readBlob(http, b.digest(), "in-flight blob") == 200) {
-                    acknowledgeBlob(b.digest(), b.size());
+                    acknowledgeBlob(b.digest(), new Blob(b.size(), b.sentNanos()));
                 }
             }
             case ManifestPut p -> {
@@ -339,7 +372,7 @@ final class CrashWorker {
         upload = null;
         if (readBlob(http, u.digest(), "blob of an interrupted upload") == 200) {
             stats.uploadsCommittedBeforeKill.incrementAndGet();
-            acknowledgeBlob(u.digest(), u.content().length);
+            acknowledgeBlob(u.digest(), new Blob(u.content().length, u.startedNanos()));
             return;
         }
         HttpResponse<byte[]> status = http.send("GET", u.path(), null);
@@ -374,10 +407,10 @@ final class CrashWorker {
                 path = location(probe);
             }
         }
-        upload = new Pending(path, u.content(), u.digest(), have, false);
+        upload = u.at(path, have);
         patchFrom(http, have);
         upload = upload.putSent();
-        inFlight = new BlobPush(u.digest(), u.content().length);
+        inFlight = new BlobPush(u.digest(), u.content().length, u.startedNanos());
         HttpResponse<byte[]> put = http.send("PUT", withDigest(upload.path(), u.digest()), null);
         if (put.statusCode() != 201) {
             stats.problem(repo + ": the resumed upload's PUT answered " + put.statusCode() + " " + new String(put.body(), StandardCharsets.UTF_8));
@@ -386,14 +419,23 @@ final class CrashWorker {
             return;
         }
         stats.uploadsResumed.incrementAndGet();
-        acknowledgeBlob(u.digest(), u.content().length);
+        acknowledgeBlob(u.digest(), new Blob(u.content().length, u.startedNanos()));
     }
 
     /** Checks what was acknowledged: this round's writes, or with {@code all} everything; and every tag, always. */
     void check(Http http, boolean all) throws IOException, InterruptedException {
-        for (String digest : all ? blobs.keySet() : uncheckedBlobs) {
-            if (readBlob(http, digest, "acknowledged blob") != 200) {
-                stats.problem(repo + ": acknowledged blob " + digest + " is gone");
+        Set<String> referenced = referencedBlobs();
+        for (String digest : List.copyOf(all ? blobs.keySet() : uncheckedBlobs)) {
+            long asked = System.nanoTime();
+            if (readBlob(http, digest, "acknowledged blob") == 200) {
+                continue;
+            }
+            if (!referenced.contains(digest) && mayBeCollected(blobs.get(digest).sentNanos(), asked)) {
+                stats.blobsCollected.incrementAndGet();
+                blobs.remove(digest);
+            } else {
+                stats.problem(repo + ": acknowledged blob " + digest + " is gone"
+                        + (referenced.contains(digest) ? ", and a manifest refers to it" : " within the grace period"));
             }
         }
         uncheckedBlobs.clear();
@@ -496,6 +538,18 @@ final class CrashWorker {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /** The blobs the manifests this worker holds refer to: the online collector must keep them. */
+    private Set<String> referencedBlobs() {
+        Set<String> referenced = new HashSet<>();
+        manifests.values().forEach(m -> referenced.addAll(m.blobs()));
+        return referenced;
+    }
+
+    /** Whether a blob first sent at {@code sentNanos} may be collected by {@code atNanos}: it is past the grace period. */
+    private static boolean mayBeCollected(long sentNanos, long atNanos) {
+        return atNanos - sentNanos >= GC_GRACE.toNanos() - FILE_TIME_SLACK_NANOS;
+    }
 
     private <T> T anyOf(Set<T> set) {
         int i = rng.nextInt(set.size());
