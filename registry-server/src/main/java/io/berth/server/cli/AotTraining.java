@@ -3,6 +3,7 @@ package io.berth.server.cli;
 import io.berth.server.Berth;
 import io.berth.server.config.ConfigLoader;
 import io.berth.storage.FileTrees;
+import io.berth.storage.RegistryStorage;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -53,8 +54,8 @@ import org.apache.commons.cli.Options;
  *
  * <p>It starts Berth as {@code serve} does (a {@code config.yml} read by {@link ConfigLoader}), on a temporary
  * directory at {@code 127.0.0.1:0} with htpasswd accounts, once over plain HTTP and once over TLS, and makes the
- * requests of a start, a push and a pull. Any unexpected status fails the run, so that a cache is only made from a
- * run that worked. Nothing outside the temporary directory is touched, and the environment's {@code REGISTRY_*}
+ * requests of a start, a push and a pull, then collects garbage on the volume as {@code garbage-collect} does. Any
+ * unexpected status fails the run, so that a cache is only made from a run that worked. Nothing outside the temporary directory is touched, and the environment's {@code REGISTRY_*}
  * overrides are ignored (one harmless override of its own trains that path).
  */
 final class AotTraining {
@@ -98,7 +99,9 @@ final class AotTraining {
                     requests += new Session(client, berth.baseUri(), USER + ":" + password).pushAndPull();
                 }
             }
-            out.println("berth: training run done, " + requests + " requests over HTTP and HTTPS");
+            // What `berth garbage-collect` loads and runs: its mark and scan over the volume just pushed.
+            RegistryStorage.open(dir.resolve("data-plain")).collectGarbage(false, false, Duration.ZERO);
+            out.println("berth: training run done, " + requests + " requests over HTTP and HTTPS, and a garbage collection");
             return 0;
         } finally {
             FileTrees.delete(dir);
