@@ -204,6 +204,8 @@ class UploadTest extends StorageTestBase {
         }
         int writes = 2_000;
         java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        // The writes start once every reader reads, so that they race even when the machine is slow to start threads.
+        java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(4);
         java.util.List<java.util.concurrent.Future<Long>> readers = new java.util.ArrayList<>();
         try (var pool = java.util.concurrent.Executors.newFixedThreadPool(4)) {
             for (int r = 0; r < 4; r++) {
@@ -211,6 +213,7 @@ class UploadTest extends StorageTestBase {
                     long reads = 0;
                     long last = 0;
                     while (!done.get()) {
+                        reading.countDown();
                         try {
                             long seen = storage.uploadProgress(REPO, id);
                             assertThat(seen).as("progress never goes back").isGreaterThanOrEqualTo(last);
@@ -224,6 +227,7 @@ class UploadTest extends StorageTestBase {
                 }));
             }
             try {
+                assertThat(reading.await(30, java.util.concurrent.TimeUnit.SECONDS)).as("every reader started").isTrue();
                 for (int i = 0; i < writes; i++) {
                     try (Upload upload = storage.resumeUpload(REPO, id)) {
                         upload.write(buffers(utf8("x")), Long.MAX_VALUE);
