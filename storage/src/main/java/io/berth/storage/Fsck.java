@@ -255,9 +255,16 @@ public final class Fsck {
 
     // ---- blobs
 
-    /** A blob to hash; its path is computed again from the digest, so a large volume costs little memory. */
-    /** A blob's content: its data file, or the tombstone of an interrupted collection ({@link Layout#TOMBSTONE}). */
-    private record BlobFile(Digest digest, long size, Path file) {}
+    /**
+     * A blob to hash: its data file, or the tombstone an interrupted collection left ({@link Layout#TOMBSTONE}). The
+     * path is computed again from the digest, so a large volume costs little memory.
+     */
+    private record BlobFile(Digest digest, long size, boolean buried) {}
+
+    private Path file(BlobFile blob) {
+        Path data = layout.blobData(blob.digest());
+        return blob.buried() ? data.resolveSibling(Layout.TOMBSTONE) : data;
+    }
 
     /** Hashes every blob; returns {blobs, bytes}. */
     private long[] checkBlobs() {
@@ -281,7 +288,7 @@ public final class Fsck {
                         }
                     }
                     Path data = dir.resolve(Layout.DATA);
-                    BlobFile blob = blobFile(digest, data);
+                    BlobFile blob = blobFile(digest, data, false);
                     if (blob == null) {
                         blob = buried(digest, data);
                     }
@@ -312,9 +319,9 @@ public final class Fsck {
         return new long[] {all.size(), totalBytes};
     }
 
-    private static @Nullable BlobFile blobFile(Digest digest, Path file) {
+    private static @Nullable BlobFile blobFile(Digest digest, Path file, boolean buried) {
         try {
-            return new BlobFile(digest, Files.size(file), file);
+            return new BlobFile(digest, Files.size(file), buried);
         } catch (NoSuchFileException e) {
             return null;
         } catch (IOException e) {
@@ -328,7 +335,7 @@ public final class Fsck {
      */
     private @Nullable BlobFile buried(Digest digest, Path data) {
         Path tombstone = data.resolveSibling(Layout.TOMBSTONE);
-        BlobFile blob = blobFile(digest, tombstone);
+        BlobFile blob = blobFile(digest, tombstone, true);
         if (blob == null || !repair) {
             if (blob != null) {
                 report(Kind.BURIED_BLOB, tombstone, digest.toString(), null);
@@ -338,12 +345,12 @@ public final class Fsck {
         try {
             Files.move(tombstone, data, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (NoSuchFileException e) {
-            return blobFile(digest, data); // restored meanwhile, by a read or a collection of the serving registry
+            return blobFile(digest, data, false); // restored meanwhile, by a read or a collection of the serving registry
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         report(Kind.BURIED_BLOB, tombstone, digest.toString(), "restored");
-        return new BlobFile(digest, blob.size(), data);
+        return new BlobFile(digest, blob.size(), false);
     }
 
     private void emptyBlobDirectory(Path dir) {
@@ -357,7 +364,7 @@ public final class Fsck {
 
     /** Whether the blob hashes to its digest; a corrupt one is reported, and quarantined when repairing. */
     private boolean verify(BlobFile blob) {
-        Path data = blob.file();
+        Path data = file(blob);
         Digest actual;
         try {
             actual = hash(data, blob.digest().algorithm());
