@@ -23,7 +23,7 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The one HTTP client of Berth's tests, for a registry (Berth or registry:2) or any of Berth's listeners: HTTP/1.1,
- * no redirects unless asked, plain or TLS trusting a chosen CA, optional default headers (credentials), whole
+ * no redirects unless asked, plain or TLS trusting a test CA, views that add a header (credentials) to each request, whole
  * responses as bytes, and the few registry verbs every suite repeats. Failures of I/O are unchecked; a verb that
  * gets an unexpected status throws an {@link AssertionError} naming the request and the answer.
  */
@@ -33,14 +33,14 @@ public final class RegistryClient implements AutoCloseable {
     private final URI base;
     private final Duration timeout;
     /** Name, value pairs sent with every request. */
-    private final List<String> headers;
+    private final List<String> defaultHeaders;
 
-    private RegistryClient(HttpClient http, boolean owner, URI base, Duration timeout, List<String> headers) {
+    private RegistryClient(HttpClient http, boolean owner, URI base, Duration timeout, List<String> defaultHeaders) {
         this.http = http;
         this.owner = owner;
         this.base = base;
         this.timeout = timeout;
-        this.headers = List.copyOf(headers);
+        this.defaultHeaders = List.copyOf(defaultHeaders);
     }
 
     /** A client for {@code base} ({@code http://127.0.0.1:5000}, or {@code https://...} with {@link Builder#trust}). */
@@ -59,21 +59,15 @@ public final class RegistryClient implements AutoCloseable {
         private @Nullable SSLContext tls;
         private boolean followRedirects;
         private Duration timeout = Duration.ofSeconds(30);
-        private final List<String> headers = new ArrayList<>();
 
         private Builder(URI base) {
             this.base = Objects.requireNonNull(base, "base");
         }
 
-        /** TLS trusting what {@code context} trusts. */
-        public Builder trust(SSLContext context) {
-            this.tls = context;
-            return this;
-        }
-
         /** TLS trusting {@code ca} alone. */
         public Builder trust(TestPki.Ca ca) {
-            return trust(ca.trustingContext());
+            this.tls = ca.trustingContext();
+            return this;
         }
 
         /** Follows redirects (Redirect.NORMAL) instead of returning them. */
@@ -88,18 +82,6 @@ public final class RegistryClient implements AutoCloseable {
             return this;
         }
 
-        /** Sends {@code name: value} with every request. */
-        public Builder header(String name, String value) {
-            headers.add(name);
-            headers.add(value);
-            return this;
-        }
-
-        /** Sends Basic credentials with every request. */
-        public Builder basic(String user, String password) {
-            return header("Authorization", basicAuthorization(user, password));
-        }
-
         public RegistryClient build() {
             HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                     .connectTimeout(Duration.ofSeconds(10))
@@ -107,13 +89,13 @@ public final class RegistryClient implements AutoCloseable {
             if (tls != null) {
                 b.sslContext(tls);
             }
-            return new RegistryClient(b.build(), true, base, timeout, headers);
+            return new RegistryClient(b.build(), true, base, timeout, List.of());
         }
     }
 
     /** A view that shares this client's connections and also sends {@code name: value}; closing it closes nothing. */
     public RegistryClient with(String name, String value) {
-        List<String> more = new ArrayList<>(headers);
+        List<String> more = new ArrayList<>(defaultHeaders);
         more.add(name);
         more.add(value);
         return new RegistryClient(http, false, base, timeout, more);
@@ -144,18 +126,13 @@ public final class RegistryClient implements AutoCloseable {
     public HttpResponse<byte[]> send(String method, String pathOrUrl, byte @Nullable [] body, String... headers) {
         HttpRequest.Builder b = HttpRequest.newBuilder(resolve(pathOrUrl))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        for (int i = 0; i < defaultHeaders.size(); i += 2) {
+            b.header(defaultHeaders.get(i), defaultHeaders.get(i + 1));
+        }
         for (int i = 0; i < headers.length; i += 2) {
             b.header(headers[i], headers[i + 1]);
         }
-        return send(b);
-    }
-
-    /** Sends a request built by the caller (a streamed body, say), with the default headers and the timeout. */
-    public HttpResponse<byte[]> send(HttpRequest.Builder request) {
-        for (int i = 0; i < headers.size(); i += 2) {
-            request.header(headers.get(i), headers.get(i + 1));
-        }
-        HttpRequest built = request.timeout(timeout).build();
+        HttpRequest built = b.timeout(timeout).build();
         try {
             return http.send(built, HttpResponse.BodyHandlers.ofByteArray());
         } catch (IOException e) {
