@@ -2,12 +2,11 @@ package io.berth.conformance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.berth.testing.RegistryClient;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -60,22 +59,21 @@ class BinBerthIT {
     }
 
     private static void awaitUp(int port, Process berth, Path log) throws Exception {
-        HttpClient http = HttpClient.newHttpClient();
         long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!berth.isAlive()) {
-                throw new AssertionError("bin/berth exited " + berth.exitValue() + ":\n" + Files.readString(log));
-            }
-            try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v2/")).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200) {
-                    return;
+        try (RegistryClient http = RegistryClient.of(URI.create("http://127.0.0.1:" + port))) {
+            while (System.nanoTime() < deadline) {
+                if (!berth.isAlive()) {
+                    throw new AssertionError("bin/berth exited " + berth.exitValue() + ":\n" + Files.readString(log));
                 }
-            } catch (IOException e) {
-                // not up yet
+                try {
+                    if (http.get("/v2/").statusCode() == 200) {
+                        return;
+                    }
+                } catch (UncheckedIOException e) {
+                    // not up yet
+                }
+                Thread.sleep(200);
             }
-            Thread.sleep(200);
         }
         throw new AssertionError("bin/berth did not come up:\n" + Files.readString(log));
     }

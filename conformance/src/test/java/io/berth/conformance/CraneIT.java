@@ -3,6 +3,7 @@ package io.berth.conformance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.berth.testing.RegistryClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,7 +25,7 @@ class CraneIT extends LiveBerthTest {
         RegistryHttp.Response get = http.get("/v2/crane/app/manifests/v1");
         assertThat(get.status()).isEqualTo(200);
         assertThat(get.headers().firstValue("Docker-Content-Digest")).hasValue(pushed);
-        assertThat(RegistryHttp.sha256(get.body())).isEqualTo(pushed);
+        assertThat(RegistryClient.sha256(get.body())).isEqualTo(pushed);
         assertThat(crane.bytes("manifest", "--insecure", ref("crane/app:v1"))).isEqualTo(get.body());
         assertThat(crane.bytes("manifest", "--insecure", ref("crane/app@" + pushed))).isEqualTo(get.body());
 
@@ -41,11 +42,11 @@ class CraneIT extends LiveBerthTest {
             Path dir = OciLayout.untarTo(tar, Files.createTempDirectory(work, "unpacked-"));
             JsonNode saved = RegistryHttp.json(dir.resolve("manifest.json")).get(0);
             assertThat(saved.path("Config").asText()).isEqualTo(configDigest);
-            assertThat(RegistryHttp.sha256(dir.resolve(configDigest))).isEqualTo(configDigest);
+            assertThat(RegistryClient.sha256(dir.resolve(configDigest))).isEqualTo(configDigest);
             List<String> savedLayers = new ArrayList<>();
             for (JsonNode file : saved.path("Layers")) {
                 String digest = "sha256:" + file.asText().replace(".tar.gz", "");
-                assertThat(RegistryHttp.sha256(dir.resolve(file.asText()))).as("layer file %s", file).isEqualTo(digest);
+                assertThat(RegistryClient.sha256(dir.resolve(file.asText()))).as("layer file %s", file).isEqualTo(digest);
                 savedLayers.add(digest);
             }
             assertThat(savedLayers).as("layers pulled from %s", reference).isEqualTo(layerDigests);
@@ -73,7 +74,7 @@ class CraneIT extends LiveBerthTest {
                 "-m", ref("crane/multi@" + amd64), "-m", ref("crane/multi@" + arm64), "-t", ref("crane/multi:v1")));
 
         byte[] served = http.requireManifest("crane/multi", "v1").body();
-        assertThat(RegistryHttp.sha256(served)).isEqualTo(index);
+        assertThat(RegistryClient.sha256(served)).isEqualTo(index);
         assertThat(http.get("/v2/crane/multi/manifests/v1").headers().firstValue("Content-Type"))
                 .hasValue("application/vnd.oci.image.index.v1+json");
         assertThat(crane.bytes("manifest", "--insecure", ref("crane/multi:v1"))).isEqualTo(served);
@@ -92,7 +93,7 @@ class CraneIT extends LiveBerthTest {
 
         for (String child : children) {
             byte[] childBody = http.requireManifest("crane/multi", child).body();
-            assertThat(RegistryHttp.sha256(childBody)).isEqualTo(child);
+            assertThat(RegistryClient.sha256(childBody)).isEqualTo(child);
             assertThat(crane.bytes("manifest", "--insecure", ref("crane/multi@" + child))).isEqualTo(childBody);
         }
         // crane resolves a platform through the index.

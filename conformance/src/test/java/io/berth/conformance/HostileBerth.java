@@ -3,15 +3,13 @@ package io.berth.conformance;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.berth.testing.RegistryClient;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -171,13 +169,8 @@ final class HostileBerth implements AutoCloseable {
 
     /** The Prometheus text of the debug listener. */
     String scrape() throws Exception {
-        try (HttpClient c = HttpClient.newHttpClient()) {
-            HttpResponse<String> r = c.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + debugPort + "/metrics"))
-                    .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() != 200) {
-                throw new AssertionError("scrape answered " + r.statusCode());
-            }
-            return r.body();
+        try (RegistryClient c = RegistryClient.of(URI.create("http://127.0.0.1:" + debugPort))) {
+            return RegistryClient.text(RegistryClient.expect(c.get("/metrics"), 200));
         }
     }
 

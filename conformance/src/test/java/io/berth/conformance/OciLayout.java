@@ -3,6 +3,7 @@ package io.berth.conformance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.berth.testing.RegistryClient;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -82,7 +83,7 @@ final class OciLayout {
     /** Checks that every blob's sha256 is the one its file name claims. */
     void assertBlobsMatchTheirNames() {
         for (String digest : blobDigests()) {
-            assertThat(RegistryHttp.sha256(blob(digest))).as("content of blob %s in %s", digest, dir).isEqualTo(digest);
+            assertThat(RegistryClient.sha256(blob(digest))).as("content of blob %s in %s", digest, dir).isEqualTo(digest);
         }
     }
 }

@@ -3,6 +3,7 @@ package io.berth.conformance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.berth.testing.RegistryClient;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -55,7 +56,7 @@ class OrasIT extends LiveBerthTest {
         String digest = pushTwoFiles(source, "oras/artifact:v1");
 
         byte[] served = http.requireManifest("oras/artifact", "v1").body();
-        assertThat(RegistryHttp.sha256(served)).isEqualTo(digest);
+        assertThat(RegistryClient.sha256(served)).isEqualTo(digest);
         JsonNode manifest = RegistryHttp.json(served);
         assertThat(manifest.path("mediaType").asText()).isEqualTo("application/vnd.oci.image.manifest.v1+json");
         assertThat(manifest.path("artifactType").asText()).isEqualTo(BUNDLE_TYPE);
@@ -131,7 +132,7 @@ class OrasIT extends LiveBerthTest {
         assertThat(tags).containsExactlyInAnyOrder("v1", "v2", "latest");
         for (String tag : tags) {
             byte[] served = http.requireManifest("oras/tags", tag).body();
-            assertThat(RegistryHttp.sha256(served)).as("tag %s", tag).isEqualTo(digest);
+            assertThat(RegistryClient.sha256(served)).as("tag %s", tag).isEqualTo(digest);
             assertThat(orasIn(work, "manifest", "fetch", "--plain-http", ref("oras/tags:" + tag)).stdout()).isEqualTo(served);
         }
         // oras repo tags of a reference lists the tags pointing at the same manifest.

@@ -3,6 +3,7 @@ package io.berth.conformance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.berth.testing.RegistryClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,7 +34,7 @@ class RegctlIT extends LiveBerthTest {
 
         assertThat(regctl.text("image", "digest", ref("regctl/app:v1"))).isEqualTo(digest);
         byte[] served = http.requireManifest("regctl/app", "v1").body();
-        assertThat(RegistryHttp.sha256(served)).isEqualTo(digest);
+        assertThat(RegistryClient.sha256(served)).isEqualTo(digest);
         assertThat(regctl.bytes("manifest", "get", "--format", "raw-body", ref("regctl/app:v1"))).isEqualTo(served);
         assertThat(regctl.bytes("manifest", "get", "--format", "raw-body", ref("regctl/app@" + digest))).isEqualTo(served);
 
@@ -65,7 +66,7 @@ class RegctlIT extends LiveBerthTest {
         assertThat(children(served)).containsExactly("linux/amd64=" + amd64, "linux/arm64=" + arm64);
         assertThat(regctl.bytes("manifest", "get", "--format", "raw-body", ref("regctl/multi:v1"))).isEqualTo(served);
         String index = regctl.text("image", "digest", ref("regctl/multi:v1"));
-        assertThat(index).isEqualTo(RegistryHttp.sha256(served));
+        assertThat(index).isEqualTo(RegistryClient.sha256(served));
         assertThat(regctl.bytes("manifest", "get", "--format", "raw-body", ref("regctl/multi@" + index))).isEqualTo(served);
         assertThat(regctl.text("image", "digest", "--platform", "linux/arm64", ref("regctl/multi:v1"))).isEqualTo(arm64);
     }
@@ -100,7 +101,7 @@ class RegctlIT extends LiveBerthTest {
         for (JsonNode blob : blobs) {
             String d = blob.path("digest").asText();
             byte[] content = regctl.bytes("blob", "get", ref("regctl/blobs"), d);
-            assertThat(RegistryHttp.sha256(content)).as("blob %s", d).isEqualTo(d);
+            assertThat(RegistryClient.sha256(content)).as("blob %s", d).isEqualTo(d);
             assertThat((long) content.length).isEqualTo(blob.path("size").asLong());
         }
     }

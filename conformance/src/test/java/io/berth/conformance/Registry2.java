@@ -1,13 +1,11 @@
 package io.berth.conformance;
 
+import io.berth.testing.RegistryClient;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -135,28 +133,25 @@ final class Registry2 implements AutoCloseable {
     }
 
     private void awaitReady(Duration timeout) {
-        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-        HttpRequest ping = HttpRequest.newBuilder(baseUri().resolve("/v2/")).timeout(Duration.ofSeconds(2)).build();
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new AssertionError("docker-registry exited " + process.exitValue() + ":\n" + logTail());
-            }
-            try {
-                if (client.send(ping, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    return;
+        try (RegistryClient client = RegistryClient.builder(baseUri()).timeout(Duration.ofSeconds(2)).build()) {
+            while (System.nanoTime() < deadline) {
+                if (!process.isAlive()) {
+                    throw new AssertionError("docker-registry exited " + process.exitValue() + ":\n" + logTail());
                 }
-            } catch (IOException e) {
-                // not listening yet
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
+                try {
+                    if (client.get("/v2/").statusCode() == 200) {
+                        return;
+                    }
+                } catch (UncheckedIOException e) {
+                    // not listening yet
+                }
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
+                }
             }
         }
         throw new AssertionError("docker-registry did not answer GET /v2/ with 200 within " + timeout + ":\n" + logTail());

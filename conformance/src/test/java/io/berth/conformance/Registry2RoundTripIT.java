@@ -21,6 +21,7 @@ import io.berth.conformance.RoundTripContent.MultiArch;
 import io.berth.conformance.RoundTripContent.Snapshot;
 import io.berth.server.Berth;
 import io.berth.server.cli.BerthCommand;
+import io.berth.testing.RegistryClient;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -244,7 +245,7 @@ class Registry2RoundTripIT {
         List<String> appBlobs = new ArrayList<>(referencedBlobs(byBerth.v1Manifest()));
         for (String blob : appBlobs) {
             assertThat(files).containsKey(blobPath(blob));
-            assertThat(berthVolume.resolve(blobPath(blob))).satisfies(p -> assertThat(RegistryHttp.sha256(Files.readAllBytes(p))).isEqualTo(blob));
+            assertThat(berthVolume.resolve(blobPath(blob))).satisfies(p -> assertThat(RegistryClient.sha256(Files.readAllBytes(p))).isEqualTo(blob));
             assertThat(files).containsEntry(repo + "_layers/" + hexPath(blob) + "/link", blob);
         }
         List<String> manifests = new ArrayList<>(byBerth.multi().children());

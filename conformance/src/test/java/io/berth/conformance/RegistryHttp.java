@@ -5,29 +5,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.berth.server.Berth;
+import io.berth.testing.RegistryClient;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpHeaders;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
  * Plain HTTP against a registry's distribution API (Berth or registry:2), to check from the registry's side what a
  * client did, and for the few raw calls where a client tool would hide the bytes: manifests with a chosen Accept and
- * their headers, blobs, catalog and tag lists, monolithic blob pushes, manifest puts and deletes. Also the JSON and
- * digest helpers the tests share.
+ * their headers, blobs, catalog and tag lists, blob pushes, manifest puts and deletes, through a {@link RegistryClient}
+ * that follows redirects. Also the JSON helpers the tests share.
  */
 final class RegistryHttp {
     static final String DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
@@ -75,7 +70,7 @@ final class RegistryHttp {
 
         /** The sha256 digest of the body, as {@code sha256:<hex>}. */
         String sha256() {
-            return RegistryHttp.sha256(body);
+            return RegistryClient.sha256(body);
         }
 
         @Override
@@ -84,55 +79,53 @@ final class RegistryHttp {
         }
     }
 
-    private final URI base;
-    private final HttpClient client = HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(10))
-            .followRedirects(HttpClient.Redirect.NORMAL)
-            .build();
+    private final RegistryClient client;
 
     RegistryHttp(Berth berth) {
-        this.base = berth.baseUri();
+        this(berth.baseUri());
     }
 
     /** A plain-HTTP registry at {@code host:port}. */
     RegistryHttp(String hostAndPort) {
-        this.base = URI.create("http://" + hostAndPort);
+        this(URI.create("http://" + hostAndPort));
+    }
+
+    private RegistryHttp(URI base) {
+        this.client = RegistryClient.builder(base).followRedirects().timeout(Duration.ofMinutes(1)).build();
     }
 
     /** GET {@code path} (e.g. {@code /v2/a/b/manifests/v1}) accepting every manifest type. */
     Response get(String path) {
-        return send(HttpRequest.newBuilder(base.resolve(path)).header("Accept", MANIFEST_TYPES).GET());
+        return send("GET", path, "Accept", MANIFEST_TYPES);
     }
 
     /** HEAD {@code path} accepting every manifest type. */
     Response head(String path) {
-        return send(HttpRequest.newBuilder(base.resolve(path)).header("Accept", MANIFEST_TYPES)
-                .method("HEAD", HttpRequest.BodyPublishers.noBody()));
+        return send("HEAD", path, "Accept", MANIFEST_TYPES);
     }
 
     /** GET {@code /v2/<repo>/manifests/<reference>} with the given Accept types (none given: every manifest type). */
     Response manifest(String repo, String reference, String... accept) {
         String types = accept.length == 0 ? MANIFEST_TYPES : String.join(", ", accept);
-        return send(HttpRequest.newBuilder(base.resolve("/v2/" + repo + "/manifests/" + reference)).header("Accept", types).GET());
+        return send("GET", "/v2/" + repo + "/manifests/" + reference, "Accept", types);
     }
 
     /** GET of a manifest (accepting every type) that must exist: fails unless the registry answers 200. */
     Response requireManifest(String repo, String reference) {
         Response r = manifest(repo, reference);
-        assertThat(r.status()).as("GET %s/v2/%s/manifests/%s: %s", base, repo, reference, r.text()).isEqualTo(200);
+        assertThat(r.status()).as("GET %s/v2/%s/manifests/%s: %s", client.base(), repo, reference, r.text()).isEqualTo(200);
         return r;
     }
 
     Response blob(String repo, String digest) {
-        return send(HttpRequest.newBuilder(base.resolve("/v2/" + repo + "/blobs/" + digest)).GET());
+        return send("GET", "/v2/" + repo + "/blobs/" + digest);
     }
 
     /** Downloads a blob, checking that its bytes hash to its digest and that it has the expected size. */
     void requireBlob(String repo, String digest, long size) {
         Response r = blob(repo, digest);
-        assertThat(r.status()).as("GET %s/v2/%s/blobs/%s", base, repo, digest).isEqualTo(200);
-        assertThat(r.sha256()).as("sha256 of blob %s in %s from %s", digest, repo, base).isEqualTo(digest);
+        assertThat(r.status()).as("GET %s/v2/%s/blobs/%s", client.base(), repo, digest).isEqualTo(200);
+        assertThat(r.sha256()).as("sha256 of blob %s in %s from %s", digest, repo, client.base()).isEqualTo(digest);
         assertThat((long) r.body().length).as("size of blob %s", digest).isEqualTo(size);
     }
 
@@ -145,61 +138,36 @@ final class RegistryHttp {
     }
 
     Response referrers(String repo, String digest) {
-        return send(HttpRequest.newBuilder(base.resolve("/v2/" + repo + "/referrers/" + digest)).GET());
+        return send("GET", "/v2/" + repo + "/referrers/" + digest);
     }
 
     /** Uploads {@code content} in one POST + PUT; returns its digest. */
     String pushBlob(String repo, byte[] content) {
-        String digest = sha256(content);
-        Response started = send(HttpRequest.newBuilder(base.resolve("/v2/" + repo + "/blobs/uploads/"))
-                .POST(HttpRequest.BodyPublishers.noBody()));
-        assertThat(started.status()).as("POST upload to %s/%s", base, repo).isEqualTo(202);
-        URI location = base.resolve(started.location());
-        String sep = location.getRawQuery() == null ? "?" : "&";
-        Response done = send(HttpRequest.newBuilder(URI.create(location + sep + "digest=" + digest))
-                .header("Content-Type", "application/octet-stream").PUT(HttpRequest.BodyPublishers.ofByteArray(content)));
-        assertThat(done.status()).as("PUT blob %s to %s/%s: %s", digest, base, repo, done.text()).isEqualTo(201);
-        return digest;
+        return client.pushBlob(repo, content);
     }
 
     /** PUTs a manifest under {@code reference}; it must be accepted with 201. Returns the registry's digest header. */
     String putManifest(String repo, String reference, String mediaType, byte[] content) {
-        Response r = send(HttpRequest.newBuilder(base.resolve("/v2/" + repo + "/manifests/" + reference))
-                .header("Content-Type", mediaType).PUT(HttpRequest.BodyPublishers.ofByteArray(content)));
-        assertThat(r.status()).as("PUT manifest %s:%s to %s: %s", repo, reference, base, r.text()).isEqualTo(201);
-        return r.digest();
+        return client.putManifest(repo, reference, mediaType, content);
     }
 
     int deleteManifest(String repo, String digest) {
-        return send(HttpRequest.newBuilder(base.resolve("/v2/" + repo + "/manifests/" + digest)).DELETE()).status();
+        return send("DELETE", "/v2/" + repo + "/manifests/" + digest).status();
     }
 
     int deleteBlob(String repo, String digest) {
-        return send(HttpRequest.newBuilder(base.resolve("/v2/" + repo + "/blobs/" + digest)).DELETE()).status();
+        return send("DELETE", "/v2/" + repo + "/blobs/" + digest).status();
     }
 
     private Response requireOk(String path) {
-        Response r = send(HttpRequest.newBuilder(base.resolve(path)).GET());
-        assertThat(r.status()).as("GET %s%s: %s", base, path, r.text()).isEqualTo(200);
+        Response r = send("GET", path);
+        assertThat(r.status()).as("GET %s%s: %s", client.base(), path, r.text()).isEqualTo(200);
         return r;
     }
 
-    private Response send(HttpRequest.Builder request) {
-        HttpResponse<byte[]> r = exchange(client, request.timeout(Duration.ofMinutes(1)));
+    private Response send(String method, String path, String... headers) {
+        HttpResponse<byte[]> r = client.send(method, path, null, headers);
         return new Response(r.statusCode(), r.headers(), r.body());
-    }
-
-    /** Sends {@code request} with {@code client}, whole; I/O failures become unchecked. */
-    static HttpResponse<byte[]> exchange(HttpClient client, HttpRequest.Builder request) {
-        HttpRequest built = request.build();
-        try {
-            return client.send(built, HttpResponse.BodyHandlers.ofByteArray());
-        } catch (IOException e) {
-            throw new UncheckedIOException(built.method() + " " + built.uri(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
     }
 
     private static List<String> strings(JsonNode array) {
@@ -225,33 +193,6 @@ final class RegistryHttp {
             return json(Files.readAllBytes(file));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    /** {@code sha256:<hex>} of {@code data}. */
-    static String sha256(byte[] data) {
-        return "sha256:" + HexFormat.of().formatHex(sha256Digest().digest(data));
-    }
-
-    /** {@code sha256:<hex>} of a file's content, streamed. */
-    static String sha256(Path file) {
-        MessageDigest md = sha256Digest();
-        byte[] buf = new byte[64 * 1024];
-        try (InputStream in = Files.newInputStream(file)) {
-            for (int n; (n = in.read(buf)) > 0; ) {
-                md.update(buf, 0, n);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return "sha256:" + HexFormat.of().formatHex(md.digest());
-    }
-
-    private static MessageDigest sha256Digest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

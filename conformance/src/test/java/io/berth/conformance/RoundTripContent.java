@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.berth.testing.RegistryClient;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -148,7 +149,7 @@ final class RoundTripContent {
         m.putArray("layers").addObject().put("mediaType", "text/plain").put("digest", layer).put("size", data.length);
         m.putObject("subject").put("mediaType", target.contentType()).put("digest", subject).put("size", target.body().length);
         byte[] content = m.toString().getBytes(StandardCharsets.UTF_8);
-        String digest = RegistryHttp.sha256(content);
+        String digest = RegistryClient.sha256(content);
         assertThat(http.putManifest(repo, digest, RegistryHttp.OCI_MANIFEST, content)).isEqualTo(digest);
         return digest;
     }
@@ -190,7 +191,7 @@ final class RoundTripContent {
             String digest = ref.substring(ref.indexOf('@') + 1);
             RegistryHttp.Response f = http.requireManifest(repo, digest);
             assertThat(f.digest()).as("Docker-Content-Digest of %s", ref).isEqualTo(digest);
-            assertThat(RegistryHttp.sha256(f.body())).as("sha256 of manifest %s", ref).isEqualTo(digest);
+            assertThat(RegistryClient.sha256(f.body())).as("sha256 of manifest %s", ref).isEqualTo(digest);
             manifests.put(ref, served(f));
             JsonNode json = f.json();
             json.path("manifests").forEach(c -> byDigest.add(repo + "@" + c.path("digest").asText()));
@@ -239,7 +240,7 @@ final class RoundTripContent {
                 byte[] bytes = Files.readAllBytes(file);
                 String rel = root.relativize(file).toString();
                 out.put(rel, file.getFileName().toString().equals("link")
-                        ? new String(bytes, StandardCharsets.ISO_8859_1) : RegistryHttp.sha256(bytes));
+                        ? new String(bytes, StandardCharsets.ISO_8859_1) : RegistryClient.sha256(bytes));
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -3,10 +3,9 @@ package io.berth.conformance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.berth.testing.RegistryClient;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
@@ -99,7 +98,7 @@ class SecureClientsIT {
         // No client deletes with docker; over HTTP, cluster's token (it asked for delete) does not allow it.
         HttpResponse<byte[]> delete = registry.request("DELETE", "/v2/team/app/manifests/" + digest,
                 registry.token("cluster", "repository:team/app:delete"));
-        assertThat(delete.statusCode()).as("DELETE as cluster: %s", SecureRegistry.body(delete)).isEqualTo(401);
+        assertThat(delete.statusCode()).as("DELETE as cluster: %s", RegistryClient.text(delete)).isEqualTo(401);
         assertThat(delete.headers().firstValue("WWW-Authenticate")).hasValueSatisfying(h -> assertThat(h).contains("error=\"insufficient_scope\""));
         assertThat(registry.request("GET", "/v2/team/app/manifests/" + digest, registry.token("cluster", "repository:team/app:pull"))
                 .statusCode()).as("the manifest after the refused delete").isEqualTo(200);
@@ -157,7 +156,7 @@ class SecureClientsIT {
                 "--dest-cert-dir", certs, "--dest-creds", "ci:" + registry.password("ci"), source, "docker://" + registry.ref("team/skopeo:v1"));
 
         byte[] seeded = skopeo.ok("inspect", "--raw", "--cert-dir", certs, "--creds", cluster, source).stdout();
-        assertThat(RegistryHttp.sha256(seeded)).isEqualTo(digest);
+        assertThat(RegistryClient.sha256(seeded)).isEqualTo(digest);
         JsonNode copied = RegistryHttp.json(skopeo.ok("inspect", "--raw", "--cert-dir", certs, "--creds", cluster,
                 "docker://" + registry.ref("team/skopeo:v1")).stdout());
         // The same image (config); its layers may be other compressions of the same content, because containers/image
@@ -237,8 +236,8 @@ class SecureClientsIT {
     void tokenEndpointRefusesAWrongPassword() {
         HttpResponse<byte[]> r = registry.tokenRequest("cluster", SecureRegistry.WRONG_PASSWORD, "repository:team/app:pull");
 
-        assertThat(r.statusCode()).as(SecureRegistry.body(r)).isEqualTo(401);
-        assertThat(SecureRegistry.body(r)).doesNotContain("\"token\"");
+        assertThat(r.statusCode()).as(RegistryClient.text(r)).isEqualTo(401);
+        assertThat(RegistryClient.text(r)).doesNotContain("\"token\"");
     }
 
     @Test
@@ -258,13 +257,13 @@ class SecureClientsIT {
 
     @Test
     void plainHttpToTheTlsPortIsAnswered400() throws Exception {
-        HttpClient plain = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
-
-        HttpResponse<String> r = plain.send(HttpRequest.newBuilder(URI.create("http://" + registry.host() + "/v2/")).GET().build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<byte[]> r;
+        try (RegistryClient plain = RegistryClient.of(URI.create("http://" + registry.host()))) {
+            r = plain.get("/v2/");
+        }
 
         assertThat(r.statusCode()).isEqualTo(400);
-        assertThat(r.body()).contains("HTTP request to an HTTPS server");
+        assertThat(RegistryClient.text(r)).contains("HTTP request to an HTTPS server");
     }
 
     /** {@code docker login --password-stdin} against the private dockerd, with the CLI configuration DockerDaemon uses. */

@@ -1,24 +1,22 @@
 package io.berth.conformance;
 
-import io.berth.testing.TestPki;
-import io.berth.testing.HtpasswdFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.berth.server.Berth;
 import io.berth.server.config.ConfigLoader;
 import io.berth.server.config.RegistryConfig;
+import io.berth.testing.HtpasswdFiles;
+import io.berth.testing.RegistryClient;
+import io.berth.testing.TestPki;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -43,7 +41,7 @@ final class SecureRegistry implements AutoCloseable {
     private final String host;
     private final String service;
     private final Berth berth;
-    private final HttpClient http;
+    private final RegistryClient client;
 
     private SecureRegistry(Path dir, TestPki.Ca pki, Map<String, String> passwords, String host, String service, Berth berth) {
         this.dir = dir;
@@ -51,8 +49,7 @@ final class SecureRegistry implements AutoCloseable {
         this.host = host;
         this.service = service;
         this.berth = berth;
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).sslContext(pki.trustingContext())
-                .connectTimeout(Duration.ofSeconds(10)).build();
+        this.client = RegistryClient.builder(berth.baseUri()).trust(pki).build();
     }
 
     /** Makes the key material under {@code dir} and starts the example; {@code settings} are further REGISTRY_* overrides. */
@@ -170,32 +167,23 @@ final class SecureRegistry implements AutoCloseable {
         for (String scope : scopes) {
             uri.append("&scope=").append(encode(scope));
         }
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(uri.toString())).GET();
-        if (account != null) {
-            String basic = Base64.getEncoder().encodeToString((account + ":" + password).getBytes(StandardCharsets.UTF_8));
-            request.header("Authorization", "Basic " + basic);
-        }
-        return send(request);
+        return account == null ? client.get(uri.toString())
+                : client.get(uri.toString(), "Authorization", RegistryClient.basicAuthorization(account, String.valueOf(password)));
     }
 
     /** A token for {@code account} (with its right password) and {@code scopes}; fails unless the issuer answers 200. */
     String token(String account, String... scopes) {
         HttpResponse<byte[]> r = tokenRequest(account, password(account), scopes);
         if (r.statusCode() != 200) {
-            throw new AssertionError("token for " + account + " " + List.of(scopes) + ": " + r.statusCode() + " " + body(r));
+            throw new AssertionError("token for " + account + " " + List.of(scopes) + ": " + r.statusCode() + " " + RegistryClient.text(r));
         }
         return RegistryHttp.json(r.body()).path("token").asText();
     }
 
     /** {@code method path} on the registry with a Bearer token (none when null). */
     HttpResponse<byte[]> request(String method, String path, @Nullable String token) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(berth.baseUri().resolve(path))
-                .header("Accept", RegistryHttp.MANIFEST_TYPES)
-                .method(method, HttpRequest.BodyPublishers.noBody());
-        if (token != null) {
-            request.header("Authorization", "Bearer " + token);
-        }
-        return send(request);
+        return token == null ? client.send(method, path, null, "Accept", RegistryHttp.MANIFEST_TYPES)
+                : client.send(method, path, null, "Accept", RegistryHttp.MANIFEST_TYPES, "Authorization", "Bearer " + token);
     }
 
     /** The admission webhook's address ({@code berth.admission}), or null when it is not configured. */
@@ -203,9 +191,9 @@ final class SecureRegistry implements AutoCloseable {
         return berth.admissionAddress();
     }
 
-    /** Sends with a client that trusts the test CA. */
-    HttpResponse<byte[]> send(HttpRequest.Builder request) {
-        return RegistryHttp.exchange(http, request.timeout(Duration.ofSeconds(30)));
+    /** A client that trusts the test CA, for the registry (paths) or another of its listeners (absolute URLs). */
+    RegistryClient client() {
+        return client;
     }
 
     /** The claims of a JWT, decoded (not verified). */
@@ -217,10 +205,6 @@ final class SecureRegistry implements AutoCloseable {
         return RegistryHttp.json(Base64.getUrlDecoder().decode(parts[1]));
     }
 
-    static String body(HttpResponse<byte[]> r) {
-        return new String(r.body(), StandardCharsets.UTF_8);
-    }
-
     private static String encode(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8);
     }
@@ -228,6 +212,7 @@ final class SecureRegistry implements AutoCloseable {
     /** Stops Berth; the data stays in the test's directory, which JUnit removes. */
     @Override
     public void close() {
+        client.close();
         berth.close();
     }
 }

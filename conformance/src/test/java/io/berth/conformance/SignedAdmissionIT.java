@@ -7,9 +7,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.berth.conformance.CosignKit.Version;
+import io.berth.testing.RegistryClient;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,10 +77,10 @@ class SignedAdmissionIT {
         request.put("operation", "CREATE");
         request.putObject("object").putObject("spec").putArray("containers").addObject().put("name", "app")
                 .put("image", HOST + "/" + repo + "@" + digest);
-        URI webhook = URI.create("https://127.0.0.1:" + Objects.requireNonNull(registry.admissionAddress()).getPort() + "/validate");
-        HttpResponse<byte[]> r = registry.send(HttpRequest.newBuilder(webhook).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(RegistryHttp.JSON.valueToTree(review).toString().getBytes())));
-        assertThat(r.statusCode()).as(SecureRegistry.body(r)).isEqualTo(200);
+        String webhook = "https://127.0.0.1:" + Objects.requireNonNull(registry.admissionAddress()).getPort() + "/validate";
+        HttpResponse<byte[]> r = registry.client().send("POST", webhook, RegistryHttp.JSON.valueToTree(review).toString().getBytes(),
+                "Content-Type", "application/json");
+        assertThat(r.statusCode()).as(RegistryClient.text(r)).isEqualTo(200);
         JsonNode response = RegistryHttp.json(r.body()).path("response");
         assertThat(response.path("uid").asText()).isEqualTo(request.path("uid").asText());
         return response.path("allowed").asBoolean() ? null : response.path("status").path("message").asText();
@@ -134,7 +133,7 @@ class SignedAdmissionIT {
 
     private static void deleteManifest(String repo, String digest, String token) {
         HttpResponse<byte[]> r = registry.request("DELETE", "/v2/" + repo + "/manifests/" + digest, token);
-        assertThat(r.statusCode()).as(SecureRegistry.body(r)).isEqualTo(202);
+        assertThat(r.statusCode()).as(RegistryClient.text(r)).isEqualTo(202);
     }
 
     @ParameterizedTest

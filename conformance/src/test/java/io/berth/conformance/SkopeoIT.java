@@ -3,6 +3,7 @@ package io.berth.conformance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.berth.testing.RegistryClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -57,7 +58,7 @@ class SkopeoIT extends LiveBerthTest {
         copy(docker("seed/skopeo-app:v1"), docker("skopeo/app:v1"));
 
         byte[] served = http.requireManifest("skopeo/app", "v1").body();
-        assertThat(RegistryHttp.sha256(served)).isEqualTo(digest);
+        assertThat(RegistryClient.sha256(served)).isEqualTo(digest);
         assertThat(skopeo("inspect", "--raw", "--tls-verify=false", docker("skopeo/app:v1")).stdout()).isEqualTo(served);
         assertThat(skopeo("inspect", "--raw", "--tls-verify=false", docker("skopeo/app@" + digest)).stdout()).isEqualTo(served);
         JsonNode inspected = RegistryHttp.json(skopeo("inspect", "--tls-verify=false", docker("skopeo/app:v1")).stdout());
@@ -79,10 +80,10 @@ class SkopeoIT extends LiveBerthTest {
         Path byTag = work.resolve("by-tag");
         skopeo("copy", "--src-tls-verify=false", docker("skopeo/pull:v1"), "dir:" + byTag);
         assertThat(Files.readAllBytes(byTag.resolve("manifest.json"))).isEqualTo(served);
-        assertThat(RegistryHttp.sha256(byTag.resolve("manifest.json"))).isEqualTo(digest);
+        assertThat(RegistryClient.sha256(byTag.resolve("manifest.json"))).isEqualTo(digest);
         for (String layer : layers) {
             Path file = byTag.resolve(layer.substring("sha256:".length()));
-            assertThat(RegistryHttp.sha256(file)).as("layer %s in dir:", layer).isEqualTo(layer);
+            assertThat(RegistryClient.sha256(file)).as("layer %s in dir:", layer).isEqualTo(layer);
         }
 
         // oci: converts the Docker manifest to an OCI one (a new manifest digest), but the layers are unchanged.
@@ -94,7 +95,7 @@ class SkopeoIT extends LiveBerthTest {
         assertThat(ociManifest.path("mediaType").asText()).isEqualTo("application/vnd.oci.image.manifest.v1+json");
         assertThat(layerDigests(Files.readAllBytes(layout.blob(layout.onlyManifestDigest())))).isEqualTo(layers);
         for (String layer : layers) {
-            assertThat(RegistryHttp.sha256(layout.blob(layer))).isEqualTo(layer);
+            assertThat(RegistryClient.sha256(layout.blob(layer))).isEqualTo(layer);
         }
     }
 
@@ -123,10 +124,10 @@ class SkopeoIT extends LiveBerthTest {
         // crane's artifactType), so the index digest may differ from the source; it is consistent with the bytes.
         assertThat(skopeo("inspect", "--raw", "--tls-verify=false", docker("skopeo/multi:v1")).stdout()).isEqualTo(served);
         RegistryHttp.Response head = http.head("/v2/skopeo/multi/manifests/v1");
-        assertThat(head.headers().firstValue("Docker-Content-Digest")).hasValue(RegistryHttp.sha256(served));
+        assertThat(head.headers().firstValue("Docker-Content-Digest")).hasValue(RegistryClient.sha256(served));
         JsonNode arm = RegistryHttp.json(skopeo("inspect", "--tls-verify=false", "--override-arch", "arm64", docker("skopeo/multi:v1")).stdout());
         // skopeo inspect reports the index's digest but the chosen platform's image.
-        assertThat(arm.path("Digest").asText()).isEqualTo(RegistryHttp.sha256(served));
+        assertThat(arm.path("Digest").asText()).isEqualTo(RegistryClient.sha256(served));
         assertThat(arm.path("Architecture").asText()).isEqualTo("arm64");
         List<String> armLayers = new ArrayList<>();
         arm.path("Layers").forEach(l -> armLayers.add(l.asText()));

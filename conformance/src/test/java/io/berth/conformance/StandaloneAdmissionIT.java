@@ -4,16 +4,16 @@ import static io.berth.conformance.CosignKit.args;
 import static io.berth.conformance.CosignKit.legacyTag;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.berth.testing.TestPki;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.berth.conformance.CosignKit.Version;
 import io.berth.server.config.ConfigLoader;
 import io.berth.server.http.StandaloneAdmission;
+import io.berth.testing.RegistryClient;
+import io.berth.testing.TestPki;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -72,18 +72,18 @@ class StandaloneAdmissionIT {
                     """.formatted(kit.publicKey(Version.V2, "ci"), kit.publicKey(Version.V3, "ci"), work.resolve("tls.crt"),
                     work.resolve("tls.key"), HOST, registry.hostAndPort()));
             try (StandaloneAdmission webhook = StandaloneAdmission.start(ConfigLoader.load(config, Map.of()));
-                    HttpClient client = HttpClient.newBuilder().sslContext(pki.trustingContext()).build()) {
-                URI uri = URI.create("https://127.0.0.1:" + webhook.address().getPort() + "/validate");
-                assertThat(review(client, uri, v2Signed)).as("signed by cosign v2 (.sig tag)").isNull();
-                assertThat(review(client, uri, v3Signed)).as("signed by cosign v3 (bundle)").isNull();
-                assertThat(review(client, uri, unsigned)).as("unsigned").contains("container \"app\"");
-                assertThat(review(client, uri, "sha256:" + "0".repeat(64))).contains("is not in the registry");
+                    RegistryClient client = RegistryClient.builder(URI.create("https://127.0.0.1:" + webhook.address().getPort()))
+                            .trust(pki).build()) {
+                assertThat(review(client, v2Signed)).as("signed by cosign v2 (.sig tag)").isNull();
+                assertThat(review(client, v3Signed)).as("signed by cosign v3 (bundle)").isNull();
+                assertThat(review(client, unsigned)).as("unsigned").contains("container \"app\"");
+                assertThat(review(client, "sha256:" + "0".repeat(64))).contains("is not in the registry");
 
                 // Delete the v2 signature at the registry: refused once the 1 s verdict has expired.
                 String sigDigest = crane.text("digest", "--insecure", registry.hostAndPort() + "/apps/app:" + legacyTag(v2Signed, "sig"));
                 crane.ok("delete", "--insecure", registry.hostAndPort() + "/apps/app@" + sigDigest);
                 long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-                while (review(client, uri, v2Signed) == null) {
+                while (review(client, v2Signed) == null) {
                     assertThat(System.nanoTime()).as("the deleted signature is seen after the cache time").isLessThan(deadline);
                     Thread.sleep(200);
                 }
@@ -97,7 +97,7 @@ class StandaloneAdmissionIT {
     }
 
     /** Null when the webhook admits a pod running {@code apps/app@digest}, else its refusal. */
-    private static String review(HttpClient client, URI webhook, String digest) throws Exception {
+    private static String review(RegistryClient webhook, String digest) {
         ObjectNode review = RegistryHttp.JSON.createObjectNode();
         review.put("apiVersion", "admission.k8s.io/v1");
         review.put("kind", "AdmissionReview");
@@ -107,8 +107,7 @@ class StandaloneAdmissionIT {
         request.put("operation", "CREATE");
         request.putObject("object").putObject("spec").putArray("containers").addObject().put("name", "app")
                 .put("image", HOST + "/apps/app@" + digest);
-        HttpResponse<byte[]> r = client.send(HttpRequest.newBuilder(webhook).POST(HttpRequest.BodyPublishers.ofString(review.toString())).build(),
-                HttpResponse.BodyHandlers.ofByteArray());
+        HttpResponse<byte[]> r = webhook.send("POST", "/validate", review.toString().getBytes(StandardCharsets.UTF_8));
         assertThat(r.statusCode()).isEqualTo(200);
         JsonNode response = RegistryHttp.json(r.body()).path("response");
         return response.path("allowed").asBoolean() ? null : response.path("status").path("message").asText();

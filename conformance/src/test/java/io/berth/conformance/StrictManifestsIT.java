@@ -8,9 +8,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.berth.server.Berth;
+import io.berth.testing.RegistryClient;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -31,8 +30,6 @@ import org.junit.jupiter.api.io.TempDir;
 class StrictManifestsIT {
     private static final String REPO = "strict/app";
     private static final String MISSING = "sha256:" + "a".repeat(64);
-    private static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(10)).build();
 
     /**
      * One PUT of a manifest and what both registries answer.
@@ -83,7 +80,7 @@ class StrictManifestsIT {
             }
 
             byte[] disguised = disguisedIndex(onBerth);
-            String digest = RegistryHttp.sha256(disguised);
+            String digest = RegistryClient.sha256(disguised);
             for (String host : List.of(r2.hostAndPort(), berth.hostAndPort())) {
                 softly.assertThat(new RegistryHttp(host).manifest(REPO, digest).status())
                         .as("GET of the refused index in disguise %s from %s", digest, host).isEqualTo(404);
@@ -192,15 +189,15 @@ class StrictManifestsIT {
 
     /** PUT {@code c} to {@code host} under a tag; the status, and the first error code of a 4xx or 5xx JSON body. */
     private static Answer put(String host, Case c) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://" + host + "/v2/" + REPO + "/manifests/case"))
-                .timeout(Duration.ofMinutes(1)).header("Content-Type", c.contentType()).PUT(HttpRequest.BodyPublishers.ofByteArray(c.body()));
-        HttpResponse<byte[]> r = RegistryHttp.exchange(CLIENT, request);
+        HttpResponse<byte[]> r;
+        try (RegistryClient client = RegistryClient.builder(URI.create("http://" + host)).timeout(Duration.ofMinutes(1)).build()) {
+            r = client.send("PUT", "/v2/" + REPO + "/manifests/case", c.body(), "Content-Type", c.contentType());
+        }
         if (r.statusCode() < 400) {
             return new Answer(r.statusCode(), "");
         }
         JsonNode errors = RegistryHttp.json(r.body()).path("errors");
-        assertThat(errors.isArray() && !errors.isEmpty()).as("%s's JSON errors for %s: %s", host, c.name(),
-                new String(r.body(), StandardCharsets.UTF_8)).isTrue();
+        assertThat(errors.isArray() && !errors.isEmpty()).as("%s's JSON errors for %s: %s", host, c.name(), RegistryClient.text(r)).isTrue();
         return new Answer(r.statusCode(), errors.get(0).path("code").asText());
     }
 

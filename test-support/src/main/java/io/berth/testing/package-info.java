@@ -1,4 +1,4 @@
-/** Test fixtures shared by every module's tests: certificates and htpasswd files. */
+/** Test fixtures shared by every module's tests: certificates, htpasswd files, scratch volumes and an HTTP client. */
 @NullMarked
 package io.berth.testing;
 

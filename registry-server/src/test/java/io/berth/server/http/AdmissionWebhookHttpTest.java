@@ -4,13 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.berth.testing.RegistryClient;
 import io.berth.testing.TestPki;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -44,31 +42,29 @@ class AdmissionWebhookHttpTest {
                       key: %s
                     hosts: [registry.mycorp.local]
                 """.formatted(dir.resolve("tls.crt"), dir.resolve("tls.key")));
-                HttpClient client = HttpClient.newBuilder().sslContext(pki.trustingContext()).connectTimeout(Duration.ofSeconds(5)).build()) {
+                RegistryClient webhook = RegistryClient.builder(URI.create("https://127.0.0.1:" + http.berth.admissionAddress().getPort()))
+                        .trust(pki).build()) {
             HttpFixture.Manifest pushed = http.pushImage("team/app", "admitted", "v1");
-            URI webhook = URI.create("https://127.0.0.1:" + http.berth.admissionAddress().getPort() + "/validate");
 
-            JsonNode admitted = post(client, webhook, podReview("registry.mycorp.local/team/app@" + pushed.digest()));
+            JsonNode admitted = post(webhook, podReview("registry.mycorp.local/team/app@" + pushed.digest()));
             assertThat(admitted.path("response").path("allowed").asBoolean()).isTrue();
             assertThat(admitted.path("response").path("uid").asText()).isEqualTo("u-1");
 
             String typo = "sha256:" + "0".repeat(64);
-            JsonNode refused = post(client, webhook, podReview("registry.mycorp.local/team/app@" + typo));
+            JsonNode refused = post(webhook, podReview("registry.mycorp.local/team/app@" + typo));
             assertThat(refused.path("response").path("allowed").asBoolean()).isFalse();
             assertThat(refused.path("response").path("status").path("message").asText())
                     .contains("container \"app\"").contains("is not in the registry under team/app");
 
-            JsonNode otherRepository = post(client, webhook, podReview("registry.mycorp.local/team/other@" + pushed.digest()));
+            JsonNode otherRepository = post(webhook, podReview("registry.mycorp.local/team/other@" + pushed.digest()));
             assertThat(otherRepository.path("response").path("allowed").asBoolean()).as("the digest must be in that repository").isFalse();
 
-            HttpResponse<String> health = client.send(HttpRequest.newBuilder(webhook.resolve("/healthz")).build(), HttpResponse.BodyHandlers.ofString());
-            assertThat(health.statusCode()).isEqualTo(200);
+            assertThat(webhook.get("/healthz").statusCode()).isEqualTo(200);
         }
     }
 
-    private static JsonNode post(HttpClient client, URI webhook, JsonNode review) throws Exception {
-        HttpResponse<byte[]> r = client.send(HttpRequest.newBuilder(webhook).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(HttpFixture.JSON.writeValueAsBytes(review))).build(), HttpResponse.BodyHandlers.ofByteArray());
+    private static JsonNode post(RegistryClient webhook, JsonNode review) throws Exception {
+        HttpResponse<byte[]> r = webhook.send("POST", "/validate", HttpFixture.JSON.writeValueAsBytes(review), "Content-Type", "application/json");
         assertThat(r.statusCode()).isEqualTo(200);
         return HttpFixture.json(r.body());
     }

@@ -5,6 +5,7 @@ import static io.berth.server.http.HttpFixture.header;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.berth.testing.HtpasswdFiles;
+import io.berth.testing.RegistryClient;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
@@ -129,8 +130,8 @@ class BasicAuthHttpTest {
     void theCatalogListsOnlyWhatTheCallerMayPull() {
         admin.pushImage("team/app", "a", "v1");
         admin.pushImage("secret/app", "b", "v1");
-        assertThat(HttpFixture.text(admin.get("/v2/_catalog"))).contains("team/app").contains("secret/app");
-        String visible = HttpFixture.text(puller.get("/v2/_catalog"));
+        assertThat(RegistryClient.text(admin.get("/v2/_catalog"))).contains("team/app").contains("secret/app");
+        String visible = RegistryClient.text(puller.get("/v2/_catalog"));
         assertThat(visible).contains("team/app").doesNotContain("secret");
         assertError(ci.get("/v2/_catalog"), 403, "DENIED");
     }

@@ -5,6 +5,7 @@ import static io.berth.server.http.HttpFixture.read;
 import static io.berth.server.http.HttpFixture.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.berth.testing.RegistryClient;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,15 +40,15 @@ class BlobSizeLimitTest {
             byte[] big = new byte[1001];
             HttpFixture.RawResponse r;
             try (Socket s = http.socket()) {
-                write(s, "POST /v2/team/app/blobs/uploads/?digest=" + HttpFixture.sha256(big) + " HTTP/1.1\r\nHost: x\r\n"
+                write(s, "POST /v2/team/app/blobs/uploads/?digest=" + RegistryClient.sha256(big) + " HTTP/1.1\r\nHost: x\r\n"
                         + "Content-Type: application/octet-stream\r\nContent-Length: 1001\r\n\r\n");
                 r = read(s);
             }
             assertThat(r.status()).isEqualTo(413);
             assertThat(HttpFixture.json(r.body()).path("errors").get(0).path("code").asText()).isEqualTo("SIZE_INVALID");
             assertThat(HttpFixture.json(r.body()).path("errors").get(0).path("detail").asText()).contains("berth.maxBlobBytes");
-            assertThat(http.head("/v2/team/app/blobs/" + HttpFixture.sha256(big)).statusCode()).isEqualTo(404);
-            assertThat(http.pushBlob("team/app", new byte[1000])).isEqualTo(HttpFixture.sha256(new byte[1000]));
+            assertThat(http.head("/v2/team/app/blobs/" + RegistryClient.sha256(big)).statusCode()).isEqualTo(404);
+            assertThat(http.pushBlob("team/app", new byte[1000])).isEqualTo(RegistryClient.sha256(new byte[1000]));
         }
     }
 
@@ -68,7 +69,7 @@ class BlobSizeLimitTest {
                 assertThat(read(s).status()).isEqualTo(413);
             }
             assertThat(uploadedBytes()).as("nothing past the limit reached the disk").isLessThanOrEqualTo(1000);
-            assertError(http.send("PUT", path + (path.contains("?") ? "&" : "?") + "digest=" + HttpFixture.sha256(new byte[1200]),
+            assertError(http.send("PUT", path + (path.contains("?") ? "&" : "?") + "digest=" + RegistryClient.sha256(new byte[1200]),
                     new byte[0]), 400, "DIGEST_INVALID");
         }
     }
@@ -79,8 +80,8 @@ class BlobSizeLimitTest {
         try (HttpFixture http = HttpFixture.startWithConfig(dir, "127.0.0.1:0", "berth:\n  storage:\n    minFreeBytes: 9223372036854775807\n")) {
             var refused = http.send("POST", "/v2/team/app/blobs/uploads/", new byte[0]);
             assertThat(refused.statusCode()).isEqualTo(507);
-            assertThat(HttpFixture.text(refused)).contains("berth.storage.minFreeBytes");
-            String unknown = HttpFixture.sha256("never pushed".getBytes());
+            assertThat(RegistryClient.text(refused)).contains("berth.storage.minFreeBytes");
+            String unknown = RegistryClient.sha256("never pushed".getBytes());
             assertThat(http.get("/v2/").statusCode()).isEqualTo(200);
             assertThat(http.get("/v2/team/app/blobs/" + unknown).statusCode()).as("reads are answered, not refused").isEqualTo(404);
             assertThat(http.send("DELETE", "/v2/team/app/blobs/" + unknown, new byte[0]).statusCode()).as("deletes too").isEqualTo(404);

@@ -2,11 +2,12 @@ package io.berth.server.http;
 
 import static io.berth.server.http.HttpFixture.assertError;
 import static io.berth.server.http.HttpFixture.header;
-import static io.berth.server.http.HttpFixture.sha256;
+import static io.berth.testing.RegistryClient.sha256;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.berth.testing.ScratchVolume;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.berth.testing.RegistryClient;
+import io.berth.testing.ScratchVolume;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.util.Arrays;
@@ -68,9 +69,9 @@ class DiskErrorHttpTest {
         int kept = Math.toIntExact(Long.parseLong(header(http.get(location), "Range").substring(2)) + 1);
         HttpResponse<byte[]> rest = http.send("PATCH", location, Arrays.copyOfRange(content, kept, content.length),
                 "Content-Type", "application/octet-stream", "Content-Range", kept + "-" + (content.length - 1));
-        assertThat(rest.statusCode()).as(HttpFixture.text(rest)).isEqualTo(202);
+        assertThat(rest.statusCode()).as(RegistryClient.text(rest)).isEqualTo(202);
         HttpResponse<byte[]> done = http.send("PUT", location + (location.contains("?") ? "&" : "?") + "digest=" + sha256(content), new byte[0]);
-        assertThat(done.statusCode()).as(HttpFixture.text(done)).isEqualTo(201);
+        assertThat(done.statusCode()).as(RegistryClient.text(done)).isEqualTo(201);
         assertThat(http.get("/v2/" + REPO + "/blobs/" + sha256(content)).body()).isEqualTo(content);
         http.putManifest(REPO, "v2", HttpFixture.json(v1.content()).deepCopy());
     }

@@ -1,8 +1,8 @@
 package io.berth.server.http;
 
 import static io.berth.server.http.HttpFixture.read;
-import static io.berth.server.http.HttpFixture.sha256;
 import static io.berth.server.http.HttpFixture.write;
+import static io.berth.testing.RegistryClient.sha256;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.OutputStream;

@@ -8,6 +8,7 @@ import static io.berth.server.http.HttpFixture.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.berth.testing.HtpasswdFiles;
+import io.berth.testing.RegistryClient;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -450,7 +451,7 @@ class HostileClientsTest {
             }
             HttpResponse<byte[]> refused = http.send("POST", "/v2/team/a/blobs/uploads/", new byte[0]);
             assertError(refused, 429, "TOOMANYREQUESTS");
-            assertThat(HttpFixture.text(refused)).contains("berth.uploads.maxOpen");
+            assertThat(RegistryClient.text(refused)).contains("berth.uploads.maxOpen");
             // The same (anonymous) account in another repository: its own three are the account's limit too.
             assertError(http.send("POST", "/v2/team/b/blobs/uploads/", new byte[0]), 429, "TOOMANYREQUESTS");
         }
@@ -480,7 +481,7 @@ class HostileClientsTest {
             String location = http.startUpload("team/app");
             String path = location.substring(location.indexOf("/v2/"));
             for (String method : List.of("PATCH", "PUT")) {
-                String target = method.equals("PUT") ? path + (path.contains("?") ? "&" : "?") + "digest=" + HttpFixture.sha256(first) : path;
+                String target = method.equals("PUT") ? path + (path.contains("?") ? "&" : "?") + "digest=" + RegistryClient.sha256(first) : path;
                 try (Socket s = http.socket()) {
                     write(s, method + " " + target + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
                             + "Transfer-Encoding: chunked\r\n\r\n3e8\r\n");
@@ -492,7 +493,7 @@ class HostileClientsTest {
                     assertThat(closedByServer(s)).isTrue();
                 }
             }
-            assertThat(http.head("/v2/team/app/blobs/" + HttpFixture.sha256(first)).statusCode()).as("nothing was committed").isEqualTo(404);
+            assertThat(http.head("/v2/team/app/blobs/" + RegistryClient.sha256(first)).statusCode()).as("nothing was committed").isEqualTo(404);
         }
     }
 

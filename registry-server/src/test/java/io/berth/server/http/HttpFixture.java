@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.berth.server.Berth;
 import io.berth.server.config.ConfigLoader;
+import io.berth.testing.RegistryClient;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,16 +16,11 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -41,20 +37,18 @@ final class HttpFixture implements AutoCloseable {
     final Berth berth;
     final URI base;
     final InetSocketAddress address;
-    final HttpClient client;
-    /** Headers sent with every request of this view, e.g. an Authorization. */
-    private final List<String> defaultHeaders;
+    /** This view's client: the fixture's own, or one that adds headers (an Authorization) to every request. */
+    final RegistryClient client;
 
-    private HttpFixture(Berth berth, InetSocketAddress address, List<String> defaultHeaders) {
+    private HttpFixture(Berth berth, InetSocketAddress address, RegistryClient client) {
         this.berth = berth;
         this.address = address;
-        this.base = URI.create("http://127.0.0.1:" + address.getPort());
-        this.client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
-        this.defaultHeaders = defaultHeaders;
+        this.base = client.base();
+        this.client = client;
     }
 
     private HttpFixture(Berth berth, InetSocketAddress address) {
-        this(berth, address, List.of());
+        this(berth, address, RegistryClient.of(URI.create("http://127.0.0.1:" + address.getPort())));
     }
 
     static HttpFixture start() {
@@ -102,12 +96,12 @@ final class HttpFixture implements AutoCloseable {
 
     /** A view of the same Berth that sends {@code name: value} with every request; do not close it. */
     HttpFixture with(String name, String value) {
-        return new HttpFixture(berth, address, List.of(name, value));
+        return new HttpFixture(berth, address, client.with(name, value));
     }
 
     /** A view that sends Basic credentials with every request; do not close it. */
     HttpFixture as(String user, String password) {
-        return with("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8)));
+        return new HttpFixture(berth, address, client.as(user, password));
     }
 
     /** A fixture on an already started Berth; closing the fixture closes it. */
@@ -117,28 +111,14 @@ final class HttpFixture implements AutoCloseable {
 
     @Override
     public void close() {
+        client.close();
         berth.close();
     }
 
     // ---- requests
 
     HttpResponse<byte[]> send(String method, String pathOrUrl, byte[] body, String... headers) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(resolve(pathOrUrl)).timeout(Duration.ofSeconds(30))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
-        for (int i = 0; i < defaultHeaders.size(); i += 2) {
-            b.header(defaultHeaders.get(i), defaultHeaders.get(i + 1));
-        }
-        for (int i = 0; i < headers.length; i += 2) {
-            b.header(headers[i], headers[i + 1]);
-        }
-        try {
-            return client.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        return client.send(method, pathOrUrl, body, headers);
     }
 
     HttpResponse<byte[]> get(String pathOrUrl, String... headers) {
@@ -150,25 +130,19 @@ final class HttpFixture implements AutoCloseable {
     }
 
     URI resolve(String pathOrUrl) {
-        return base.resolve(pathOrUrl);
+        return client.resolve(pathOrUrl);
     }
 
     // ---- pushes
 
     /** Starts an upload; returns its Location. */
     String startUpload(String repo) {
-        HttpResponse<byte[]> r = send("POST", "/v2/" + repo + "/blobs/uploads/", null);
-        assertThat(r.statusCode()).isEqualTo(202);
-        return r.headers().firstValue("Location").orElseThrow();
+        return client.startUpload(repo);
     }
 
     /** Pushes a blob in one monolithic POST; returns its digest. */
     String pushBlob(String repo, byte[] content) {
-        String digest = sha256(content);
-        HttpResponse<byte[]> r = send("POST", "/v2/" + repo + "/blobs/uploads/?digest=" + digest, content,
-                "Content-Type", "application/octet-stream");
-        assertThat(r.statusCode()).as("monolithic push: %s", text(r)).isEqualTo(201);
-        return digest;
+        return client.postBlob(repo, content);
     }
 
     /** A pushed manifest. */
@@ -196,10 +170,7 @@ final class HttpFixture implements AutoCloseable {
 
     Manifest putManifest(String repo, String reference, ObjectNode json) {
         byte[] content = bytes(json);
-        HttpResponse<byte[]> r = send("PUT", "/v2/" + repo + "/manifests/" + reference, content,
-                "Content-Type", json.path("mediaType").asText(OCI_MANIFEST));
-        assertThat(r.statusCode()).as("manifest put: %s", text(r)).isEqualTo(201);
-        return new Manifest(r.headers().firstValue("Docker-Content-Digest").orElseThrow(), content);
+        return new Manifest(client.putManifest(repo, reference, json.path("mediaType").asText(OCI_MANIFEST), content), content);
     }
 
     Manifest pushImage(String repo, String seed, String reference) {
@@ -218,7 +189,7 @@ final class HttpFixture implements AutoCloseable {
 
     /** Asserts the spec's error shape: status, the JSON body with one error of {@code code}, and the API version header. */
     static JsonNode assertError(HttpResponse<byte[]> r, int status, String code) {
-        assertThat(r.statusCode()).as("status of %s: %s", r.request().uri(), text(r)).isEqualTo(status);
+        assertThat(r.statusCode()).as("status of %s: %s", r.request().uri(), RegistryClient.text(r)).isEqualTo(status);
         assertThat(r.headers().firstValue("Docker-Distribution-API-Version")).hasValue("registry/2.0");
         assertThat(r.headers().firstValue("Content-Type")).hasValueSatisfying(ct -> assertThat(ct).startsWith("application/json"));
         JsonNode body = json(r.body());
@@ -249,20 +220,8 @@ final class HttpFixture implements AutoCloseable {
         }
     }
 
-    static String text(HttpResponse<byte[]> r) {
-        return r.body() == null ? "" : new String(r.body(), StandardCharsets.UTF_8);
-    }
-
     static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
-    }
-
-    static String sha256(byte[] content) {
-        try {
-            return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     static String header(HttpResponse<?> r, String name) {

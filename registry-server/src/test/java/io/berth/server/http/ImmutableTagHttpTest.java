@@ -3,11 +3,12 @@ package io.berth.server.http;
 import static io.berth.server.http.HttpFixture.assertError;
 import static io.berth.server.http.HttpFixture.bytes;
 import static io.berth.server.http.HttpFixture.header;
-import static io.berth.server.http.HttpFixture.text;
 import static io.berth.server.http.HttpFixture.utf8;
+import static io.berth.testing.RegistryClient.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.berth.testing.RegistryClient;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -141,7 +142,7 @@ class ImmutableTagHttpTest {
     }
 
     private HttpFixture.Manifest pushChild(String seed) {
-        return http.putManifest(REPO, HttpFixture.sha256(bytes(http.imageJson(REPO, seed))), http.imageJson(REPO, seed));
+        return http.putManifest(REPO, RegistryClient.sha256(bytes(http.imageJson(REPO, seed))), http.imageJson(REPO, seed));
     }
 
     private static ObjectNode index(HttpFixture.Manifest... children) {

@@ -5,9 +5,9 @@ import static io.berth.server.http.HttpFixture.JSON;
 import static io.berth.server.http.HttpFixture.LAYER_TYPE;
 import static io.berth.server.http.HttpFixture.OCI_MANIFEST;
 import static io.berth.server.http.HttpFixture.descriptor;
-import static io.berth.server.http.HttpFixture.sha256;
-import static io.berth.server.http.HttpFixture.text;
 import static io.berth.server.http.HttpFixture.utf8;
+import static io.berth.testing.RegistryClient.sha256;
+import static io.berth.testing.RegistryClient.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -35,9 +35,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.assertj.core.api.SoftAssertions;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Clients push and pull through a real Berth while garbage collections run over and over on the same volume through

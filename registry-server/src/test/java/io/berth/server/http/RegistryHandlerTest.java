@@ -9,6 +9,7 @@ import io.berth.storage.Digest;
 import io.berth.storage.RegistryStorage;
 import io.berth.storage.RepositoryName;
 import io.berth.storage.StorageException;
+import io.berth.testing.RegistryClient;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -35,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** {@link RegistryHandler} in an EmbeddedChannel: message by message, with every buffer accounted for. */
 class RegistryHandlerTest {
     private static final byte[] CONTENT = "hello handler".getBytes(StandardCharsets.UTF_8);
-    private static final String DIGEST = HttpFixture.sha256(CONTENT);
+    private static final String DIGEST = RegistryClient.sha256(CONTENT);
 
     @TempDir
     Path root;
@@ -162,7 +163,7 @@ class RegistryHandlerTest {
         try (var upload = storage.startUpload(RepositoryName.of("app"))) {
             id = upload.id();
         }
-        channel.writeInbound(request(HttpMethod.PUT, "/v2/app/blobs/uploads/" + id + "?digest=" + HttpFixture.sha256(new byte[1]),
+        channel.writeInbound(request(HttpMethod.PUT, "/v2/app/blobs/uploads/" + id + "?digest=" + RegistryClient.sha256(new byte[1]),
                 CONTENT.length), new DefaultLastHttpContent(Unpooled.copiedBuffer(CONTENT)));
 
         FullHttpResponse r = channel.readOutbound();

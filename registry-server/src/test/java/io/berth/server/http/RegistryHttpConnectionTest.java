@@ -6,9 +6,9 @@ import static io.berth.server.http.HttpFixture.closedByServer;
 import static io.berth.server.http.HttpFixture.header;
 import static io.berth.server.http.HttpFixture.json;
 import static io.berth.server.http.HttpFixture.read;
-import static io.berth.server.http.HttpFixture.sha256;
 import static io.berth.server.http.HttpFixture.utf8;
 import static io.berth.server.http.HttpFixture.write;
+import static io.berth.testing.RegistryClient.sha256;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;

@@ -4,8 +4,8 @@ import static io.berth.server.http.HttpFixture.assertError;
 import static io.berth.server.http.HttpFixture.bytes;
 import static io.berth.server.http.HttpFixture.header;
 import static io.berth.server.http.HttpFixture.json;
-import static io.berth.server.http.HttpFixture.sha256;
 import static io.berth.server.http.HttpFixture.utf8;
+import static io.berth.testing.RegistryClient.sha256;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;

@@ -2,8 +2,8 @@ package io.berth.server.http;
 
 import static io.berth.server.http.HttpFixture.assertError;
 import static io.berth.server.http.HttpFixture.header;
-import static io.berth.server.http.HttpFixture.sha256;
 import static io.berth.server.http.HttpFixture.utf8;
+import static io.berth.testing.RegistryClient.sha256;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.http.HttpResponse;

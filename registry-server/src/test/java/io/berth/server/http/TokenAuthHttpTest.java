@@ -4,8 +4,9 @@ import static io.berth.server.http.HttpFixture.assertError;
 import static io.berth.server.http.HttpFixture.header;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.berth.testing.HtpasswdFiles;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.berth.testing.HtpasswdFiles;
+import io.berth.testing.RegistryClient;
 import io.berth.testing.TestPki;
 import java.net.ServerSocket;
 import java.net.http.HttpResponse;
@@ -70,7 +71,7 @@ class TokenAuthHttpTest {
             q.append("&scope=").append(java.net.URLEncoder.encode(s, StandardCharsets.UTF_8));
         }
         HttpResponse<byte[]> r = (user == null ? registry : registry.as(user, password)).get(q.toString());
-        assertThat(r.statusCode()).as(HttpFixture.text(r)).isEqualTo(200);
+        assertThat(r.statusCode()).as(RegistryClient.text(r)).isEqualTo(200);
         JsonNode body = HttpFixture.json(r.body());
         assertThat(body.path("access_token").asText()).isEqualTo(body.path("token").asText());
         assertThat(body.path("expires_in").asInt()).isEqualTo(300);
@@ -115,7 +116,7 @@ class TokenAuthHttpTest {
         HttpResponse<byte[]> r = postForm("grant_type=password&service=registry.test&client_id=containerd-client"
                 + "&scope=repository%3Ateam%2Fapp%3Apull%2Cpush+repository%3Aother%2Fapp%3Apull&username=ci&password=ci-secret");
 
-        assertThat(r.statusCode()).as(HttpFixture.text(r)).isEqualTo(200);
+        assertThat(r.statusCode()).as(RegistryClient.text(r)).isEqualTo(200);
         JsonNode body = HttpFixture.json(r.body());
         assertThat(body.path("scope").asText()).isEqualTo("repository:team/app:pull,push");
         assertThat(body.path("expires_in").asInt()).isEqualTo(300);
@@ -144,7 +145,7 @@ class TokenAuthHttpTest {
         HttpResponse<byte[]> r = postForm("grant_type=password&service=registry.test&client_id=%zz&username=ci"
                 + "&password=ci-secret&%=x");
 
-        assertThat(r.statusCode()).as(HttpFixture.text(r)).isEqualTo(200);
+        assertThat(r.statusCode()).as(RegistryClient.text(r)).isEqualTo(200);
         assertThat(claims(HttpFixture.json(r.body()).path("access_token").asText()).path("sub").asText()).isEqualTo("ci");
     }
 
@@ -184,7 +185,7 @@ class TokenAuthHttpTest {
             HttpResponse<byte[]> r = registry.get("/v2/team/app/tags/list", "Authorization", "Bearer " + forged);
             assertError(r, 401, "UNAUTHORIZED");
             assertThat(header(r, "WWW-Authenticate")).endsWith(",error=\"invalid_token\"");
-            assertThat(HttpFixture.text(r)).doesNotContain("berth token signer");
+            assertThat(RegistryClient.text(r)).doesNotContain("berth token signer");
         }
     }
 }
