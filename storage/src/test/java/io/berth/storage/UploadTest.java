@@ -237,7 +237,7 @@ class UploadTest extends StorageTestBase {
                 done.set(true);
             }
             for (var reader : readers) {
-                assertThat(reader.get()).as("the readers really ran alongside").isPositive();
+                assertThat(reader.get()).as("reads").isPositive();
             }
         }
         assertThat(storage.uploadProgress(REPO, id)).isEqualTo(writes);

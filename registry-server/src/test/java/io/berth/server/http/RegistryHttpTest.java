@@ -95,12 +95,15 @@ class RegistryHttpTest extends SharedBerthTest {
         String repo = newRepo();
         String location = http.startUpload(repo);
         java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        // The PATCHes start once every poller polls, so that they race even when the machine is slow to start threads.
+        java.util.concurrent.CountDownLatch polling = new java.util.concurrent.CountDownLatch(4);
         try (var pool = java.util.concurrent.Executors.newFixedThreadPool(4)) {
             java.util.List<java.util.concurrent.Future<Integer>> pollers = new java.util.ArrayList<>();
             for (int p = 0; p < 4; p++) {
                 pollers.add(pool.submit(() -> {
                     int polls = 0;
                     while (!done.get()) {
+                        polling.countDown();
                         int status = http.get(location).statusCode();
                         assertThat(status).as("204, or 400 while a PATCH holds the upload").isIn(204, 400);
                         polls++;
@@ -110,6 +113,7 @@ class RegistryHttpTest extends SharedBerthTest {
             }
             StringBuilder sent = new StringBuilder();
             try {
+                assertThat(polling.await(30, java.util.concurrent.TimeUnit.SECONDS)).as("every poller started").isTrue();
                 for (int i = 0; i < 200; i++) {
                     String chunk = String.format("%04d", i);
                     HttpResponse<byte[]> patch = http.send("PATCH", location, utf8(chunk),
