@@ -3,6 +3,7 @@ package io.berth.conformance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.berth.testing.HtpasswdFiles;
+import io.berth.testing.RegistryClient;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -10,11 +11,9 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -242,7 +241,7 @@ class HostileIT {
     void pipelinedBlobGetsThatAreNeverReadHoldFewFiles() throws Exception {
         byte[] blob = new byte[1 << 20];
         new Random(4).nextBytes(blob);
-        String digest = "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(blob));
+        String digest = RegistryClient.sha256(blob);
         HostileBerth.HttpResult pushed = HostileBerth.request(HostileBerth.PROBE, berth.port,
                 "POST /v2/hostile/app/blobs/uploads/?digest=" + digest, as("ci"), blob, Duration.ofSeconds(30));
         assertThat(pushed.statusCode()).isEqualTo(201);
@@ -264,7 +263,7 @@ class HostileIT {
                 during[0] = berth.openFiles();
                 // Pushes from another client go on meanwhile.
                 byte[] other = "meanwhile".getBytes(StandardCharsets.UTF_8);
-                String d = "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(other));
+                String d = RegistryClient.sha256(other);
                 assertThat(HostileBerth.request(HostileBerth.PROBE, berth.port, "POST /v2/hostile/other/blobs/uploads/?digest=" + d, as("ci"),
                         other, Duration.ofSeconds(30)).statusCode()).isEqualTo(201);
             });
