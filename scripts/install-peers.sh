@@ -62,6 +62,8 @@ CONF_V111_SUMS='h1:7bNCAFy3pSZzsM+xTEhbhSKzYcVMVf/g8lT71MMlkjU= h1:DOO4RzIigGVoA
 CONF_MAIN_VERSION=v0.0.0-20260730175803-fee21197eb94
 CONF_MAIN_SUMS='h1:iJbOstMHr3jUuu8hKcEkNJWEYnHdHKWQa/xh4xNrP7I= h1:3VJqdDrgz3dFdGbErNWoChcfbGpHDllEHdwJ4yi6rJk='
 CONF_MODULE=github.com/opencontainers/distribution-spec/conformance
+# A real S3 server for the storage.s3 tests: its posix backend serves a directory, one subdirectory per bucket.
+VERSITYGW_VERSION=v1.8.0       # github.com/versity/versitygw (cold build ~90s)
 
 log() { printf '[install-peers] %s\n' "$*" >&2; }
 
@@ -185,6 +187,7 @@ COSIGN=$(go_tool cosign "$COSIGN_VERSION" install github.com/sigstore/cosign/v3/
 COSIGN2=$(go_tool cosign "$COSIGN2_VERSION" install github.com/sigstore/cosign/v2/cmd/cosign github.com/sigstore/cosign/v2)
 CONF_V111=$(go_tool conformance "$CONF_V111_VERSION" test "$CONF_MODULE" "$CONF_MODULE" conformance-v1.1.1.test "$CONF_V111_SUMS")
 CONF_MAIN=$(go_tool conformance "$CONF_MAIN_VERSION" build "$CONF_MODULE" "$CONF_MODULE" conformance-main "$CONF_MAIN_SUMS")
+VERSITYGW=$(go_tool versitygw "$VERSITYGW_VERSION" install github.com/versity/versitygw/cmd/versitygw github.com/versity/versitygw)
 EIOFS=$(build_eiofs)
 
 pkgver() { dpkg-query -W -f='${Version}' "$1"; }
@@ -230,6 +233,8 @@ tmp_env=$(mktemp "$BERTH_TOOLS/.env.XXXXXX")
   echo "export BERTH_MKFS_EXT4='/usr/sbin/mkfs.ext4'"
   echo "export BERTH_E2FSPROGS_VERSION='$(pkgver e2fsprogs)'"
   echo "export BERTH_EIOFS='$EIOFS'"
+  echo "export BERTH_VERSITYGW='$VERSITYGW'"
+  echo "export BERTH_VERSITYGW_VERSION='$VERSITYGW_VERSION'"
   echo "export BERTH_FUSE3_VERSION='$(pkgver libfuse3-dev)'"
   printf 'case ":$PATH:" in *":%s:"*) ;; *) export PATH="%s:$PATH" ;; esac\n' \
     "$BERTH_TOOLS/bin" "$BERTH_TOOLS/bin"
@@ -248,5 +253,6 @@ ln -sfn "$COSIGN2" "$BERTH_TOOLS/bin/cosign2"
 ln -sfn "$CONF_V111" "$BERTH_TOOLS/bin/oci-conformance-v1.1.1.test"
 ln -sfn "$CONF_MAIN" "$BERTH_TOOLS/bin/oci-conformance-main"
 ln -sfn "$EIOFS" "$BERTH_TOOLS/bin/eiofs"
+ln -sfn "$VERSITYGW" "$BERTH_TOOLS/bin/versitygw"
 
 log "done in $((SECONDS - start))s; source $ENV_FILE"

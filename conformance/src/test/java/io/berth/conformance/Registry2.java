@@ -91,6 +91,35 @@ final class Registry2 implements AutoCloseable {
     }
 
     /**
+     * Starts registry:2 on a config.yml the caller wrote (listening on {@code hostAndPort}), without the variables
+     * {@code unset} in its environment (registry:2 2.8's s3 driver panics at start when AWS_CA_BUNDLE is set).
+     */
+    static Registry2 serveConfig(Path config, String hostAndPort, String... unset) {
+        Process process;
+        Path log;
+        try {
+            Files.createDirectories(Proc.LOGS);
+            log = Files.createTempFile(Proc.LOGS, "docker-registry-serve-", ".log");
+            ProcessBuilder pb = new ProcessBuilder(Peers.tool("REGISTRY2"), "serve", config.toString())
+                    .redirectErrorStream(true).redirectOutput(log.toFile());
+            for (String name : unset) {
+                pb.environment().remove(name);
+            }
+            process = pb.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Registry2 r = new Registry2(process, log, hostAndPort, config);
+        try {
+            r.awaitReady(Duration.ofSeconds(30));
+        } catch (RuntimeException | Error e) {
+            r.close();
+            throw e;
+        }
+        return r;
+    }
+
+    /**
      * Runs registry:2's {@code garbage-collect} with {@code flags} (e.g. {@code --dry-run},
      * {@code --delete-untagged}) over the volume {@code config} names; it must exit 0.
      */
@@ -167,7 +196,7 @@ final class Registry2 implements AutoCloseable {
         Proc.kill(process);
     }
 
-    private static int freePort() {
+    static int freePort() {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         } catch (IOException e) {
