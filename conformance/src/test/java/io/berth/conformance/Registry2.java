@@ -69,25 +69,7 @@ final class Registry2 implements AutoCloseable {
      */
     static Registry2 serve(String binary, Path root, Path configDir) {
         int port = freePort();
-        Path config = writeConfig(configDir, root, port);
-        Process process;
-        Path log;
-        try {
-            Files.createDirectories(Proc.LOGS);
-            log = Files.createTempFile(Proc.LOGS, "docker-registry-serve-", ".log");
-            process = new ProcessBuilder(binary, "serve", config.toString())
-                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        Registry2 r = new Registry2(process, log, "127.0.0.1:" + port, config);
-        try {
-            r.awaitReady(Duration.ofSeconds(30));
-        } catch (RuntimeException | Error e) {
-            r.close();
-            throw e;
-        }
-        return r;
+        return start(binary, writeConfig(configDir, root, port), "127.0.0.1:" + port);
     }
 
     /**
@@ -95,12 +77,16 @@ final class Registry2 implements AutoCloseable {
      * {@code unset} in its environment (registry:2 2.8's s3 driver panics at start when AWS_CA_BUNDLE is set).
      */
     static Registry2 serveConfig(Path config, String hostAndPort, String... unset) {
+        return start(Peers.tool("REGISTRY2"), config, hostAndPort, unset);
+    }
+
+    private static Registry2 start(String binary, Path config, String hostAndPort, String... unset) {
         Process process;
         Path log;
         try {
             Files.createDirectories(Proc.LOGS);
             log = Files.createTempFile(Proc.LOGS, "docker-registry-serve-", ".log");
-            ProcessBuilder pb = new ProcessBuilder(Peers.tool("REGISTRY2"), "serve", config.toString())
+            ProcessBuilder pb = new ProcessBuilder(binary, "serve", config.toString())
                     .redirectErrorStream(true).redirectOutput(log.toFile());
             for (String name : unset) {
                 pb.environment().remove(name);
