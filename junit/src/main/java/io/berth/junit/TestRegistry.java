@@ -16,28 +16,33 @@ import org.jspecify.annotations.Nullable;
  */
 public final class TestRegistry {
     private final Berth berth;
+    private final String host;
+    private final URI url;
     private final @Nullable X509Certificate ca;
     private final @Nullable Path caFile;
 
+    /** A handle on {@code berth}, started: its address stays readable after the extension stops it. */
     TestRegistry(Berth berth, @Nullable X509Certificate ca, @Nullable Path caFile) {
         this.berth = berth;
+        this.host = berth.hostAndPort();
+        this.url = berth.baseUri();
         this.ca = ca;
         this.caFile = caFile;
     }
 
     /** {@code 127.0.0.1:<port>}: the registry part of an image reference, and what {@code docker login} takes. */
     public String host() {
-        return berth.hostAndPort();
+        return host;
     }
 
     /** The port it listens on, on 127.0.0.1. */
     public int port() {
-        return berth.address().getPort();
+        return url.getPort();
     }
 
     /** The base URL: {@code http://127.0.0.1:<port>}, or {@code https://…} with {@link BerthRegistry#tls()}. */
     public URI url() {
-        return berth.baseUri();
+        return url;
     }
 
     /** {@code 127.0.0.1:<port>/<repository>:<tag>}, e.g. for Jib's {@code RegistryImage.named}. */
