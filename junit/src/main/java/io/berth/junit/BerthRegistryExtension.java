@@ -15,6 +15,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ExtensionContext.Namespace;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
+import org.junit.jupiter.api.extension.TestInstancePostProcessor;
 import org.junit.platform.commons.support.AnnotationSupport;
 import org.junit.platform.commons.support.HierarchyTraversalMode;
 import org.junit.platform.commons.support.ReflectionSupport;
@@ -22,13 +23,16 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Starts the registries {@link BerthRegistry} asks for and injects them: static {@link TestRegistry} fields before
- * {@code @BeforeAll}, instance fields before each test, and parameters wherever JUnit resolves them.
+ * {@code @BeforeAll}; instance fields when the instance is made (per-class registries, so that a
+ * {@code @TestInstance(PER_CLASS)} test has them in its {@code @BeforeAll}) and again before each test (all of them,
+ * and those of the enclosing instances of a {@code @Nested} test); parameters wherever JUnit resolves them.
  *
  * <p>Each registry is kept in the store of its scope, keyed by its options: the test class's context for
  * {@link Lifecycle#PER_CLASS} (a {@code @Nested} class finds its outer class's registry there too), the test
  * method's for {@link Lifecycle#PER_METHOD}. JUnit closes it when that scope ends.
  */
-final class BerthRegistryExtension implements BeforeAllCallback, BeforeEachCallback, ParameterResolver {
+final class BerthRegistryExtension
+        implements BeforeAllCallback, TestInstancePostProcessor, BeforeEachCallback, ParameterResolver {
     private static final Namespace NAMESPACE = Namespace.create(BerthRegistryExtension.class);
 
     /** What tells one registry from another in a scope; {@code config} is the resolved resource's URL. */
@@ -63,6 +67,16 @@ final class BerthRegistryExtension implements BeforeAllCallback, BeforeEachCallb
                         "static field " + field + " cannot hold a PER_METHOD registry; make it an instance field");
             }
             inject(field, null, registry(context, options, field.toString()));
+        }
+    }
+
+    @Override
+    public void postProcessTestInstance(Object instance, ExtensionContext context) {
+        for (Field field : registryFields(instance.getClass(), false)) {
+            Options options = options(field.getAnnotation(BerthRegistry.class), instance.getClass());
+            if (options.lifecycle() == Lifecycle.PER_CLASS) {
+                inject(field, instance, registry(context, options, field.toString()));
+            }
         }
     }
 
