@@ -61,7 +61,7 @@ final class BerthRegistryExtension
     public void beforeAll(ExtensionContext context) {
         Class<?> testClass = context.getRequiredTestClass();
         for (Field field : registryFields(testClass, true)) {
-            Options options = options(field.getAnnotation(BerthRegistry.class), testClass);
+            Options options = options(AnnotationSupport.findAnnotation(field, BerthRegistry.class).orElse(null), testClass);
             if (options.lifecycle() == Lifecycle.PER_METHOD) {
                 throw new ExtensionConfigurationException(
                         "static field " + field + " cannot hold a PER_METHOD registry; make it an instance field");
@@ -73,7 +73,7 @@ final class BerthRegistryExtension
     @Override
     public void postProcessTestInstance(Object instance, ExtensionContext context) {
         for (Field field : registryFields(instance.getClass(), false)) {
-            Options options = options(field.getAnnotation(BerthRegistry.class), instance.getClass());
+            Options options = options(AnnotationSupport.findAnnotation(field, BerthRegistry.class).orElse(null), instance.getClass());
             if (options.lifecycle() == Lifecycle.PER_CLASS) {
                 inject(field, instance, registry(context, options, field.toString()));
             }
@@ -84,7 +84,7 @@ final class BerthRegistryExtension
     public void beforeEach(ExtensionContext context) {
         for (Object instance : context.getRequiredTestInstances().getAllInstances()) {
             for (Field field : registryFields(instance.getClass(), false)) {
-                Options options = options(field.getAnnotation(BerthRegistry.class), instance.getClass());
+                Options options = options(AnnotationSupport.findAnnotation(field, BerthRegistry.class).orElse(null), instance.getClass());
                 inject(field, instance, registry(context, options, field.toString()));
             }
         }
