@@ -16,6 +16,11 @@ import org.jspecify.annotations.Nullable;
  * socket, exec-root and pidfile under a short directory in /tmp, and the Debian docker CLI pointed at it.
  * Docker treats 127.0.0.0/8 as an insecure registry, so it talks plain HTTP to a local Berth. Shared with the k8s
  * module's tests through this module's test-jar.
+ *
+ * <p>Not Testcontainers: this class starts the engine itself, which Testcontainers needs already running, and the
+ * tests that use it test the docker CLI as a user runs it ({@code docker push}, {@code pull}, {@code run} with
+ * {@code certs.d} and {@code docker login}); Testcontainers would speak the Engine API with its own client instead.
+ * Tests that only need a container started from a local image use Testcontainers on this daemon's socket.
  */
 public final class DockerDaemon implements AutoCloseable {
     private static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(3);

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A private dockerd and the docker CLI against a live Berth: an image made offline (the busybox root file
  * system imported, plus a layer from the legacy builder) is pushed, pulled back by tag and by digest, and run.
+ * The docker CLI is the client under test here, so the commands are the CLI's, not Testcontainers' (see {@link DockerDaemon}).
  */
 class DockerIT {
     private static final Pattern PUSHED = Pattern.compile("v1: digest: (sha256:[0-9a-f]{64}) size: (\\d+)");

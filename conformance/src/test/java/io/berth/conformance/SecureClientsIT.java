@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The README's secure example ({@code examples/secure/config.yml}: TLS, the built-in token issuer, roles admin, ci
  * and cluster, immutable release tags, no {@code latest}) against docker, podman, skopeo and crane, each trusting the
  * test CA the way an operator would set it up, with credentials kept in private configuration directories.
+ * The clients' CLIs are what is tested, so containers are run with {@code docker run}, not Testcontainers (see {@link DockerDaemon}).
  */
 class SecureClientsIT {
     private static final Pattern PUSHED = Pattern.compile(": digest: (sha256:[0-9a-f]{64}) size: \\d+");

@@ -2,7 +2,9 @@ package io.berth.storage;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -74,6 +76,40 @@ public final class RegistryStorage {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the free space of " + root, e);
         }
+    }
+
+    /** How many blobs and repositories the storage holds: see {@link #countContent()}. */
+    public record ContentCounts(long blobs, long repositories) {}
+
+    /**
+     * Counts the blobs (the digest directories under {@code blobs/<algorithm>/<xx>/}) and the repositories, by listing
+     * directories only: no file is opened or hashed, so it costs one directory entry per blob. For gauges refreshed
+     * now and then, not for every request.
+     */
+    public ContentCounts countContent() {
+        long blobs = 0;
+        try (DirectoryStream<Path> algorithms = Files.newDirectoryStream(layout.blobsRoot(), Files::isDirectory)) {
+            for (Path algorithm : algorithms) {
+                try (DirectoryStream<Path> prefixes = Files.newDirectoryStream(algorithm, Files::isDirectory)) {
+                    for (Path prefix : prefixes) {
+                        try (DirectoryStream<Path> digests = Files.newDirectoryStream(prefix)) {
+                            for (Path ignored : digests) {
+                                blobs++;
+                            }
+                        } catch (NoSuchFileException e) {
+                            // a prefix directory emptied and removed by a collection meanwhile
+                        }
+                    }
+                }
+            }
+        } catch (NoSuchFileException e) {
+            // no blob yet
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot count the blobs under " + layout.blobsRoot(), e);
+        }
+        long[] repositories = {0};
+        RepositoryWalker.forEachRepository(layout, (name, dir) -> repositories[0]++);
+        return new ContentCounts(blobs, repositories[0]);
     }
 
     /** Checks that the storage root can be read and written, for health checks. */

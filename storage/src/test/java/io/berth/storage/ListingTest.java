@@ -51,6 +51,18 @@ class ListingTest extends StorageTestBase {
     }
 
     @Test
+    void contentCountsSeeEachBlobOnceAndEveryRepository() {
+        assertThat(storage.countContent()).isEqualTo(new RegistryStorage.ContentCounts(0, 0));
+
+        pushImage(storage, REPO, "one", Tag.of("v1"));
+        pushImage(storage, RepositoryName.of("team/app/sub"), "two", Tag.of("v1"));
+        pushImage(storage, RepositoryName.of("other"), "one", Tag.of("copy"));
+
+        // each image is a config, a layer and its manifest; "one" pushed twice is stored once
+        assertThat(storage.countContent()).isEqualTo(new RegistryStorage.ContentCounts(6, 3));
+    }
+
+    @Test
     void catalogOrdersNamesComponentWiseLikeRegistry2() {
         for (String name : List.of("b", "a-b", "a.b", "a/b", "a", "a/b/c", "a/b-c", "a_b")) {
             pushImage(storage, RepositoryName.of(name), name);

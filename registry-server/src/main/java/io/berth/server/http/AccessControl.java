@@ -65,8 +65,15 @@ final class AccessControl {
         /** Go ahead as {@code principal}. */
         record Allowed(Principal principal) implements Outcome {}
 
-        /** Send {@code response}. */
-        record Refused(FullHttpResponse response) implements Outcome {}
+        /**
+         * Send {@code response}. {@code failedScheme} is {@code basic} or {@code bearer} when the request carried
+         * credentials of that scheme that did not authenticate, and null for a plain challenge or a denial.
+         */
+        record Refused(FullHttpResponse response, @Nullable String failedScheme) implements Outcome {
+            Refused(FullHttpResponse response) {
+                this(response, null);
+            }
+        }
     }
 
     Outcome check(Exchange ex) {
@@ -83,7 +90,7 @@ final class AccessControl {
                 case BasicAuthenticator.Result.Authenticated a -> principal = a.principal();
                 case BasicAuthenticator.Result.Anonymous a -> principal = Principal.ANONYMOUS;
                 case BasicAuthenticator.Result.Invalid i -> {
-                    return refuseBasic(i.reason());
+                    return new Outcome.Refused(basicChallenge(i.reason()), "basic");
                 }
                 case BasicAuthenticator.Result.Limited l -> {
                     FullHttpResponse r = Responses.error(new HttpError(ErrorCode.TOOMANYREQUESTS,
@@ -119,7 +126,7 @@ final class AccessControl {
         } catch (InvalidTokenException e) {
             // The reason names issuers and certificates: for the log, not for the client.
             log.info("refused a token from {}: {} ({})", clientAddress(ex), e.getMessage(), e.reason());
-            return refuseToken(tokens, required, "invalid_token", "authentication required");
+            return new Outcome.Refused(tokenChallenge(tokens, required, "invalid_token", "authentication required"), "bearer");
         }
         for (Scope scope : required) {
             if (!token.grants(scope)) {
@@ -130,13 +137,21 @@ final class AccessControl {
     }
 
     private Outcome refuseBasic(String detail) {
+        return new Outcome.Refused(basicChallenge(detail));
+    }
+
+    private FullHttpResponse basicChallenge(String detail) {
         FullHttpResponse r = Responses.error(new HttpError(ErrorCode.UNAUTHORIZED, detail));
         r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Basic realm=\"" + basicRealm + "\"");
-        return new Outcome.Refused(r);
+        return r;
     }
 
     /** registry:2's Bearer challenge: realm, service, the scopes asked for, and the error if there was a token. */
     private static Outcome refuseToken(TokenValidator tokens, List<Scope> required, @Nullable String error, String detail) {
+        return new Outcome.Refused(tokenChallenge(tokens, required, error, detail));
+    }
+
+    private static FullHttpResponse tokenChallenge(TokenValidator tokens, List<Scope> required, @Nullable String error, String detail) {
         var settings = tokens.settings();
         StringBuilder challenge = new StringBuilder("Bearer realm=\"").append(settings.realm())
                 .append("\",service=\"").append(settings.service()).append('"');
@@ -148,7 +163,7 @@ final class AccessControl {
         }
         FullHttpResponse r = Responses.error(new HttpError(ErrorCode.UNAUTHORIZED, detail));
         r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, challenge.toString());
-        return new Outcome.Refused(r);
+        return r;
     }
 
     /**

@@ -2,8 +2,12 @@ package io.berth.server.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.berth.server.admission.AdmissionReviews;
 import io.berth.server.config.RegistryConfig;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufInputStream;
 import io.netty.channel.Channel;
@@ -51,12 +55,13 @@ public final class AdmissionServer implements AutoCloseable {
 
     /** Binds {@code admission}'s address on the given loops; {@link #close} unbinds it. */
     public static AdmissionServer start(RegistryConfig.Admission admission, AdmissionReviews reviews, EventLoopGroup boss,
-            EventLoopGroup workers, Class<? extends ServerChannel> channelType, java.time.Clock clock) throws InterruptedException {
+            EventLoopGroup workers, Class<? extends ServerChannel> channelType, java.time.Clock clock, MeterRegistry meters) throws InterruptedException {
         TlsSupport tls = new TlsSupport(admission.tls(), clock); // the webhook is always TLS: the API server demands it
+        tls.watchExpiry(meters, "admission");
         // Reviews read signatures from storage, or from another registry over the network: they may block, so they
         // run on a growing pool, in order per connection, as registry requests do.
         RequestExecutors reviewers = new RequestExecutors(64);
-        Handler handler = new Handler(reviews);
+        Handler handler = new Handler(reviews, meters);
         io.netty.channel.group.ChannelGroup connections = new io.netty.channel.group.DefaultChannelGroup("berth-admission",
                 io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
         try {
@@ -100,9 +105,32 @@ public final class AdmissionServer implements AutoCloseable {
     @ChannelHandler.Sharable
     private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         private final AdmissionReviews reviews;
+        private final Counter allowed;
+        private final Counter denied;
+        private final Timer reviewTime;
 
-        Handler(AdmissionReviews reviews) {
+        Handler(AdmissionReviews reviews, MeterRegistry meters) {
             this.reviews = reviews;
+            this.allowed = decisions(meters, "allowed");
+            this.denied = decisions(meters, "denied");
+            this.reviewTime = Timer.builder("berth.admission.review")
+                    .description("time to answer an AdmissionReview, signature checks included")
+                    .publishPercentileHistogram()
+                    .maximumExpectedValue(java.time.Duration.ofSeconds(30))
+                    .register(meters);
+        }
+
+        private static Counter decisions(MeterRegistry meters, String decision) {
+            return Counter.builder("berth.admission.reviews").tag("decision", decision)
+                    .description("AdmissionReviews answered, by decision").register(meters);
+        }
+
+        private ObjectNode review(JsonNode review) {
+            long start = System.nanoTime();
+            ObjectNode answer = reviews.answer(review);
+            reviewTime.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+            (answer.path("response").path("allowed").asBoolean(false) ? allowed : denied).increment();
+            return answer;
         }
 
         @Override
@@ -124,7 +152,7 @@ public final class AdmissionServer implements AutoCloseable {
                 }
                 response = review == null || !review.isObject()
                         ? Responses.error(new HttpError(ErrorCode.UNKNOWN, HttpResponseStatus.BAD_REQUEST, "the body is not an AdmissionReview"))
-                        : Responses.json(HttpResponseStatus.OK, reviews.answer(review));
+                        : Responses.json(HttpResponseStatus.OK, review(review));
             }
             ctx.writeAndFlush(response);
         }

@@ -58,6 +58,11 @@ final class DebugServer implements AutoCloseable {
         ScheduledFuture<?> checks = config.health().enabled()
                 ? maintenance.scheduleAtFixedRate(health::check, 0, intervalMillis, TimeUnit.MILLISECONDS)
                 : null;
+        if (checks != null) {
+            io.micrometer.core.instrument.Gauge.builder("berth.storage.healthy", health, h -> h.problem() == null ? 1 : 0)
+                    .description("1 while the storage health check passes (health.storagedriver), 0 once it has failed threshold times in a row")
+                    .register(meters);
+        }
         Handler handler = new Handler(health, config.http().prometheusPath(), meters);
         Channel channel = new ServerBootstrap()
                 .group(boss, workers)

@@ -164,6 +164,9 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         try {
             switch (endpoints.registry().access().check(ex)) {
                 case AccessControl.Outcome.Refused r -> {
+                    if (r.failedScheme() != null) {
+                        endpoints.registry().metrics().authFailure(r.failedScheme());
+                    }
                     refuse(r.response());
                     return;
                 }
@@ -362,12 +365,16 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         BodySink s = sink;
+        Exchange unanswered = exchange;
         sink = null;
         exchange = null;
         releaseBacklog();
         readAhead.closed();
         if (s != null) {
             s.abort();
+            if (unanswered != null && !responding && (unanswered.route().kind() == Route.Kind.UPLOAD || unanswered.route().kind() == Route.Kind.UPLOADS)) {
+                endpoints.registry().metrics().uploadAborted();
+            }
         }
         releaseBlobPermit();
         uncount();

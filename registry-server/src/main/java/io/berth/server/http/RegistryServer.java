@@ -86,12 +86,14 @@ public final class RegistryServer implements AutoCloseable {
     private final DebugServer debug;
     private final @org.jspecify.annotations.Nullable AdmissionServer admissions;
     private final @org.jspecify.annotations.Nullable OnlineGc gc;
+    private final RuntimeMetrics runtime;
 
     private RegistryServer(EventLoopGroup boss, EventLoopGroup workers, RequestExecutors requests, ScheduledExecutorService maintenance,
             Channel channel, ChannelGroup connections, DebugServer debug, @org.jspecify.annotations.Nullable AdmissionServer admissions,
-            @org.jspecify.annotations.Nullable OnlineGc gc) {
+            @org.jspecify.annotations.Nullable OnlineGc gc, RuntimeMetrics runtime) {
         this.admissions = admissions;
         this.gc = gc;
+        this.runtime = runtime;
         this.boss = boss;
         this.workers = workers;
         this.requests = requests;
@@ -120,6 +122,9 @@ public final class RegistryServer implements AutoCloseable {
             RegistryContext context = new RegistryContext(storage, config, new ServerMetrics(meters), clock);
             ChannelGroup connections = new DefaultChannelGroup("berth-connections", GlobalEventExecutor.INSTANCE);
             TlsSupport tls = TlsSupport.of(config.http().tls(), clock);
+            if (tls != null) {
+                tls.watchExpiry(meters, "http");
+            }
             RegistryConfig.Limits limits = config.limits();
             ConnectionGate gate = new ConnectionGate(limits.maxConnections(), limits.maxConnectionsPerClient(), context.clients());
             long writeTimeoutMillis = limits.writeTimeout().toMillis();
@@ -172,7 +177,7 @@ public final class RegistryServer implements AutoCloseable {
             DebugServer debug = DebugServer.start(config, storage, meters, boss, workers, channelType, maintenance);
             RegistryConfig.Admission admission = config.trust().admission();
             AdmissionServer admissions = admission == null ? null : AdmissionServer.start(admission,
-                    new io.berth.server.admission.AdmissionReviews(admission.hosts(), context.verdicts()), boss, workers, channelType, clock);
+                    new io.berth.server.admission.AdmissionReviews(admission.hosts(), context.verdicts()), boss, workers, channelType, clock, meters);
             RegistryConfig.UploadPurging purging = config.storage().purging();
             if (purging.enabled() && !config.storage().readOnly()) {
                 long every = Math.max(purging.interval().toMillis(), 1000);
@@ -186,7 +191,8 @@ public final class RegistryServer implements AutoCloseable {
             }
             // berth.gc: collections on a thread of their own while pushes go on; never on a read-only volume.
             OnlineGc gc = config.storage().readOnly() ? null : OnlineGc.start(config.gc(), storage, meters, clock);
-            return new RegistryServer(boss, workers, requests, maintenance, channel, connections, debug, admissions, gc);
+            RuntimeMetrics runtime = RuntimeMetrics.bind(meters, storage, maintenance);
+            return new RegistryServer(boss, workers, requests, maintenance, channel, connections, debug, admissions, gc, runtime);
         } catch (InterruptedException | RuntimeException e) {
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
@@ -241,6 +247,7 @@ public final class RegistryServer implements AutoCloseable {
         if (gc != null) {
             gc.close();
         }
+        runtime.close();
         channel.close().syncUninterruptibly();
         debug.close();
         if (admissions != null) {

@@ -24,6 +24,9 @@ final class ServerMetrics {
     private final Counter bytesIn;
     private final Counter bytesOut;
     private final Counter storageErrors;
+    private final Counter basicFailures;
+    private final Counter bearerFailures;
+    private final Counter uploadsFailed;
     private final AtomicInteger activeUploads = new AtomicInteger();
     private final AtomicInteger activeRequests = new AtomicInteger();
 
@@ -32,6 +35,11 @@ final class ServerMetrics {
         this.bytesIn = Counter.builder("berth.http.bytes.in").description("request body bytes received").register(registry);
         this.bytesOut = Counter.builder("berth.http.bytes.out").description("response body bytes sent").register(registry);
         this.storageErrors = Counter.builder("berth.storage.errors").description("storage I/O failures").register(registry);
+        this.basicFailures = authFailures(registry, "basic");
+        this.bearerFailures = authFailures(registry, "bearer");
+        this.uploadsFailed = Counter.builder("berth.uploads.failed")
+                .description("upload requests refused for a reason other than access (401, 403, 404), failed (5xx) or dropped by the client")
+                .register(registry);
         registry.gauge("berth.uploads.active", activeUploads);
         registry.gauge("berth.http.requests.active", activeRequests);
     }
@@ -78,8 +86,32 @@ final class ServerMetrics {
 
     private final ConcurrentHashMap<TimerKey, Timer> timers = new ConcurrentHashMap<>();
 
-    /** Counts a request; {@code method} and {@code status} are mapped to their labels here. */
+    private static Counter authFailures(MeterRegistry registry, String scheme) {
+        return Counter.builder("berth.auth.failures").tag("scheme", scheme)
+                .description("credentials that did not authenticate: a wrong password (basic, also at the token endpoint) or an invalid token (bearer)")
+                .register(registry);
+    }
+
+    /** Credentials of {@code scheme} ({@code basic} or {@code bearer}) that did not authenticate. */
+    void authFailure(String scheme) {
+        (scheme.equals("bearer") ? bearerFailures : basicFailures).increment();
+    }
+
+    /** An upload whose connection closed before it was answered. */
+    void uploadAborted() {
+        uploadsFailed.increment();
+    }
+
+    /**
+     * Counts a request; {@code method} and {@code status} are mapped to their labels here. A 401 from the token
+     * endpoint is a failed login, and an upload answered with an error other than access is a failed upload.
+     */
     void request(Route.Kind route, String method, int status, long nanos) {
+        if (route == Route.Kind.TOKEN && status == 401) {
+            basicFailures.increment();
+        } else if ((route == Route.Kind.UPLOADS || route == Route.Kind.UPLOAD) && status >= 400 && status != 401 && status != 403 && status != 404) {
+            uploadsFailed.increment();
+        }
         timers.computeIfAbsent(new TimerKey(route, methodLabel(method), statusLabel(status)), k -> Timer.builder("berth.http.requests")
                         .tag("route", k.route().name().toLowerCase(Locale.ROOT))
                         .tag("method", k.method())

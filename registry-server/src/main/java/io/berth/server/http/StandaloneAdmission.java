@@ -60,8 +60,9 @@ public final class StandaloneAdmission implements AutoCloseable {
         EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, io);
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(0, io);
         try {
+            // No metrics endpoint here (yet): the meters go nowhere.
             AdmissionServer server = AdmissionServer.start(admission, new AdmissionReviews(admission.hosts(), verdicts), boss, workers, channelType,
-                    java.time.Clock.systemUTC());
+                    java.time.Clock.systemUTC(), new io.micrometer.core.instrument.composite.CompositeMeterRegistry());
             return new StandaloneAdmission(boss, workers, server);
         } catch (InterruptedException | RuntimeException e) {
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);

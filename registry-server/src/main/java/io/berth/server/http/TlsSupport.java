@@ -2,6 +2,8 @@ package io.berth.server.http;
 
 import io.berth.auth.token.TokenKeys;
 import io.berth.server.config.RegistryConfig;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -61,6 +63,8 @@ final class TlsSupport {
     private volatile SslContext context;
     private volatile String fingerprint;
     private volatile long checkedAtMillis;
+    /** The served certificate's notAfter, in Unix seconds. */
+    private volatile long notAfterSeconds;
 
     TlsSupport(RegistryConfig.Tls config, Clock clock) {
         this(config, clock, OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK);
@@ -97,6 +101,22 @@ final class TlsSupport {
         return context;
     }
 
+    /**
+     * Publishes the served certificate's expiry as {@code berth.tls.certificate.expiry.timestamp} (Unix seconds) with
+     * the tag {@code endpoint}. A scrape looks for a renewed certificate first, as a new connection does, so the
+     * gauge follows a renewal even when no client connects.
+     */
+    void watchExpiry(MeterRegistry meters, String endpoint) {
+        Gauge.builder("berth.tls.certificate.expiry.timestamp", this, t -> {
+                    t.current();
+                    return t.notAfterSeconds;
+                })
+                .baseUnit("seconds")
+                .tag("endpoint", endpoint)
+                .description("when the served TLS certificate expires, in Unix seconds")
+                .register(meters);
+    }
+
     /** A first handler that hands TLS connections to an SslHandler and answers plain HTTP with a 400. */
     ByteToMessageDecoder newDetector() {
         return new Detector();
@@ -109,6 +129,7 @@ final class TlsSupport {
                 throw new IllegalArgumentException("no certificate in " + config.certificate());
             }
             KeyManagerFactory keys = new KeyManagerFactoryWrapper(new PemKeyManager(privateKey(config.key()), chain));
+            long notAfter = chain.getFirst().getNotAfter().toInstant().getEpochSecond();
             if (provider == SslProvider.OPENSSL) {
                 // Lets OpenSSL convert the key once per context rather than once per handshake.
                 keys = new OpenSslCachingX509KeyManagerFactory(keys);
@@ -131,7 +152,9 @@ final class TlsSupport {
                 // Without one, Netty and the JDK load the JDK's CA bundle, though no client certificate is asked for.
                 b.trustManager(NoClientCertificates.INSTANCE);
             }
-            return b.build();
+            SslContext built = b.build();
+            notAfterSeconds = notAfter;
+            return built;
         } catch (SSLException e) {
             throw new IllegalArgumentException("http.tls: " + e.getMessage(), e);
         }

@@ -13,6 +13,7 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.KeyStore;
@@ -70,6 +71,41 @@ class TlsSupportTest {
 
         assertThat(client.getSession().getProtocol()).isEqualTo(protocol);
         assertThat(client.getSession().getPeerCertificates()[0]).isEqualTo(issued.leaf());
+    }
+
+    @Test
+    void theExpiryGaugeFollowsARenewedCertificateWithoutAConnection() throws Exception {
+        pki.server("127.0.0.1").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
+        java.util.concurrent.atomic.AtomicReference<Instant> now = new java.util.concurrent.atomic.AtomicReference<>(Instant.EPOCH);
+        Clock clock = new Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public Instant instant() {
+                return now.get();
+            }
+        };
+        RegistryConfig.Tls config = new RegistryConfig.Tls(dir.resolve("tls.crt"), dir.resolve("tls.key"), List.of(), "tls1.2", List.of());
+        var meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        new TlsSupport(config, clock, SslProvider.JDK).watchExpiry(meters, "http");
+        var gauge = meters.get("berth.tls.certificate.expiry.timestamp").tag("endpoint", "http").gauge();
+        assertThat(gauge.value()).isEqualTo(pki.validity().notAfter().getEpochSecond());
+
+        TestPki.Ca renewed = TestPki.Ca.root("Berth Renewed CA", TestPki.ec(),
+                new TestPki.Validity(Instant.now().minusSeconds(60), Instant.now().plus(java.time.Duration.ofDays(90))));
+        renewed.server("127.0.0.1").writeTo(dir.resolve("tls.crt"), dir.resolve("tls.key"));
+        Files.setLastModifiedTime(dir.resolve("tls.crt"), java.nio.file.attribute.FileTime.from(Instant.now().plusSeconds(5)));
+        now.set(Instant.EPOCH.plusSeconds(2));
+
+        assertThat(gauge.value()).isEqualTo(renewed.validity().notAfter().getEpochSecond());
     }
 
     @ParameterizedTest

@@ -153,6 +153,9 @@ class TokenAuthHttpTest {
     void wrongCredentialsGetNoToken() {
         assertError(registry.as("ci", "wrong").get("/auth/token?service=registry.test&scope=repository:team/app:push"), 401, "UNAUTHORIZED");
         assertError(registry.as("ci", "ci-secret").get("/auth/token?service=other"), 400, "DENIED");
+
+        assertThat(authFailures("basic")).as("the wrong password is a failed login; the unknown service is not").isEqualTo(1);
+        assertThat(authFailures("bearer")).isZero();
     }
 
     @Test
@@ -187,5 +190,12 @@ class TokenAuthHttpTest {
             assertThat(header(r, "WWW-Authenticate")).endsWith(",error=\"invalid_token\"");
             assertThat(RegistryClient.text(r)).doesNotContain("berth token signer");
         }
+        assertThat(authFailures("bearer")).isEqualTo(4);
+        registry.get("/v2/team/app/tags/list");
+        assertThat(authFailures("bearer")).as("no token at all is a challenge, not a failure").isEqualTo(4);
+    }
+
+    private double authFailures(String scheme) {
+        return registry.berth.meters().get("berth.auth.failures").tag("scheme", scheme).counter().count();
     }
 }
