@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.function.Predicate;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -89,12 +90,11 @@ class MonitoringScrapeIT {
         }
     }
 
-    /** Berth's jar with the StatefulSet's JVM options, the heap bounded by its memory limit as in the pod. */
+    /** Berth's jar (or -Dberth.jar, e.g. a build from before a change) with the StatefulSet's JVM options and memory limit. */
     private static Daemon startBerth(RenderedBerth.Setup s) {
         Path repo = Tools.k8sDir().getParent();
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         command.addAll(s.javaOptions());
-        command.add("-XX:MaxRAM=1g");
         command.addAll(List.of("-jar", System.getProperty("berth.jar", repo.resolve("registry-server/target/berth-server.jar").toString()),
                 "serve", s.config().toString()));
         URI metrics = URI.create("http://127.0.0.1:" + s.debugPort() + "/debug/health");
@@ -269,7 +269,7 @@ class MonitoringScrapeIT {
         return "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
     }
 
-    private static HttpResponse<String> send(String method, String uri, byte[] body, String... headers) throws IOException {
+    private static HttpResponse<String> send(String method, String uri, byte @Nullable [] body, String... headers) throws IOException {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(uri)).timeout(Duration.ofSeconds(30))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
         if (headers.length > 0) {

@@ -51,7 +51,8 @@ final class RenderedBerth implements AutoCloseable {
     /**
      * What Berth is started from: the rendered config.yml written to {@code config}, the StatefulSet's environment with
      * the paths and loopback addresses of the test (the webhook on 127.0.0.1:{@code admissionPort}; start() makes it
-     * 0), and {@code javaOptions}, the StatefulSet's BERTH_JAVA_OPTS, which the environment no longer carries.
+     * 0), and {@code javaOptions}, the StatefulSet's BERTH_JAVA_OPTS (which the environment no longer carries) with
+     * {@code -XX:MaxRAM} at its memory limit, as the container's JVM sees it.
      */
     record Setup(Path config, Map<String, String> env, String host, int debugPort, int admissionPort, Path secrets, Cosign cosign,
             List<String> javaOptions) {}
@@ -70,7 +71,8 @@ final class RenderedBerth implements AutoCloseable {
         int debugPort = Daemon.freePort();
         int admissionPort = Daemon.freePort();
         Map<String, String> env = new HashMap<>(m.berthEnv());
-        List<String> javaOptions = List.of(env.remove("BERTH_JAVA_OPTS").strip().split("\\s+"));
+        List<String> javaOptions = new ArrayList<>(List.of(env.remove("BERTH_JAVA_OPTS").strip().split("\\s+")));
+        javaOptions.add("-XX:MaxRAM=" + mebibytes(m.container("StatefulSet", "berth").path("resources").path("limits").path("memory").asText()) + "m");
         env.put("REGISTRY_HTTP_ADDR", host);
         env.put("REGISTRY_HTTP_DEBUG_ADDR", "127.0.0.1:" + debugPort);
         env.put("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", work.resolve("data").toString());
@@ -84,7 +86,15 @@ final class RenderedBerth implements AutoCloseable {
         env.put("REGISTRY_BERTH_ADMISSION_TLS_KEY", secrets.resolve("tls.key").toString());
         // The realm nodes and CI use: https://<registry host>/auth/token, here the loopback address.
         env.put("REGISTRY_AUTH_TOKEN_REALM", env.get("REGISTRY_AUTH_TOKEN_REALM").replace(Workloads.HOST, host));
-        return new Setup(config, Map.copyOf(env), host, debugPort, admissionPort, secrets, cosign, javaOptions);
+        return new Setup(config, Map.copyOf(env), host, debugPort, admissionPort, secrets, cosign, List.copyOf(javaOptions));
+    }
+
+    /** A Kubernetes memory quantity in Mi or Gi, in MiB. */
+    private static long mebibytes(String quantity) {
+        if (!quantity.endsWith("Mi") && !quantity.endsWith("Gi")) {
+            throw new AssertionError("the StatefulSet's memory limit is not in Mi or Gi: " + quantity);
+        }
+        return Long.parseLong(quantity.substring(0, quantity.length() - 2)) * (quantity.endsWith("Gi") ? 1024 : 1);
     }
 
     /** 127.0.0.1:port, the registry host in image references and logins. */
