@@ -37,10 +37,11 @@ APT_PACKAGES=(
   gcc
   libc6-dev
   pkg-config
+  prometheus         # 2.42.x: /usr/bin/prometheus scrapes a live Berth and /usr/bin/promtool checks the alert rules (k8s/components/monitoring)
 )
 # Services these packages ship that must never be left running or enabled:
 # tests start private instances on their own ports/sockets.
-DISABLE_SERVICES=(docker-registry nginx docker containerd)
+DISABLE_SERVICES=(docker-registry nginx docker containerd prometheus)
 
 # Go tools (each built into $BERTH_TOOLS/<name>-<version>/).
 CRANE_VERSION=v0.22.1          # github.com/google/go-containerregistry
@@ -196,7 +197,7 @@ pkgver() { dpkg-query -W -f='${Version}' "$1"; }
 # e.g. a newer docker CLI in /usr/local/bin).
 for b in /usr/bin/docker-registry /usr/sbin/dockerd /usr/bin/docker /usr/bin/podman \
          /usr/bin/skopeo /usr/bin/containerd /usr/bin/ctr /usr/bin/runc /usr/bin/crun /usr/sbin/nginx \
-         /usr/sbin/mkfs.ext4 /usr/bin/fusermount3; do
+         /usr/sbin/mkfs.ext4 /usr/bin/fusermount3 /usr/bin/prometheus /usr/bin/promtool; do
   [[ -x $b ]] || { log "missing $b after apt install"; exit 1; }
 done
 
@@ -236,6 +237,9 @@ tmp_env=$(mktemp "$BERTH_TOOLS/.env.XXXXXX")
   echo "export BERTH_VERSITYGW='$VERSITYGW'"
   echo "export BERTH_VERSITYGW_VERSION='$VERSITYGW_VERSION'"
   echo "export BERTH_FUSE3_VERSION='$(pkgver libfuse3-dev)'"
+  echo "export BERTH_PROMETHEUS='/usr/bin/prometheus'"
+  echo "export BERTH_PROMTOOL='/usr/bin/promtool'"
+  echo "export BERTH_PROMETHEUS_VERSION='$(pkgver prometheus)'"
   printf 'case ":$PATH:" in *":%s:"*) ;; *) export PATH="%s:$PATH" ;; esac\n' \
     "$BERTH_TOOLS/bin" "$BERTH_TOOLS/bin"
 } >"$tmp_env"

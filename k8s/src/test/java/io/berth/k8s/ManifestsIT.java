@@ -62,7 +62,7 @@ class ManifestsIT {
     static Stream<String> variants() {
         return Stream.of("", "cert-manager", "cert-manager,cert-manager-acme", "ovh", "ingress-traefik", "ingress-nginx",
                 "gateway-api", "admission-warn", "cert-manager,cert-manager-acme,ovh,ingress-traefik,registry-host", "example-overlay",
-                "admission-standalone", "cert-manager,admission-standalone,registry-host", "example-standalone");
+                "admission-standalone", "cert-manager,admission-standalone,registry-host", "example-standalone", "monitoring");
     }
 
     static Manifests variant(String v) {

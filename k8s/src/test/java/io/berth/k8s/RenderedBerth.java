@@ -40,6 +40,24 @@ final class RenderedBerth implements AutoCloseable {
     }
 
     static RenderedBerth start(Path work) throws IOException {
+        Setup setup = prepare(work);
+        Map<String, String> env = new HashMap<>(setup.env());
+        env.put("REGISTRY_BERTH_ADMISSION_ADDR", "127.0.0.1:0");
+        Berth berth = Berth.builder().config(ConfigLoader.load(setup.config(), env)).build();
+        berth.start();
+        return new RenderedBerth(berth, setup.host(), setup.secrets(), setup.cosign());
+    }
+
+    /**
+     * What Berth is started from: the rendered config.yml written to {@code config}, the StatefulSet's environment with
+     * the paths and loopback addresses of the test (the webhook on 127.0.0.1:{@code admissionPort}; start() makes it
+     * 0), and {@code javaOptions}, the StatefulSet's BERTH_JAVA_OPTS (which the environment no longer carries) with
+     * {@code -XX:MaxRAM} at its memory limit, as the container's JVM sees it.
+     */
+    record Setup(Path config, Map<String, String> env, String host, int debugPort, int admissionPort, Path secrets, Cosign cosign,
+            List<String> javaOptions) {}
+
+    static Setup prepare(Path work) throws IOException {
         Path secrets = work.resolve("secrets");
         Cosign cosign = Cosign.generate(work.resolve("cosign"));
         script("bootstrap-secrets.sh", "--host", "127.0.0.1", "--dir", secrets.toString(), "--cosign-pub", cosign.publicKey().toString(),
@@ -50,24 +68,33 @@ final class RenderedBerth implements AutoCloseable {
         assertThat(yml).contains(COSIGN_PUB);
         Path config = Files.writeString(work.resolve("config.yml"), yml.replace(COSIGN_PUB, secrets.resolve("cosign.pub").toString()));
         String host = "127.0.0.1:" + Daemon.freePort();
+        int debugPort = Daemon.freePort();
+        int admissionPort = Daemon.freePort();
         Map<String, String> env = new HashMap<>(m.berthEnv());
-        env.remove("BERTH_JAVA_OPTS");
+        List<String> javaOptions = new ArrayList<>(List.of(env.remove("BERTH_JAVA_OPTS").strip().split("\\s+")));
+        javaOptions.add("-XX:MaxRAM=" + mebibytes(m.container("StatefulSet", "berth").path("resources").path("limits").path("memory").asText()) + "m");
         env.put("REGISTRY_HTTP_ADDR", host);
-        env.put("REGISTRY_HTTP_DEBUG_ADDR", "127.0.0.1:" + Daemon.freePort());
+        env.put("REGISTRY_HTTP_DEBUG_ADDR", "127.0.0.1:" + debugPort);
         env.put("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", work.resolve("data").toString());
         env.put("REGISTRY_HTTP_TLS_CERTIFICATE", secrets.resolve("tls.crt").toString());
         env.put("REGISTRY_HTTP_TLS_KEY", secrets.resolve("tls.key").toString());
         env.put("REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE", secrets.resolve("token.crt").toString());
         env.put("REGISTRY_BERTH_TOKENISSUER_HTPASSWD", secrets.resolve("htpasswd").toString());
         env.put("REGISTRY_BERTH_TOKENISSUER_KEY", secrets.resolve("token.key").toString());
-        env.put("REGISTRY_BERTH_ADMISSION_ADDR", "127.0.0.1:0");
+        env.put("REGISTRY_BERTH_ADMISSION_ADDR", "127.0.0.1:" + admissionPort);
         env.put("REGISTRY_BERTH_ADMISSION_TLS_CERTIFICATE", secrets.resolve("tls.crt").toString());
         env.put("REGISTRY_BERTH_ADMISSION_TLS_KEY", secrets.resolve("tls.key").toString());
         // The realm nodes and CI use: https://<registry host>/auth/token, here the loopback address.
         env.put("REGISTRY_AUTH_TOKEN_REALM", env.get("REGISTRY_AUTH_TOKEN_REALM").replace(Workloads.HOST, host));
-        Berth berth = Berth.builder().config(ConfigLoader.load(config, env)).build();
-        berth.start();
-        return new RenderedBerth(berth, host, secrets, cosign);
+        return new Setup(config, Map.copyOf(env), host, debugPort, admissionPort, secrets, cosign, List.copyOf(javaOptions));
+    }
+
+    /** A Kubernetes memory quantity in Mi or Gi, in MiB. */
+    private static long mebibytes(String quantity) {
+        if (!quantity.endsWith("Mi") && !quantity.endsWith("Gi")) {
+            throw new AssertionError("the StatefulSet's memory limit is not in Mi or Gi: " + quantity);
+        }
+        return Long.parseLong(quantity.substring(0, quantity.length() - 2)) * (quantity.endsWith("Gi") ? 1024 : 1);
     }
 
     /** 127.0.0.1:port, the registry host in image references and logins. */
