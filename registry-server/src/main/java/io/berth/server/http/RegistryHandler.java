@@ -388,9 +388,11 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         }
         long bodyBytes = HttpUtil.getContentLength(head, 0L);
         boolean logged = endpoints.registry().config().accessLog() && access.isInfoEnabled();
-        // Read before the write: the body is released once sent.
-        String errorBody = logged && head.status().code() >= 400 && reply instanceof Reply.Full full
-                ? full.head().content().toString(StandardCharsets.UTF_8) : null;
+        if (logged) { // before the write (and a HEAD's body is dropped): the line is in the log once the client has the answer
+            AccessLine.log(access, head.status().code(), System.nanoTime() - ex.startNanos(), ex.isHead() && reply instanceof Reply.Blob ? 0 : bodyBytes,
+                    head.headers().get(HttpHeaderNames.CONTENT_TYPE),
+                    head.status().code() >= 400 && reply instanceof Reply.Full full ? full.head().content().toString(StandardCharsets.UTF_8) : null);
+        }
         if (ex.isHead() && reply instanceof Reply.Full full) {
             // HEAD: same headers as GET, no body.
             full.head().content().clear();
@@ -424,10 +426,6 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         }
         long nanos = System.nanoTime() - ex.startNanos();
         endpoints.registry().metrics().request(ex.route().kind(), ex.method().name(), status, nanos);
-        if (logged) {
-            AccessLine.log(access, status, nanos, ex.isHead() && reply instanceof Reply.Blob ? 0 : bodyBytes,
-                    head.headers().get(HttpHeaderNames.CONTENT_TYPE), errorBody);
-        }
     }
 
     @Override
