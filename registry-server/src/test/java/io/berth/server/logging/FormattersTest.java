@@ -123,4 +123,18 @@ class FormattersTest {
         assertThat(line.path("stack_trace").asText()).contains("IllegalStateException");
         assertThat(encode(LogOutput.Formatter.TEXT, e)).hasLineCount(1).contains(" error=\"java.lang.IllegalStateException: boom\"");
     }
+
+    @Test
+    void berthsOwnLinesEndWithTheirFieldsAndLinesWithoutFieldsAreUnchanged() {
+        LogOutput.apply(null, Map.of("service", "registry"));
+        try {
+            assertThat(new FieldsConverter().convert(accessLine(Level.INFO, "response completed", Map.of(Fields.REQUEST_ID, "r-1"))))
+                    .isEqualTo(" http.request.id=r-1 http.response.duration=\"978.896µs\" http.response.status=200 http.response.written=2 service=registry");
+        } finally {
+            LogOutput.apply(null, Map.of());
+        }
+        LoggingEvent plain = new LoggingEvent("x", CONTEXT.getLogger("t"), Level.INFO, "listening", null, null);
+        plain.setMDCPropertyMap(Map.of());
+        assertThat(new FieldsConverter().convert(plain)).isEmpty();
+    }
 }
