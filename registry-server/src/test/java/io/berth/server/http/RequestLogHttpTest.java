@@ -10,6 +10,7 @@ import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -17,26 +18,30 @@ import org.slf4j.LoggerFactory;
 
 /** The access line and the request id, seen where logback receives them: the MDC and the key-value pairs of each event. */
 class RequestLogHttpTest {
-    private final Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    private final Logger access = (Logger) LoggerFactory.getLogger("io.berth.access");
     private final ListAppender<ILoggingEvent> lines = new ListAppender<>();
+    private ch.qos.logback.classic.@Nullable Level level;
     private HttpFixture registry;
 
     @BeforeEach
     void start() {
         lines.start();
-        root.addAppender(lines);
+        level = access.getLevel();
+        access.setLevel(ch.qos.logback.classic.Level.INFO); // whatever level earlier tests left the root at
+        access.addAppender(lines);
         registry = HttpFixture.start();
     }
 
     @AfterEach
     void stop() {
         registry.close();
-        root.detachAppender(lines);
+        access.detachAppender(lines);
+        access.setLevel(level);
     }
 
     /** The access lines logged so far: a response's line is logged before the response is written. */
     private List<ILoggingEvent> accessLines() {
-        return lines.list.stream().filter(e -> e.getLoggerName().equals("io.berth.access")).toList();
+        return List.copyOf(lines.list);
     }
 
     private static Map<String, Object> pairs(ILoggingEvent e) {
