@@ -1,5 +1,9 @@
 package io.berth.server.http;
 
+import io.berth.server.logging.AccessLine;
+import io.berth.server.logging.Fields;
+import io.berth.server.logging.Redaction;
+import io.berth.server.logging.RequestIds;
 import io.berth.storage.Problem;
 import io.berth.storage.StorageException;
 import io.netty.channel.ChannelFuture;
@@ -22,14 +26,10 @@ import io.netty.handler.stream.ChunkedNioFile;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.List;
-import java.util.Map;
-import io.berth.server.logging.AccessLine;
-import io.berth.server.logging.Fields;
-import io.berth.server.logging.Redaction;
-import io.berth.server.logging.RequestIds;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
