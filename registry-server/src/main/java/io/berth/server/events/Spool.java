@@ -19,7 +19,7 @@ import org.jspecify.annotations.Nullable;
  * One endpoint's queue on disk, bounded. Records go into numbered segment files ({@code 0000000000000001.seg}, …), each
  * record a 4-byte length and its bytes; a segment is closed once it passes {@code segmentBytes}. The position of the
  * first record not yet delivered is kept in {@code cursor} ({@code <segment> <offset>}), replaced atomically (a temp
- * file, forced, then a rename), and segments wholly before it are deleted.
+ * file, forced, then a rename) by {@link #sync}, and segments wholly before it are deleted.
  *
  * <p>{@link #append} forces the records to disk before it returns, so what was appended survives a crash; delivery
  * starts again at the cursor, which makes it at least once and in order. A crash mid-append leaves a partial record at
@@ -44,6 +44,7 @@ final class Spool implements AutoCloseable {
     private final TreeMap<Long, Long> segments = new TreeMap<>();
     private @Nullable FileChannel tail;
     private Position cursor;
+    private boolean dirty;
 
     /**
      * Opens (or creates) the spool in {@code dir}. {@code maxBytes} is the most the segments may hold together; it must
@@ -141,16 +142,28 @@ final class Spool implements AutoCloseable {
         return out;
     }
 
-    /** Marks everything before {@code next} as delivered, and deletes the segments that are wholly delivered. */
-    void commit(Position next) throws IOException {
+    /**
+     * Marks everything before {@code next} as delivered, in memory: {@link #sync} makes it durable. Until then a
+     * restart delivers those records again, which at-least-once allows, and one fsync covers many deliveries.
+     */
+    void commit(Position next) {
+        cursor = next;
+        dirty = true;
+    }
+
+    /** Writes the cursor (a temp file, forced, renamed) if it moved, and deletes the segments wholly delivered. */
+    void sync() throws IOException {
+        if (!dirty) {
+            return;
+        }
         Path tmp = dir.resolve("cursor.tmp");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            ch.write(ByteBuffer.wrap((next.segment() + " " + next.offset()).getBytes(StandardCharsets.US_ASCII)));
+            ch.write(ByteBuffer.wrap((cursor.segment() + " " + cursor.offset()).getBytes(StandardCharsets.US_ASCII)));
             ch.force(true);
         }
         Files.move(tmp, dir.resolve("cursor"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        cursor = next;
-        while (segments.firstKey() < next.segment()) {
+        dirty = false;
+        while (segments.firstKey() < cursor.segment()) {
             Files.deleteIfExists(segment(segments.pollFirstEntry().getKey()));
         }
     }
@@ -173,8 +186,8 @@ final class Spool implements AutoCloseable {
             var oldest = segments.pollFirstEntry();
             if (cursor.segment() <= oldest.getKey()) {
                 dropped += countRecords(oldest.getKey(), cursor.segment() == oldest.getKey() ? cursor.offset() : 0, oldest.getValue());
-                cursor = new Position(segments.firstKey(), 0);
-                commit(cursor);
+                commit(new Position(segments.firstKey(), 0));
+                sync();
             }
             Files.deleteIfExists(segment(oldest.getKey()));
         }
@@ -271,6 +284,7 @@ final class Spool implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        sync();
         if (tail != null) {
             tail.close();
             tail = null;

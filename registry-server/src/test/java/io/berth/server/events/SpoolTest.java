@@ -39,6 +39,18 @@ class SpoolTest {
     }
 
     @Test
+    void aCommitNotYetSyncedIsDeliveredAgainAfterACrashButNeverLost() throws Exception {
+        Spool crashed = open();
+        crashed.append(bytes("a", "b"));
+        crashed.commit(crashed.read(1).getFirst().next());
+        assertThat(texts(crashed.read(10))).containsExactly("b");
+        // no sync and no close: the process dies here (the file handle is simply abandoned)
+        try (Spool s = open()) {
+            assertThat(texts(s.read(10))).as("at least once").containsExactly("a", "b");
+        }
+    }
+
+    @Test
     void aTornRecordAtTheEndIsCutOffOnRestartAndAppendingContinues() throws Exception {
         try (Spool s = open()) {
             s.append(bytes("whole"));
@@ -60,6 +72,7 @@ class SpoolTest {
             assertThat(texts(all)).isEqualTo(records);
 
             s.commit(all.get(8).next());
+            s.sync();
             assertThat(texts(s.read(100))).containsExactly("record-9", "record-10", "record-11");
             assertThat(segmentFiles()).as("segments wholly delivered are deleted").hasSizeLessThan(3);
         }
