@@ -45,7 +45,11 @@ final class NotificationsSection {
                 endpoints.add(e);
             }
         }
-        return new RegistryConfig.Notifications(includeReferences, List.copyOf(endpoints));
+        long spoolMax = t.longValue("berth.notifications.spoolmaxbytes", RegistryConfig.Notifications.DEFAULT_SPOOL_MAX_BYTES);
+        if (spoolMax < 1 << 20) {
+            throw new ConfigException("berth.notifications.spoolMaxBytes: at least 1 MiB (1048576), not " + spoolMax);
+        }
+        return new RegistryConfig.Notifications(includeReferences, List.copyOf(endpoints), spoolMax);
     }
 
     private static RegistryConfig.Endpoint endpoint(JsonNode n, String path) {

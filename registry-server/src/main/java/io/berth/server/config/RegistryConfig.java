@@ -215,9 +215,12 @@ public record RegistryConfig(
      * @param includeReferences {@code notifications.events.includereferences}: whether a manifest event lists the
      *     descriptors the manifest refers to ({@code target.references})
      * @param endpoints {@code notifications.endpoints}, in the order given
+     * @param spoolMaxBytes Berth's own {@code berth.notifications.spoolMaxBytes}: how much each endpoint's spool on
+     *     disk may hold before the oldest events are dropped (default 64 MiB)
      */
-    public record Notifications(boolean includeReferences, List<Endpoint> endpoints) {
-        public static final Notifications NONE = new Notifications(false, List.of());
+    public record Notifications(boolean includeReferences, List<Endpoint> endpoints, long spoolMaxBytes) {
+        public static final long DEFAULT_SPOOL_MAX_BYTES = 64L << 20;
+        public static final Notifications NONE = new Notifications(false, List.of(), DEFAULT_SPOOL_MAX_BYTES);
     }
 
     /**

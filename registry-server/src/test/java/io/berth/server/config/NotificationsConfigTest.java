@@ -52,7 +52,8 @@ class NotificationsConfigTest {
                 "alistener", URI.create("https://my.listener.com/event"),
                 Map.of("Authorization", List.of("Bearer <your token>")),
                 Duration.ofMillis(500), 5, Duration.ofSeconds(1),
-                List.of("application/octet-stream"), List.of("application/octet-stream"), List.of("pull"), false))));
+                List.of("application/octet-stream"), List.of("application/octet-stream"), List.of("pull"), false)),
+                RegistryConfig.Notifications.DEFAULT_SPOOL_MAX_BYTES));
     }
 
     @Test
