@@ -222,7 +222,10 @@ final class EndpointDelivery implements AutoCloseable {
         if (!thread.isAlive()) {
             List<byte[]> rest = new ArrayList<>();
             queue.drainTo(rest);
-            spool.append(rest);
+            int lost = spool.append(rest);
+            if (lost > 0) {
+                dropped(lost, "its spool is full");
+            }
             spool.close();
         }
     }
