@@ -254,6 +254,7 @@ public final class BerthCommand {
         RegistryConfig config = file != null ? ConfigLoader.load(file, env) : ConfigLoader.loadDefaults(defaultDataDir(env), env);
         Level level = Level.toLevel(config.logLevel(), Level.INFO);
         ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME)).setLevel(level);
+        io.berth.server.logging.LogOutput.apply(config.logOutput().formatter(), config.logOutput().fields());
         Logger log = LoggerFactory.getLogger(BerthCommand.class);
         config.warnings().forEach(log::warn);
         if (file == null) {

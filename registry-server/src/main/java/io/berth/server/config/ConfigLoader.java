@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.berth.server.logging.LogOutput;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -139,10 +140,14 @@ public final class ConfigLoader {
         });
         t.accept("version");
         String logLevel = t.string("log.level", "info").toLowerCase(Locale.ROOT);
+        if (logLevel.equals("warning")) {
+            logLevel = "warn"; // logrus's name
+        }
         if (!Set.of("error", "warn", "info", "debug").contains(logLevel)) {
             throw new ConfigException("log.level: expected error, warn, info or debug, not " + logLevel);
         }
         boolean accessLog = !t.bool("log.accesslog.disabled", false);
+        RegistryConfig.LogOutputConfig logOutput = logOutput();
         t.accept("storage.cache.blobdescriptor");
         t.accept("storage.redirect.disable");
         RegistryConfig.UploadPurging purging = new RegistryConfig.UploadPurging(
@@ -197,7 +202,7 @@ public final class ConfigLoader {
         RegistryConfig.Limits limits = limits();
         RegistryConfig.Gc gc = gc();
         RegistryConfig.Notifications notifications = NotificationsSection.read(t);
-        return new RegistryConfig(logLevel, accessLog, st, http, health, maxEntries, manifestMax, security, trust, limits, gc,
+        return new RegistryConfig(logLevel, accessLog, logOutput, st, http, health, maxEntries, manifestMax, security, trust, limits, gc,
                 notifications, t.unusedKeyWarnings());
     }
 
@@ -345,6 +350,25 @@ public final class ConfigLoader {
         }
         return new RegistryConfig.Tls(Path.of(certificate), Path.of(key), t.stringList("http.tls.clientcas").stream().map(Path::of).toList(),
                 minimum, t.stringList("http.tls.ciphersuites"));
+    }
+
+    /** {@code log.formatter} (text, json or logstash, as registry:2) and {@code log.fields} (a map of static fields). */
+    private RegistryConfig.LogOutputConfig logOutput() {
+        String name = t.optionalString("log.formatter");
+        LogOutput.Formatter formatter = name == null || name.isBlank() ? null : LogOutput.Formatter.of(name);
+        if (name != null && !name.isBlank() && formatter == null) {
+            throw new ConfigException("log.formatter: expected text, json or logstash, not " + name);
+        }
+        JsonNode f = t.at("log.fields");
+        t.accept("log.fields");
+        Map<String, String> fields = new LinkedHashMap<>();
+        if (f != null && !f.isNull()) {
+            if (!f.isObject()) {
+                throw new ConfigException("log.fields: expected a map of field name to value");
+            }
+            f.properties().forEach(e -> fields.put(e.getKey(), e.getValue().isValueNode() ? e.getValue().asText() : e.getValue().toString()));
+        }
+        return new RegistryConfig.LogOutputConfig(formatter, fields);
     }
 
     private Map<String, List<String>> headers() {

@@ -12,6 +12,7 @@ import org.jspecify.annotations.Nullable;
  *
  * @param logLevel root log level: error, warn, info or debug
  * @param accessLog whether each request is logged
+ * @param logOutput {@code log.formatter} and {@code log.fields}
  * @param storage the storage section
  * @param http the http section
  * @param health the storage health check
@@ -28,6 +29,7 @@ import org.jspecify.annotations.Nullable;
 public record RegistryConfig(
         String logLevel,
         boolean accessLog,
+        LogOutputConfig logOutput,
         Storage storage,
         Http http,
         Health health,
@@ -42,6 +44,16 @@ public record RegistryConfig(
 
     /** The default largest manifest: 4 MiB, as distribution v3. */
     public static final long DEFAULT_MANIFEST_MAX_BYTES = 4L << 20;
+
+    /**
+     * @param formatter {@code log.formatter}: text, json or logstash as registry:2; null for Berth's own console lines
+     * @param fields {@code log.fields}: static fields every line carries
+     */
+    public record LogOutputConfig(io.berth.server.logging.LogOutput.@Nullable Formatter formatter, Map<String, String> fields) {
+        public LogOutputConfig {
+            fields = Map.copyOf(fields);
+        }
+    }
 
     /**
      * @param rootDirectory {@code storage.filesystem.rootdirectory}
@@ -250,17 +262,18 @@ public record RegistryConfig(
             boolean disabled) {}
 
     public RegistryConfig withAddr(InetSocketAddress addr) {
-        return new RegistryConfig(logLevel, accessLog, storage,
+        return new RegistryConfig(logLevel, accessLog, logOutput, storage,
                 new Http(addr, http.host(), http.prefix(), http.relativeUrls(), http.headers(), http.debugAddr(), http.prometheusPath(), http.tls()),
                 health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, gc, notifications, warnings);
     }
 
     public RegistryConfig withLimits(Limits newLimits) {
-        return new RegistryConfig(logLevel, accessLog, storage, http, health, catalogMaxEntries, manifestMaxBytes, security, trust, newLimits, gc, notifications, warnings);
+        return new RegistryConfig(logLevel, accessLog, logOutput, storage, http, health, catalogMaxEntries, manifestMaxBytes, security, trust, newLimits, gc,
+                notifications, warnings);
     }
 
     public RegistryConfig withRootDirectory(Path rootDirectory) {
-        return new RegistryConfig(logLevel, accessLog,
+        return new RegistryConfig(logLevel, accessLog, logOutput,
                 new Storage(rootDirectory, storage.deleteEnabled(), storage.readOnly(), storage.purging()),
                 http, health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, gc, notifications, warnings);
     }

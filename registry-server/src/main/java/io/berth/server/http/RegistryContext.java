@@ -66,7 +66,7 @@ final class RegistryContext {
     }
 
     /**
-     * Sends {@code event} on behalf of {@code ex}: registry:2's request record (the request id, the client's
+     * Sends {@code event} on behalf of {@code ex}: registry:2's request record (the log's request id, the client's
      * {@code host:port}, the Host header, the method and the User-Agent), the account as the actor, and this registry
      * as the source.
      */
@@ -76,7 +76,8 @@ final class RegistryContext {
                 && peer.getAddress().getHostAddress().equals(addr)) {
             addr = addr.indexOf(':') >= 0 ? "[" + addr + "]:" + peer.getPort() : addr + ":" + peer.getPort();
         }
-        String id = ex.header("X-Request-Id");
+        // The request's id in the log (and its X-Request-Id): an event and the request's log lines carry the same one.
+        String id = org.slf4j.MDC.get(io.berth.server.logging.Fields.REQUEST_ID);
         Event.Request request = new Event.Request(id == null ? java.util.UUID.randomUUID().toString() : id, addr,
                 String.valueOf(ex.header(HttpHeaderNames.HOST)), ex.method().name(), String.valueOf(ex.header(HttpHeaderNames.USER_AGENT)));
         notifier.publish(event.from(request, ex.principal().anonymous() ? null : ex.principal().name(), source));

@@ -1,5 +1,9 @@
 package io.berth.server.http;
 
+import io.berth.server.logging.AccessLine;
+import io.berth.server.logging.Fields;
+import io.berth.server.logging.Redaction;
+import io.berth.server.logging.RequestIds;
 import io.berth.storage.Problem;
 import io.berth.storage.StorageException;
 import io.netty.channel.ChannelFuture;
@@ -22,11 +26,14 @@ import io.netty.handler.stream.ChunkedNioFile;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * One connection's request loop. Runs on a storage executor, off the I/O threads, with auto-read off:
@@ -37,6 +44,10 @@ import org.slf4j.LoggerFactory;
  * requests wait, unopened, in a backlog that the read-ahead bounds; the next is taken once the response
  * has gone to the socket. A client that pipelines blob GETs and never reads therefore holds one open file,
  * not one per request, and is dropped by the write timeout.
+ *
+ * <p>Each request has a log context ({@link #logContext}: registry:2's {@code http.request.*} and {@code vars.*}
+ * fields, its id first), put in the MDC for every callback that works on it and cleared after, since the
+ * callbacks of one connection run on whichever pool thread is free.
  */
 final class RegistryHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(RegistryHandler.class);
@@ -58,6 +69,8 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
     private boolean blobPermit;
     /** A request of this connection is counted in {@code berth.http.requests.active}. */
     private boolean counted;
+    /** The log fields of the request in flight; its id is also sent back in {@code X-Request-Id}. */
+    private Map<String, String> logContext = Map.of();
 
     RegistryHandler(Endpoints endpoints, ReadAhead readAhead) {
         this.endpoints = endpoints;
@@ -100,6 +113,9 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
     private void handle(ChannelHandlerContext ctx, Object msg) {
         long weight = ReadAhead.weight(msg);
+        if (!logContext.isEmpty() && !(msg instanceof HttpRequest)) {
+            MDC.setContextMap(logContext);
+        }
         try {
             if (msg instanceof HttpRequest request) {
                 onRequest(ctx, request);
@@ -120,6 +136,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
                 discarding = false;
             }
         } finally {
+            MDC.clear();
             ReferenceCountUtil.release(msg);
             if (weight > 0) {
                 readAhead.consumed(ctx, weight);
@@ -137,6 +154,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         if (request.decoderResult().isFailure()) {
             Exchange ex = new Exchange(ctx, request, Route.NONE, new QueryStringDecoder(""), start,
                     endpoints.registry().clients().of(ctx.channel(), request.headers()));
+            logContext = logContext(ex, false);
             reply(ex, Reply.of(closing(Responses.error(new HttpError(ErrorCode.UNKNOWN, HttpResponseStatus.BAD_REQUEST,
                     "malformed HTTP request (TLS sent to a plain-HTTP port?): " + request.decoderResult().cause().getMessage())))));
             discarding = true;
@@ -156,11 +174,13 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
             route = routeOf(path);
         } catch (HttpError e) {
             exchange = new Exchange(ctx, request, Route.NONE, query, start, client);
+            logContext = logContext(exchange, true);
             refuse(e);
             return;
         }
         Exchange ex = new Exchange(ctx, request, route, query, start, client);
         exchange = ex;
+        logContext = logContext(ex, true);
         try {
             switch (endpoints.registry().access().check(ex)) {
                 case AccessControl.Outcome.Refused r -> {
@@ -173,6 +193,10 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
                 case AccessControl.Outcome.Allowed a -> {
                     ex = ex.as(a.principal());
                     exchange = ex;
+                    if (!a.principal().anonymous()) {
+                        logContext.put(Fields.AUTH_USER_NAME, clip(a.principal().name(), 256));
+                        MDC.put(Fields.AUTH_USER_NAME, logContext.get(Fields.AUTH_USER_NAME));
+                    }
                 }
             }
             if (route.kind() == Route.Kind.BLOB && ex.method().equals(io.netty.handler.codec.http.HttpMethod.GET)) {
@@ -186,6 +210,47 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         } catch (RuntimeException e) {
             refuse(toHttpError(e));
         }
+    }
+
+    /**
+     * The request's log fields, registry:2's names, put in the MDC at once: client text clipped, the target's
+     * credentials redacted ({@link Redaction}); request headers other than these are never logged.
+     */
+    private static Map<String, String> logContext(Exchange ex, boolean parsed) {
+        HttpRequest request = ex.request();
+        Map<String, String> c = new HashMap<>(16);
+        c.put(Fields.REQUEST_ID, RequestIds.of(parsed ? request.headers().get(RequestIds.HEADER) : null));
+        c.put(Fields.REQUEST_REMOTEADDR, ex.client());
+        if (parsed) {
+            c.put(Fields.REQUEST_METHOD, clip(request.method().name(), 16));
+            c.put(Fields.REQUEST_URI, Redaction.uri(clip(request.uri(), 1024)));
+            putHeader(c, Fields.REQUEST_HOST, request, HttpHeaderNames.HOST);
+            putHeader(c, Fields.REQUEST_USERAGENT, request, HttpHeaderNames.USER_AGENT);
+            putHeader(c, Fields.REQUEST_CONTENTTYPE, request, HttpHeaderNames.CONTENT_TYPE);
+            Route route = ex.route();
+            if (route.name() != null) {
+                c.put(Fields.VARS_NAME, route.name().toString());
+                switch (route.kind()) {
+                    case MANIFEST -> c.put(Fields.VARS_REFERENCE, clip(route.reference(), 256));
+                    case BLOB -> c.put(Fields.VARS_DIGEST, clip(route.reference(), 256));
+                    case UPLOAD -> c.put(Fields.VARS_UUID, clip(route.reference(), 256));
+                    default -> { }
+                }
+            }
+        }
+        MDC.setContextMap(c);
+        return c;
+    }
+
+    private static void putHeader(Map<String, String> c, String field, HttpRequest request, CharSequence header) {
+        String value = request.headers().get(header);
+        if (value != null) {
+            c.put(field, clip(value, 256));
+        }
+    }
+
+    private static String clip(String s, int max) {
+        return s.length() <= max ? s : s.substring(0, max) + "…";
     }
 
     private Route routeOf(String path) {
@@ -317,10 +382,20 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         ChannelHandlerContext ctx = ex.ctx();
         HttpResponse head = reply.head();
         head.headers().set(API_VERSION, "registry/2.0");
+        String requestId = logContext.get(Fields.REQUEST_ID);
+        if (requestId != null) {
+            head.headers().set(RequestIds.HEADER, requestId);
+        }
         for (Map.Entry<String, List<String>> h : endpoints.registry().config().http().headers().entrySet()) {
             head.headers().set(h.getKey(), h.getValue());
         }
         long bodyBytes = HttpUtil.getContentLength(head, 0L);
+        boolean logged = endpoints.registry().config().accessLog() && access.isInfoEnabled();
+        if (logged) { // before the write (and a HEAD's body is dropped): the line is in the log once the client has the answer
+            AccessLine.log(access, head.status().code(), System.nanoTime() - ex.startNanos(), ex.isHead() && reply instanceof Reply.Blob ? 0 : bodyBytes,
+                    head.headers().get(HttpHeaderNames.CONTENT_TYPE),
+                    head.status().code() >= 400 && reply instanceof Reply.Full full ? full.head().content().toString(StandardCharsets.UTF_8) : null);
+        }
         if (ex.isHead() && reply instanceof Reply.Full full) {
             // HEAD: same headers as GET, no body.
             full.head().content().clear();
@@ -354,12 +429,6 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         }
         long nanos = System.nanoTime() - ex.startNanos();
         endpoints.registry().metrics().request(ex.route().kind(), ex.method().name(), status, nanos);
-        if (endpoints.registry().config().accessLog() && access.isInfoEnabled()) {
-            access.info("remote={} method=\"{}\" uri=\"{}\" route={} status={} bytes={} duration_ms={} agent=\"{}\"",
-                    ex.client(), quote(ex.method().name(), 16),
-                    ex.request().decoderResult().isFailure() ? "<malformed request>" : quote(ex.request().uri(), 200), ex.route().kind().name().toLowerCase(java.util.Locale.ROOT),
-                    status, bodyBytes, nanos / 1_000_000, quote(ex.request().headers().get(HttpHeaderNames.USER_AGENT, "-"), 200));
-        }
     }
 
     @Override
@@ -404,10 +473,17 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof IOException) {
-            log.debug("connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
-        } else {
-            log.warn("connection {} failed", ctx.channel().remoteAddress(), cause);
+        if (exchange != null && !logContext.isEmpty()) {
+            MDC.setContextMap(logContext);
+        }
+        try {
+            if (cause instanceof IOException) {
+                log.debug("connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+            } else {
+                log.warn("connection {} failed", ctx.channel().remoteAddress(), cause);
+            }
+        } finally {
+            MDC.clear();
         }
         ctx.close();
     }

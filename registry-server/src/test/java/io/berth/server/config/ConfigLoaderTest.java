@@ -26,7 +26,8 @@ class ConfigLoaderTest {
         assertThat(c.http().addr().getAddress().isAnyLocalAddress()).isTrue();
         assertThat(c.http().headers()).containsExactly(Map.entry("X-Content-Type-Options", List.of("nosniff")));
         assertThat(c.health()).isEqualTo(new RegistryConfig.Health(true, Duration.ofSeconds(10), 3));
-        assertThat(c.warnings()).containsExactly("log.fields.service is not supported by Berth and is ignored");
+        assertThat(c.warnings()).isEmpty();
+        assertThat(c.logOutput().fields()).containsExactly(Map.entry("service", "registry"));
     }
 
     @Test
@@ -36,7 +37,8 @@ class ConfigLoaderTest {
         assertThat(c.storage().rootDirectory()).isEqualTo(Path.of("/var/lib/docker-registry"));
         assertThat(c.storage().deleteEnabled()).isTrue();
         assertThat(c.http().addr().getPort()).isEqualTo(5000);
-        assertThat(c.warnings()).containsExactly("log.fields.service is not supported by Berth and is ignored");
+        assertThat(c.warnings()).isEmpty();
+        assertThat(c.logOutput().fields()).containsExactly(Map.entry("service", "registry"));
     }
 
     @Test
@@ -156,6 +158,8 @@ class ConfigLoaderTest {
                 version: 0.1
                 log:
                   formatter: text
+                  hooks:
+                    - type: mail
                 storage:
                   filesystem:
                     rootdirectory: /data
@@ -177,7 +181,7 @@ class ConfigLoaderTest {
                 """);
 
         assertThat(c.warnings()).containsExactlyInAnyOrder(
-                "log.formatter is not supported by Berth and is ignored",
+                "log.hooks is not supported by Berth and is ignored",
                 "storage.tag.concurrencylimit is not supported by Berth and is ignored",
                 "http.http2.disabled is not supported by Berth and is ignored",
                 "redis.addr is not supported by Berth and is ignored",
