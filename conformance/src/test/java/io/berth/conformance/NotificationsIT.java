@@ -113,6 +113,8 @@ class NotificationsIT {
         int r2Port = Registry2.freePort();
         try (Registry2 r2 = Registry2.serveConfig(config("registry2", r2Port, receiverPort, "/registry2"), "127.0.0.1:" + r2Port)) {
             operate(r2.hostAndPort(), image, work.resolve("pulled-r2"));
+            // registry:2 queues events in memory: stopping it now would lose the last ones.
+            awaitQuiet("/registry2");
         }
         try (Berth berth = Berth.builder().config(ConfigLoader.load(config("berth", 0, receiverPort, "/berth"), Map.of())).build()) {
             berth.start();
@@ -188,6 +190,20 @@ class NotificationsIT {
             }
         }
         return out;
+    }
+
+    /** Waits (up to 30 s) until events have come to {@code path} and no more came for 2 seconds. */
+    private void awaitQuiet(String path) throws InterruptedException {
+        int seen = -1;
+        for (int i = 0; i < 15; i++) {
+            Thread.sleep(2000);
+            int now = events.getOrDefault(path, List.of()).size();
+            if (now > 0 && now == seen) {
+                return;
+            }
+            seen = now;
+        }
+        throw new AssertionError("events to " + path + " never settled");
     }
 
     /** Waits (up to 30 s) for events the registries send in the background; then lets stragglers arrive. */
