@@ -201,7 +201,9 @@ public final class ConfigLoader {
         RegistryConfig.Trust trust = trust();
         RegistryConfig.Limits limits = limits();
         RegistryConfig.Gc gc = gc();
-        return new RegistryConfig(logLevel, accessLog, logOutput, st, http, health, maxEntries, manifestMax, security, trust, limits, gc, t.unusedKeyWarnings());
+        RegistryConfig.Notifications notifications = NotificationsSection.read(t);
+        return new RegistryConfig(logLevel, accessLog, logOutput, st, http, health, maxEntries, manifestMax, security, trust, limits, gc,
+                notifications, t.unusedKeyWarnings());
     }
 
     private RegistryConfig.Trust trust() {

@@ -23,6 +23,7 @@ import org.jspecify.annotations.Nullable;
  * @param limits what one client, and all clients together, may hold (Berth's own {@code berth.limits}, {@code berth.uploads}
  *     and {@code berth.trustedProxies})
  * @param gc online garbage collection ({@code berth.gc})
+ * @param notifications registry:2's {@code notifications}: where push, pull, delete and mount events are sent
  * @param warnings one line for each configuration key Berth ignores
  */
 public record RegistryConfig(
@@ -38,6 +39,7 @@ public record RegistryConfig(
         Trust trust,
         Limits limits,
         Gc gc,
+        Notifications notifications,
         List<String> warnings) {
 
     /** The default largest manifest: 4 MiB, as distribution v3. */
@@ -219,19 +221,60 @@ public record RegistryConfig(
      */
     public record Gc(boolean enabled, Duration interval, Duration gracePeriod) {}
 
+    /**
+     * registry:2's {@code notifications} section.
+     *
+     * @param includeReferences {@code notifications.events.includereferences}: whether a manifest event lists the
+     *     descriptors the manifest refers to ({@code target.references})
+     * @param endpoints {@code notifications.endpoints}, in the order given
+     * @param spoolMaxBytes Berth's own {@code berth.notifications.spoolMaxBytes}: how much each endpoint's spool on
+     *     disk may hold before the oldest events are dropped (default 64 MiB)
+     */
+    public record Notifications(boolean includeReferences, List<Endpoint> endpoints, long spoolMaxBytes) {
+        public static final long DEFAULT_SPOOL_MAX_BYTES = 64L << 20;
+        public static final Notifications NONE = new Notifications(false, List.of(), DEFAULT_SPOOL_MAX_BYTES);
+    }
+
+    /**
+     * One {@code notifications.endpoints} entry; defaults as registry:2's.
+     *
+     * @param name {@code name}: names the endpoint in logs and metrics, and its spool directory
+     * @param url {@code url}: where events are POSTed
+     * @param headers {@code headers}: added to each POST
+     * @param timeout {@code timeout}: how long one POST may take (default 1s)
+     * @param threshold {@code threshold}: failures in a row before the endpoint is reported failing (default 10)
+     * @param backoff {@code backoff}: the wait after a failed POST before it is retried (default 1s)
+     * @param ignoredMediaTypes {@code ignoredmediatypes}: events whose target has one of these media types are not sent
+     * @param ignoreMediaTypes {@code ignore.mediatypes}: the same, registry:2's newer spelling
+     * @param ignoreActions {@code ignore.actions}: events with one of these actions are not sent
+     * @param disabled {@code disabled}: the endpoint is configured but sent nothing
+     */
+    public record Endpoint(
+            String name,
+            java.net.URI url,
+            Map<String, List<String>> headers,
+            Duration timeout,
+            int threshold,
+            Duration backoff,
+            List<String> ignoredMediaTypes,
+            List<String> ignoreMediaTypes,
+            List<String> ignoreActions,
+            boolean disabled) {}
+
     public RegistryConfig withAddr(InetSocketAddress addr) {
         return new RegistryConfig(logLevel, accessLog, logOutput, storage,
                 new Http(addr, http.host(), http.prefix(), http.relativeUrls(), http.headers(), http.debugAddr(), http.prometheusPath(), http.tls()),
-                health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, gc, warnings);
+                health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, gc, notifications, warnings);
     }
 
     public RegistryConfig withLimits(Limits newLimits) {
-        return new RegistryConfig(logLevel, accessLog, logOutput, storage, http, health, catalogMaxEntries, manifestMaxBytes, security, trust, newLimits, gc, warnings);
+        return new RegistryConfig(logLevel, accessLog, logOutput, storage, http, health, catalogMaxEntries, manifestMaxBytes, security, trust, newLimits, gc,
+                notifications, warnings);
     }
 
     public RegistryConfig withRootDirectory(Path rootDirectory) {
         return new RegistryConfig(logLevel, accessLog, logOutput,
                 new Storage(rootDirectory, storage.deleteEnabled(), storage.readOnly(), storage.purging()),
-                http, health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, gc, warnings);
+                http, health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, gc, notifications, warnings);
     }
 }

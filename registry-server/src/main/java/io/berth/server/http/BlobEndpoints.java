@@ -53,6 +53,7 @@ final class BlobEndpoints {
             if (range != null) {
                 head.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes " + range.start() + "-" + range.end() + "/" + size);
             }
+            RegistryEvents.blob(registry, ex, "pull", ex.route().repository(), digest, size, null);
             return new Reply.Blob(head, blob, offset, length);
         } catch (RuntimeException e) {
             closeQuietly(blob);
@@ -63,7 +64,9 @@ final class BlobEndpoints {
     /** Refused (403 DENIED, naming the rule) for a config or layer that an immutable tag reaches. */
     Reply delete(Exchange ex) {
         registry.requireDeletable();
-        registry.storage().deleteBlob(ex.route().repository(), Digest.parse(ex.route().reference()), guard);
+        Digest digest = Digest.parse(ex.route().reference());
+        registry.storage().deleteBlob(ex.route().repository(), digest, guard);
+        RegistryEvents.deleted(registry, ex, ex.route().repository(), digest, null);
         return Reply.of(Responses.empty(HttpResponseStatus.ACCEPTED));
     }
 

@@ -50,13 +50,15 @@ final class ManifestEndpoints {
     }
 
     Reply get(Exchange ex) {
-        StoredManifest m = registry.storage().getManifest(ex.route().repository(), readReference(ex));
+        Reference reference = readReference(ex);
+        StoredManifest m = registry.storage().getManifest(ex.route().repository(), reference);
         String etag = "\"" + m.digest() + "\"";
         if (etag.equals(ex.header(HttpHeaderNames.IF_NONE_MATCH))) {
             FullHttpResponse r = Responses.empty(HttpResponseStatus.NOT_MODIFIED);
             r.headers().set(HttpHeaderNames.ETAG, etag);
             return Reply.of(r);
         }
+        RegistryEvents.manifest(registry, ex, "pull", ex.route().repository(), m, reference instanceof Reference.ByTag t ? t.tag().value() : null);
         FullHttpResponse r = Responses.bytes(HttpResponseStatus.OK, m.mediaType(), m.content());
         r.headers().set(DOCKER_CONTENT_DIGEST, m.digest().toString());
         r.headers().set(HttpHeaderNames.ETAG, etag);
@@ -65,7 +67,20 @@ final class ManifestEndpoints {
 
     Reply delete(Exchange ex) {
         registry.requireDeletable();
-        registry.storage().deleteManifest(ex.route().repository(), readReference(ex), guard);
+        RepositoryName name = ex.route().repository();
+        Reference reference = readReference(ex);
+        // registry:2 deletes the tags of a manifest deleted by digest, and sends a delete event for each.
+        List<Tag> tags = reference instanceof Reference.ByDigest d && registry.notifying() ? registry.storage().tagsOf(name, d.digest()) : List.of();
+        registry.storage().deleteManifest(name, reference, guard);
+        switch (reference) {
+            case Reference.ByDigest d -> {
+                RegistryEvents.deleted(registry, ex, name, d.digest(), null);
+                for (Tag t : tags) {
+                    RegistryEvents.deleted(registry, ex, name, null, t.value());
+                }
+            }
+            case Reference.ByTag t -> RegistryEvents.deleted(registry, ex, name, null, t.tag().value());
+        }
         return Reply.of(Responses.empty(HttpResponseStatus.ACCEPTED));
     }
 
@@ -155,6 +170,12 @@ final class ManifestEndpoints {
                 if (signed != null) {
                     registry.verdicts().refresh(name, signed);
                 }
+            }
+            if (tags.isEmpty()) {
+                RegistryEvents.manifest(registry, ex, "push", name, m, null);
+            }
+            for (Tag tag : tags) {
+                RegistryEvents.manifest(registry, ex, "push", name, m, tag.value());
             }
             FullHttpResponse r = Responses.empty(HttpResponseStatus.CREATED);
             r.headers().set(HttpHeaderNames.LOCATION, registry.url(ex, "/v2/" + name + "/manifests/" + m.digest()));

@@ -2,6 +2,8 @@ package io.berth.server.http;
 
 import io.berth.auth.TagPolicy;
 import io.berth.server.config.RegistryConfig;
+import io.berth.server.events.Event;
+import io.berth.server.events.Notifier;
 import io.berth.storage.RegistryStorage;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import java.time.Clock;
@@ -19,8 +21,18 @@ final class RegistryContext {
     private final BufferedBody.Budget bodyBudget;
     private final java.util.concurrent.Semaphore openBlobs;
     private final io.berth.server.admission.LocalVerdicts verdicts;
+    private final Notifier notifier;
+    private final Clock clock;
+    private volatile Event.Source source;
 
     RegistryContext(RegistryStorage storage, RegistryConfig config, ServerMetrics metrics, Clock clock) {
+        this(storage, config, metrics, clock, Notifier.NONE);
+    }
+
+    RegistryContext(RegistryStorage storage, RegistryConfig config, ServerMetrics metrics, Clock clock, Notifier notifier) {
+        this.notifier = notifier;
+        this.clock = clock;
+        this.source = Event.Source.of(config.http().addr().getPort());
         this.storage = storage;
         this.config = config;
         this.metrics = metrics;
@@ -31,6 +43,44 @@ final class RegistryContext {
         this.bodyBudget = new BufferedBody.Budget(config.limits().bufferedBodyBytes());
         this.openBlobs = new java.util.concurrent.Semaphore(config.limits().openBlobFiles());
         this.verdicts = new io.berth.server.admission.LocalVerdicts(storage, SecurityWiring.trust(config.trust()));
+    }
+
+    /** The port the registry listens on, once bound: events name it in {@code source.addr}, as registry:2 does. */
+    void bound(int port) {
+        source = new Event.Source(source.addr().substring(0, source.addr().lastIndexOf(':') + 1) + port, source.instanceId());
+    }
+
+    /** Whether events are sent at all; when not, endpoints build none. */
+    boolean notifying() {
+        return notifier.enabled();
+    }
+
+    /** {@code notifications.events.includereferences}. */
+    boolean eventReferences() {
+        return notifier.includeReferences();
+    }
+
+    /** A new event of {@code action}, now. */
+    Event event(String action) {
+        return Event.of(action, clock.instant());
+    }
+
+    /**
+     * Sends {@code event} on behalf of {@code ex}: registry:2's request record (the log's request id, the client's
+     * {@code host:port}, the Host header, the method and the User-Agent), the account as the actor, and this registry
+     * as the source.
+     */
+    void publish(Exchange ex, Event event) {
+        String addr = ex.client();
+        if (ex.ctx().channel().remoteAddress() instanceof java.net.InetSocketAddress peer && peer.getAddress() != null
+                && peer.getAddress().getHostAddress().equals(addr)) {
+            addr = addr.indexOf(':') >= 0 ? "[" + addr + "]:" + peer.getPort() : addr + ":" + peer.getPort();
+        }
+        // The request's id in the log (and its X-Request-Id): an event and the request's log lines carry the same one.
+        String id = org.slf4j.MDC.get(io.berth.server.logging.Fields.REQUEST_ID);
+        Event.Request request = new Event.Request(id == null ? java.util.UUID.randomUUID().toString() : id, addr,
+                String.valueOf(ex.header(HttpHeaderNames.HOST)), ex.method().name(), String.valueOf(ex.header(HttpHeaderNames.USER_AGENT)));
+        notifier.publish(event.from(request, ex.principal().anonymous() ? null : ex.principal().name(), source));
     }
 
     /** Whether images of this registry may run: what the admission webhook asks. */
@@ -95,10 +145,12 @@ final class RegistryContext {
 
     /** An absolute URL for {@code path} (which starts with {@code /v2/}), as registry:2 builds Location headers. */
     String url(Exchange ex, String path) {
+        return config.http().relativeUrls() ? config.http().prefix() + path.substring(1) : absoluteUrl(ex, path);
+    }
+
+    /** Like {@link #url}, absolute even with {@code http.relativeurls}: events' target URLs, as registry:2 writes them. */
+    String absoluteUrl(Exchange ex, String path) {
         String prefixed = config.http().prefix() + path.substring(1);
-        if (config.http().relativeUrls()) {
-            return prefixed;
-        }
         String base = config.http().host();
         if (base == null) {
             String host = ex.header(HttpHeaderNames.HOST);

@@ -1,6 +1,7 @@
 package io.berth.server.http;
 
 import io.berth.server.config.RegistryConfig;
+import io.berth.server.events.Notifier;
 import io.berth.server.gc.OnlineGc;
 import io.berth.storage.RegistryStorage;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -87,10 +88,12 @@ public final class RegistryServer implements AutoCloseable {
     private final @org.jspecify.annotations.Nullable AdmissionServer admissions;
     private final @org.jspecify.annotations.Nullable OnlineGc gc;
     private final RuntimeMetrics runtime;
+    private final Notifier notifier;
 
     private RegistryServer(EventLoopGroup boss, EventLoopGroup workers, RequestExecutors requests, ScheduledExecutorService maintenance,
             Channel channel, ChannelGroup connections, DebugServer debug, @org.jspecify.annotations.Nullable AdmissionServer admissions,
-            @org.jspecify.annotations.Nullable OnlineGc gc, RuntimeMetrics runtime) {
+            @org.jspecify.annotations.Nullable OnlineGc gc, RuntimeMetrics runtime, Notifier notifier) {
+        this.notifier = notifier;
         this.admissions = admissions;
         this.gc = gc;
         this.runtime = runtime;
@@ -115,11 +118,14 @@ public final class RegistryServer implements AutoCloseable {
         EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, io);
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(0, io);
         RequestExecutors requests = new RequestExecutors(config.limits().requestThreads());
+        Notifier notifier = null;
         ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("berth-maintenance").daemon().factory());
         try {
             storage.limitOpenUploads(config.limits().uploadsMaxOpen());
             storage.readOnly(config.storage().readOnly());
-            RegistryContext context = new RegistryContext(storage, config, new ServerMetrics(meters), clock);
+            notifier = Notifier.start(config.notifications(),
+                    storage.root().resolve("docker/registry/v2/_berth/notifications"), config.notifications().spoolMaxBytes(), meters);
+            RegistryContext context = new RegistryContext(storage, config, new ServerMetrics(meters), clock, notifier);
             ChannelGroup connections = new DefaultChannelGroup("berth-connections", GlobalEventExecutor.INSTANCE);
             TlsSupport tls = TlsSupport.of(config.http().tls(), clock);
             if (tls != null) {
@@ -173,6 +179,7 @@ public final class RegistryServer implements AutoCloseable {
                         }
                     });
             Channel channel = b.bind(config.http().addr()).sync().channel();
+            context.bound(((InetSocketAddress) channel.localAddress()).getPort());
             log.info("listening on {} ({} transport)", channel.localAddress(), epoll ? "epoll" : "nio");
             DebugServer debug = DebugServer.start(config, storage, meters, boss, workers, channelType, maintenance);
             RegistryConfig.Admission admission = config.trust().admission();
@@ -192,8 +199,11 @@ public final class RegistryServer implements AutoCloseable {
             // berth.gc: collections on a thread of their own while pushes go on; never on a read-only volume.
             OnlineGc gc = config.storage().readOnly() ? null : OnlineGc.start(config.gc(), storage, meters, clock);
             RuntimeMetrics runtime = RuntimeMetrics.bind(meters, storage, maintenance);
-            return new RegistryServer(boss, workers, requests, maintenance, channel, connections, debug, admissions, gc, runtime);
+            return new RegistryServer(boss, workers, requests, maintenance, channel, connections, debug, admissions, gc, runtime, notifier);
         } catch (InterruptedException | RuntimeException e) {
+            if (notifier != null) {
+                notifier.close();
+            }
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             maintenance.shutdownNow();
@@ -259,6 +269,8 @@ public final class RegistryServer implements AutoCloseable {
         // A closed pipeline is torn down by hopping between its request executor and its event loop;
         // the pool waits for those last hops to run instead of rejecting them.
         requests.close();
+        // After the request threads: the events of the last requests are queued, and go to the spools for the next start.
+        notifier.close();
         var bossDone = boss.shutdownGracefully(50, 2000, TimeUnit.MILLISECONDS);
         var workersDone = workers.shutdownGracefully(50, 2000, TimeUnit.MILLISECONDS);
         bossDone.syncUninterruptibly();

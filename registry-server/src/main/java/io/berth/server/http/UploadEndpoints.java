@@ -41,6 +41,7 @@ final class UploadEndpoints {
             // Without from=, any stored blob would be linked: only where nobody's access is restricted.
             long size = source == null && !registry.access().allowsAutomaticMount() ? -1 : registry.storage().mountBlob(name, source, digest);
             if (size >= 0) {
+                RegistryEvents.blob(registry, ex, "mount", name, digest, size, source);
                 return BodySink.ignoring(() -> Reply.of(created(ex, name, digest)));
             }
         }
@@ -242,7 +243,8 @@ final class UploadEndpoints {
                 upload.close();
                 return Reply.of(progress(ex, upload, HttpResponseStatus.ACCEPTED));
             }
-            upload.commit(commit);
+            long size = upload.commit(commit);
+            RegistryEvents.blob(registry, ex, "push", ex.route().repository(), commit, size, null);
             return Reply.of(created(ex, ex.route().repository(), commit));
         }
 

@@ -98,9 +98,9 @@ class ConfigEnvironmentTest {
 
     @Test
     void unknownOverrideIsWarnedAboutByItsKey() {
-        RegistryConfig c = load("", Map.of("REGISTRY_NOTIFICATIONS_EVENTS_INCLUDEREFERENCES", "true"));
+        RegistryConfig c = load("", Map.of("REGISTRY_REDIS_DB", "1"));
 
-        assertThat(c.warnings()).containsExactly("notifications.events.includereferences is not supported by Berth and is ignored");
+        assertThat(c.warnings()).containsExactly("redis.db is not supported by Berth and is ignored");
     }
 
     @Test

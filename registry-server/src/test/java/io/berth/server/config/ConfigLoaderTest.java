@@ -184,7 +184,6 @@ class ConfigLoaderTest {
                 "log.hooks is not supported by Berth and is ignored",
                 "storage.tag.concurrencylimit is not supported by Berth and is ignored",
                 "http.http2.disabled is not supported by Berth and is ignored",
-                "notifications.endpoints is not supported by Berth and is ignored",
                 "redis.addr is not supported by Berth and is ignored",
                 "redis.db is not supported by Berth and is ignored",
                 "proxy.remoteurl is not supported by Berth and is ignored");
