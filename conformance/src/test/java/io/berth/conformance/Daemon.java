@@ -124,7 +124,7 @@ public final class Daemon implements AutoCloseable {
      * Closes what a test class started, in the order given and skipping what is null (never started): each is closed
      * even when one before it fails, and the first failure is thrown, with any later ones suppressed.
      */
-    static void closeAll(@Nullable AutoCloseable... started) {
+    public static void closeAll(@Nullable AutoCloseable... started) {
         Throwable first = null;
         for (AutoCloseable c : started) {
             try {

@@ -5,8 +5,8 @@ import static io.berth.conformance.CosignKit.legacyTag;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.berth.conformance.CosignKit.Version;
+import io.berth.testing.PodReviews;
 import io.berth.testing.RegistryClient;
 import java.io.IOException;
 import java.net.http.HttpResponse;
@@ -68,21 +68,13 @@ class SignedAdmissionIT {
 
     /** The webhook's answer for a pod running {@code repo@digest}: null when admitted, else the refusal's message. */
     private static String review(String repo, String digest) {
-        ObjectNode review = RegistryHttp.JSON.createObjectNode();
-        review.put("apiVersion", "admission.k8s.io/v1");
-        review.put("kind", "AdmissionReview");
-        ObjectNode request = review.putObject("request");
-        request.put("uid", "uid-" + digest.substring(7, 19));
-        request.putObject("kind").put("group", "").put("version", "v1").put("kind", "Pod");
-        request.put("operation", "CREATE");
-        request.putObject("object").putObject("spec").putArray("containers").addObject().put("name", "app")
-                .put("image", HOST + "/" + repo + "@" + digest);
+        String uid = "uid-" + digest.substring(7, 19);
         String webhook = "https://127.0.0.1:" + Objects.requireNonNull(registry.admissionAddress()).getPort() + "/validate";
-        HttpResponse<byte[]> r = registry.client().send("POST", webhook, RegistryHttp.JSON.valueToTree(review).toString().getBytes(),
+        HttpResponse<byte[]> r = registry.client().send("POST", webhook, PodReviews.create(uid, HOST + "/" + repo + "@" + digest),
                 "Content-Type", "application/json");
         assertThat(r.statusCode()).as(RegistryClient.text(r)).isEqualTo(200);
         JsonNode response = RegistryHttp.json(r.body()).path("response");
-        assertThat(response.path("uid").asText()).isEqualTo(request.path("uid").asText());
+        assertThat(response.path("uid").asText()).isEqualTo(uid);
         return response.path("allowed").asBoolean() ? null : response.path("status").path("message").asText();
     }
 

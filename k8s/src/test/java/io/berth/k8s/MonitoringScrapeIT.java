@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.berth.conformance.Daemon;
 import io.berth.conformance.Proc;
+import io.berth.testing.PodReviews;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -73,21 +73,7 @@ class MonitoringScrapeIT {
 
     @AfterAll
     static void stop() {
-        try {
-            if (client != null) {
-                client.close();
-            }
-        } finally {
-            try {
-                if (prometheus != null) {
-                    prometheus.close();
-                }
-            } finally {
-                if (berth != null) {
-                    berth.close();
-                }
-            }
-        }
+        Daemon.closeAll(client, prometheus, berth);
     }
 
     /** Berth's jar (or -Dberth.jar, e.g. a build from before a change) with the StatefulSet's JVM options and memory limit. */
@@ -241,17 +227,8 @@ class MonitoringScrapeIT {
     }
 
     private static JsonNode review(String repository, String digest) throws IOException {
-        ObjectNode review = JSON.createObjectNode();
-        review.put("apiVersion", "admission.k8s.io/v1");
-        review.put("kind", "AdmissionReview");
-        ObjectNode request = review.putObject("request");
-        request.put("uid", "uid-" + digest.substring(7, 19));
-        request.putObject("kind").put("group", "").put("version", "v1").put("kind", "Pod");
-        request.put("operation", "CREATE");
-        request.putObject("object").putObject("spec").putArray("containers").addObject().put("name", "app")
-                .put("image", Workloads.HOST + "/" + repository + "@" + digest);
         HttpResponse<String> r = send("POST", "https://127.0.0.1:" + setup.admissionPort() + "/validate",
-                review.toString().getBytes(StandardCharsets.UTF_8), "Content-Type", "application/json");
+                PodReviews.create("uid-" + digest.substring(7, 19), Workloads.HOST + "/" + repository + "@" + digest), "Content-Type", "application/json");
         return JSON.readTree(expect(r, 200)).path("response");
     }
 

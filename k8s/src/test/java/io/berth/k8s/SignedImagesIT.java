@@ -71,15 +71,7 @@ class SignedImagesIT {
 
     @AfterAll
     static void stop() {
-        try {
-            if (client != null) {
-                client.close();
-            }
-        } finally {
-            if (berth != null) {
-                berth.close();
-            }
-        }
+        Daemon.closeAll(client, berth);
     }
 
     @Test

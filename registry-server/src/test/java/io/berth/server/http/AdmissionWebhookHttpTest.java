@@ -3,7 +3,7 @@ package io.berth.server.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.berth.testing.PodReviews;
 import io.berth.testing.RegistryClient;
 import io.berth.testing.TestPki;
 import java.net.URI;
@@ -16,18 +16,6 @@ import org.junit.jupiter.api.io.TempDir;
 class AdmissionWebhookHttpTest {
     @TempDir
     Path dir;
-
-    private static ObjectNode podReview(String image) {
-        ObjectNode r = HttpFixture.JSON.createObjectNode();
-        r.put("apiVersion", "admission.k8s.io/v1");
-        r.put("kind", "AdmissionReview");
-        ObjectNode request = r.putObject("request");
-        request.put("uid", "u-1");
-        request.putObject("kind").put("group", "").put("version", "v1").put("kind", "Pod");
-        request.put("operation", "CREATE");
-        request.putObject("object").putObject("spec").putArray("containers").addObject().put("name", "app").put("image", image);
-        return r;
-    }
 
     @Test
     void imagesInTheRegistryAreAdmittedAndTyposRefusedOverTls() throws Exception {
@@ -46,25 +34,25 @@ class AdmissionWebhookHttpTest {
                         .trust(pki).build()) {
             HttpFixture.Manifest pushed = http.pushImage("team/app", "admitted", "v1");
 
-            JsonNode admitted = post(webhook, podReview("registry.mycorp.local/team/app@" + pushed.digest()));
+            JsonNode admitted = post(webhook, PodReviews.create("u-1", "registry.mycorp.local/team/app@" + pushed.digest()));
             assertThat(admitted.path("response").path("allowed").asBoolean()).isTrue();
             assertThat(admitted.path("response").path("uid").asText()).isEqualTo("u-1");
 
             String typo = "sha256:" + "0".repeat(64);
-            JsonNode refused = post(webhook, podReview("registry.mycorp.local/team/app@" + typo));
+            JsonNode refused = post(webhook, PodReviews.create("u-1", "registry.mycorp.local/team/app@" + typo));
             assertThat(refused.path("response").path("allowed").asBoolean()).isFalse();
             assertThat(refused.path("response").path("status").path("message").asText())
                     .contains("container \"app\"").contains("is not in the registry under team/app");
 
-            JsonNode otherRepository = post(webhook, podReview("registry.mycorp.local/team/other@" + pushed.digest()));
+            JsonNode otherRepository = post(webhook, PodReviews.create("u-1", "registry.mycorp.local/team/other@" + pushed.digest()));
             assertThat(otherRepository.path("response").path("allowed").asBoolean()).as("the digest must be in that repository").isFalse();
 
             assertThat(webhook.get("/healthz").statusCode()).isEqualTo(200);
         }
     }
 
-    private static JsonNode post(RegistryClient webhook, JsonNode review) throws Exception {
-        HttpResponse<byte[]> r = webhook.send("POST", "/validate", HttpFixture.JSON.writeValueAsBytes(review), "Content-Type", "application/json");
+    static JsonNode post(RegistryClient webhook, byte[] review) {
+        HttpResponse<byte[]> r = webhook.send("POST", "/validate", review, "Content-Type", "application/json");
         assertThat(r.statusCode()).isEqualTo(200);
         return HttpFixture.json(r.body());
     }

@@ -2,8 +2,8 @@ package io.berth.server.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.berth.testing.HtpasswdFiles;
+import io.berth.testing.PodReviews;
 import io.berth.testing.RegistryClient;
 import io.berth.testing.TestPki;
 import java.io.InputStream;
@@ -84,9 +84,9 @@ class OperatorMetricsTest {
             }
             awaitValue(() -> counter(http, "berth.uploads.failed"), 2);
 
-            post(webhook, podReview("registry.mycorp.local/team/app@" + pushed.digest()));
-            post(webhook, podReview("registry.mycorp.local/team/app@sha256:" + "0".repeat(64)));
-            post(webhook, podReview("registry.mycorp.local/team/app@sha256:" + "1".repeat(64)));
+            AdmissionWebhookHttpTest.post(webhook, PodReviews.create("u-1", "registry.mycorp.local/team/app@" + pushed.digest()));
+            AdmissionWebhookHttpTest.post(webhook, PodReviews.create("u-1", "registry.mycorp.local/team/app@sha256:" + "0".repeat(64)));
+            AdmissionWebhookHttpTest.post(webhook, PodReviews.create("u-1", "registry.mycorp.local/team/app@sha256:" + "1".repeat(64)));
             assertThat(counter(http, "berth.admission.reviews", "decision", "allowed")).isEqualTo(1);
             assertThat(counter(http, "berth.admission.reviews", "decision", "denied")).isEqualTo(2);
             assertThat(http.berth.meters().get("berth.admission.review").timer().count()).isEqualTo(3);
@@ -153,20 +153,4 @@ class OperatorMetricsTest {
         assertThat(value.getAsDouble()).isEqualTo(expected);
     }
 
-    private static ObjectNode podReview(String image) {
-        ObjectNode r = HttpFixture.JSON.createObjectNode();
-        r.put("apiVersion", "admission.k8s.io/v1");
-        r.put("kind", "AdmissionReview");
-        ObjectNode request = r.putObject("request");
-        request.put("uid", "u-1");
-        request.putObject("kind").put("group", "").put("version", "v1").put("kind", "Pod");
-        request.put("operation", "CREATE");
-        request.putObject("object").putObject("spec").putArray("containers").addObject().put("name", "app").put("image", image);
-        return r;
-    }
-
-    private static void post(RegistryClient webhook, ObjectNode review) throws Exception {
-        HttpResponse<byte[]> r = webhook.send("POST", "/validate", HttpFixture.JSON.writeValueAsBytes(review), "Content-Type", "application/json");
-        assertThat(r.statusCode()).isEqualTo(200);
-    }
 }
