@@ -79,7 +79,7 @@ final class RegistryContext {
         // The request's id in the log (and its X-Request-Id): an event and the request's log lines carry the same one.
         String id = org.slf4j.MDC.get(io.berth.server.logging.Fields.REQUEST_ID);
         Event.Request request = new Event.Request(id == null ? java.util.UUID.randomUUID().toString() : id, addr,
-                String.valueOf(ex.header(HttpHeaderNames.HOST)), ex.method().name(), String.valueOf(ex.header(HttpHeaderNames.USER_AGENT)));
+                java.util.Objects.toString(ex.header(HttpHeaderNames.HOST), ""), ex.method().name(), java.util.Objects.toString(ex.header(HttpHeaderNames.USER_AGENT), ""));
         notifier.publish(event.from(request, ex.principal().anonymous() ? null : ex.principal().name(), source));
     }
 
