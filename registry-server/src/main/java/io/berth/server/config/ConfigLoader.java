@@ -202,8 +202,40 @@ public final class ConfigLoader {
         RegistryConfig.Limits limits = limits();
         RegistryConfig.Gc gc = gc();
         RegistryConfig.Notifications notifications = NotificationsSection.read(t);
+        RegistryConfig.Proxy proxy = proxy();
         return new RegistryConfig(logLevel, accessLog, logOutput, st, http, health, maxEntries, manifestMax, security, trust, limits, gc,
-                notifications, t.unusedKeyWarnings());
+                notifications, proxy, t.unusedKeyWarnings());
+    }
+
+    /** registry:2's {@code proxy}: null without {@code proxy.remoteurl}. */
+    private RegistryConfig.@Nullable Proxy proxy() {
+        String remote = t.optionalString("proxy.remoteurl");
+        if (remote == null) {
+            return null;
+        }
+        java.net.URI url;
+        try {
+            url = new java.net.URI(remote.replaceAll("/+$", ""));
+        } catch (java.net.URISyntaxException e) {
+            throw new ConfigException("proxy.remoteurl: not a URL: " + remote);
+        }
+        if (!("http".equals(url.getScheme()) || "https".equals(url.getScheme())) || url.getHost() == null) {
+            throw new ConfigException("proxy.remoteurl: expected http(s)://host[:port], not " + remote);
+        }
+        String username = t.optionalString("proxy.username");
+        String password = t.optionalString("proxy.password");
+        if ((username == null) != (password == null)) {
+            throw new ConfigException("proxy.username and proxy.password: give both or neither");
+        }
+        Duration ttl = t.duration("proxy.ttl", Duration.ZERO);
+        if (ttl.isNegative()) {
+            throw new ConfigException("proxy.ttl: must not be negative");
+        }
+        Duration stall = t.duration("berth.proxy.stalltimeout", Duration.ofSeconds(60));
+        if (stall.compareTo(Duration.ofMillis(100)) < 0) {
+            throw new ConfigException("berth.proxy.stallTimeout: at least 100ms");
+        }
+        return new RegistryConfig.Proxy(url, username, password, ttl, stall);
     }
 
     private RegistryConfig.Trust trust() {

@@ -24,6 +24,7 @@ import org.jspecify.annotations.Nullable;
  *     and {@code berth.trustedProxies})
  * @param gc online garbage collection ({@code berth.gc})
  * @param notifications registry:2's {@code notifications}: where push, pull, delete and mount events are sent
+ * @param proxy registry:2's {@code proxy}: when set, Berth is a read-only pull-through cache of that registry
  * @param warnings one line for each configuration key Berth ignores
  */
 public record RegistryConfig(
@@ -40,6 +41,7 @@ public record RegistryConfig(
         Limits limits,
         Gc gc,
         Notifications notifications,
+        @Nullable Proxy proxy,
         List<String> warnings) {
 
     /** The default largest manifest: 4 MiB, as distribution v3. */
@@ -261,20 +263,39 @@ public record RegistryConfig(
             List<String> ignoreActions,
             boolean disabled) {}
 
+    /**
+     * registry:2's {@code proxy} section: a pull-through cache of {@code remoteUrl}.
+     *
+     * @param remoteUrl {@code proxy.remoteurl}: the upstream registry
+     * @param username {@code proxy.username}, for the upstream's Basic auth or its token server
+     * @param password {@code proxy.password}
+     * @param ttl {@code proxy.ttl}: how long a tag's digest, once fetched, is served without asking the upstream again
+     *     (default 0: asked on every pull, as registry:2 2.8 does; the cache answers when the upstream is down).
+     *     Content named by digest never expires.
+     * @param stallTimeout Berth's own {@code berth.proxy.stallTimeout}: a blob fetch that receives nothing this long is
+     *     given up (default 60s)
+     */
+    public record Proxy(java.net.URI remoteUrl, @Nullable String username, @Nullable String password, Duration ttl, Duration stallTimeout) {
+        @Override
+        public String toString() {
+            return "Proxy[" + remoteUrl + ", user " + username + "]"; // never the password
+        }
+    }
+
     public RegistryConfig withAddr(InetSocketAddress addr) {
         return new RegistryConfig(logLevel, accessLog, logOutput, storage,
                 new Http(addr, http.host(), http.prefix(), http.relativeUrls(), http.headers(), http.debugAddr(), http.prometheusPath(), http.tls()),
-                health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, gc, notifications, warnings);
+                health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, gc, notifications, proxy, warnings);
     }
 
     public RegistryConfig withLimits(Limits newLimits) {
         return new RegistryConfig(logLevel, accessLog, logOutput, storage, http, health, catalogMaxEntries, manifestMaxBytes, security, trust, newLimits, gc,
-                notifications, warnings);
+                notifications, proxy, warnings);
     }
 
     public RegistryConfig withRootDirectory(Path rootDirectory) {
         return new RegistryConfig(logLevel, accessLog, logOutput,
                 new Storage(rootDirectory, storage.deleteEnabled(), storage.readOnly(), storage.purging()),
-                http, health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, gc, notifications, warnings);
+                http, health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, gc, notifications, proxy, warnings);
     }
 }

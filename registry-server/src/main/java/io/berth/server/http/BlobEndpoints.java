@@ -24,6 +24,24 @@ final class BlobEndpoints {
 
     Reply get(Exchange ex) {
         Digest digest = Digest.parse(ex.route().reference());
+        var proxy = registry.proxy();
+        if (proxy != null) {
+            if (ex.isHead()) {
+                long size = RegistryContext.fromUpstream(() -> proxy.blobSize(ex.route().repository(), digest));
+                FullHttpResponse r = Responses.empty(HttpResponseStatus.OK);
+                r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
+                r.headers().set(HttpHeaderNames.CONTENT_LENGTH, size);
+                r.headers().set(HttpHeaderNames.ACCEPT_RANGES, HttpHeaderValues.BYTES);
+                r.headers().set(HttpHeaderNames.ETAG, "\"" + digest + "\"");
+                r.headers().set(ManifestEndpoints.DOCKER_CONTENT_DIGEST, digest.toString());
+                RegistryEvents.blob(registry, ex, "pull", ex.route().repository(), digest, size, null);
+                return Reply.of(r);
+            }
+            RegistryContext.fromUpstream(() -> {
+                proxy.ensureBlob(ex.route().repository(), digest);
+                return null;
+            });
+        }
         BlobContent blob = registry.storage().openBlob(ex.route().repository(), digest);
         try {
             String etag = "\"" + digest + "\"";

@@ -51,7 +51,10 @@ final class ManifestEndpoints {
 
     Reply get(Exchange ex) {
         Reference reference = readReference(ex);
-        StoredManifest m = registry.storage().getManifest(ex.route().repository(), reference);
+        var proxy = registry.proxy();
+        StoredManifest m = proxy == null ? registry.storage().getManifest(ex.route().repository(), reference)
+                : RegistryContext.fromUpstream(() -> proxy.manifest(ex.route().repository(), reference,
+                        java.util.Objects.requireNonNullElse(ex.header(HttpHeaderNames.ACCEPT), io.berth.server.proxy.Upstream.ANY_MANIFEST)));
         String etag = "\"" + m.digest() + "\"";
         if (etag.equals(ex.header(HttpHeaderNames.IF_NONE_MATCH))) {
             FullHttpResponse r = Responses.empty(HttpResponseStatus.NOT_MODIFIED);

@@ -4,6 +4,7 @@ import io.berth.auth.TagPolicy;
 import io.berth.server.config.RegistryConfig;
 import io.berth.server.events.Event;
 import io.berth.server.events.Notifier;
+import io.berth.server.proxy.PullThroughCache;
 import io.berth.storage.RegistryStorage;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import java.time.Clock;
@@ -22,6 +23,7 @@ final class RegistryContext {
     private final java.util.concurrent.Semaphore openBlobs;
     private final io.berth.server.admission.LocalVerdicts verdicts;
     private final Notifier notifier;
+    private final @Nullable PullThroughCache proxy;
     private final Clock clock;
     private volatile Event.Source source;
 
@@ -30,6 +32,12 @@ final class RegistryContext {
     }
 
     RegistryContext(RegistryStorage storage, RegistryConfig config, ServerMetrics metrics, Clock clock, Notifier notifier) {
+        this(storage, config, metrics, clock, notifier, null);
+    }
+
+    RegistryContext(RegistryStorage storage, RegistryConfig config, ServerMetrics metrics, Clock clock, Notifier notifier,
+            @Nullable PullThroughCache proxy) {
+        this.proxy = proxy;
         this.notifier = notifier;
         this.clock = clock;
         this.source = Event.Source.of(config.http().addr().getPort());
@@ -48,6 +56,20 @@ final class RegistryContext {
     /** The port the registry listens on, once bound: events name it in {@code source.addr}, as registry:2 does. */
     void bound(int port) {
         source = new Event.Source(source.addr().substring(0, source.addr().lastIndexOf(':') + 1) + port, source.instanceId());
+    }
+
+    /** The pull-through cache, when {@code proxy.remoteurl} is set. */
+    @Nullable PullThroughCache proxy() {
+        return proxy;
+    }
+
+    /** Runs a pull-through cache step; an upstream that cannot answer (and no cached copy) is 503 UNAVAILABLE. */
+    static <T> T fromUpstream(java.util.function.Supplier<T> step) {
+        try {
+            return step.get();
+        } catch (PullThroughCache.UnavailableException e) {
+            throw new HttpError(ErrorCode.UNAVAILABLE, String.valueOf(e.getMessage()));
+        }
     }
 
     /** Whether events are sent at all; when not, endpoints build none. */
@@ -130,6 +152,9 @@ final class RegistryContext {
 
     /** Refuses writes in read-only mode ({@code storage.maintenance.readonly}), as registry:2 does. */
     void requireWritable() {
+        if (proxy != null) {
+            throw new HttpError(ErrorCode.UNSUPPORTED, "this registry is a pull-through cache (proxy.remoteurl): it takes no pushes");
+        }
         if (config.storage().readOnly()) {
             throw new HttpError(ErrorCode.UNSUPPORTED, "the registry is in read-only mode");
         }

@@ -2,6 +2,8 @@ package io.berth.server.http;
 
 import io.berth.server.config.RegistryConfig;
 import io.berth.server.events.Notifier;
+import io.berth.server.proxy.PullThroughCache;
+import io.berth.server.proxy.Upstream;
 import io.berth.server.gc.OnlineGc;
 import io.berth.storage.RegistryStorage;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -89,11 +91,14 @@ public final class RegistryServer implements AutoCloseable {
     private final @org.jspecify.annotations.Nullable OnlineGc gc;
     private final RuntimeMetrics runtime;
     private final Notifier notifier;
+    private final @org.jspecify.annotations.Nullable PullThroughCache proxy;
 
     private RegistryServer(EventLoopGroup boss, EventLoopGroup workers, RequestExecutors requests, ScheduledExecutorService maintenance,
             Channel channel, ChannelGroup connections, DebugServer debug, @org.jspecify.annotations.Nullable AdmissionServer admissions,
-            @org.jspecify.annotations.Nullable OnlineGc gc, RuntimeMetrics runtime, Notifier notifier) {
+            @org.jspecify.annotations.Nullable OnlineGc gc, RuntimeMetrics runtime, Notifier notifier,
+            @org.jspecify.annotations.Nullable PullThroughCache proxy) {
         this.notifier = notifier;
+        this.proxy = proxy;
         this.admissions = admissions;
         this.gc = gc;
         this.runtime = runtime;
@@ -119,13 +124,20 @@ public final class RegistryServer implements AutoCloseable {
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(0, io);
         RequestExecutors requests = new RequestExecutors(config.limits().requestThreads());
         Notifier notifier = null;
+        PullThroughCache proxy = null;
         ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("berth-maintenance").daemon().factory());
         try {
             storage.limitOpenUploads(config.limits().uploadsMaxOpen());
             storage.readOnly(config.storage().readOnly());
             notifier = Notifier.start(config.notifications(),
                     storage.root().resolve("docker/registry/v2/_berth/notifications"), config.notifications().spoolMaxBytes(), meters);
-            RegistryContext context = new RegistryContext(storage, config, new ServerMetrics(meters), clock, notifier);
+            RegistryConfig.Proxy proxyConfig = config.proxy();
+            if (proxyConfig != null) {
+                proxy = new PullThroughCache(storage, Upstream.of(proxyConfig.remoteUrl(), proxyConfig.username(), proxyConfig.password(), clock),
+                        proxyConfig.ttl(), proxyConfig.stallTimeout(), clock);
+                log.info("a pull-through cache of {} (proxy.remoteurl); pushes are refused", proxyConfig.remoteUrl());
+            }
+            RegistryContext context = new RegistryContext(storage, config, new ServerMetrics(meters), clock, notifier, proxy);
             ChannelGroup connections = new DefaultChannelGroup("berth-connections", GlobalEventExecutor.INSTANCE);
             TlsSupport tls = TlsSupport.of(config.http().tls(), clock);
             if (tls != null) {
@@ -199,10 +211,13 @@ public final class RegistryServer implements AutoCloseable {
             // berth.gc: collections on a thread of their own while pushes go on; never on a read-only volume.
             OnlineGc gc = config.storage().readOnly() ? null : OnlineGc.start(config.gc(), storage, meters, clock);
             RuntimeMetrics runtime = RuntimeMetrics.bind(meters, storage, maintenance);
-            return new RegistryServer(boss, workers, requests, maintenance, channel, connections, debug, admissions, gc, runtime, notifier);
+            return new RegistryServer(boss, workers, requests, maintenance, channel, connections, debug, admissions, gc, runtime, notifier, proxy);
         } catch (InterruptedException | RuntimeException e) {
             if (notifier != null) {
                 notifier.close();
+            }
+            if (proxy != null) {
+                proxy.close();
             }
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
@@ -271,6 +286,9 @@ public final class RegistryServer implements AutoCloseable {
         requests.close();
         // After the request threads: the events of the last requests are queued, and go to the spools for the next start.
         notifier.close();
+        if (proxy != null) {
+            proxy.close();
+        }
         var bossDone = boss.shutdownGracefully(50, 2000, TimeUnit.MILLISECONDS);
         var workersDone = workers.shutdownGracefully(50, 2000, TimeUnit.MILLISECONDS);
         bossDone.syncUninterruptibly();

@@ -1,0 +1,222 @@
+package io.berth.server.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpServer;
+import io.berth.testing.HtpasswdFiles;
+import io.berth.testing.RegistryClient;
+import io.berth.testing.TestPki;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * registry:2's {@code proxy}: Berth as a pull-through cache of another registry (a second Berth here, with Basic or
+ * token auth, or a hostile upstream), over real HTTP.
+ */
+class PullThroughCacheHttpTest {
+    @TempDir
+    Path dir;
+
+    private static String proxyConfig(String upstream, String extra) {
+        return """
+                proxy:
+                  remoteurl: %s
+                %s""".formatted(upstream, extra);
+    }
+
+    private HttpFixture cacheOf(String upstream, String extra) throws Exception {
+        return HttpFixture.startOn(Files.createDirectories(dir.resolve("cache")), proxyConfig(upstream, extra));
+    }
+
+    private static String url(HttpFixture f) {
+        return "http://127.0.0.1:" + f.address.getPort();
+    }
+
+    @Test
+    void aPullFetchesOnceStoresInRegistry2sLayoutAndServesFromTheCacheAfter() throws Exception {
+        try (HttpFixture upstream = HttpFixture.startOn(Files.createDirectories(dir.resolve("upstream")), "");
+                HttpFixture cache = cacheOf(url(upstream), "")) {
+            HttpFixture.Manifest pushed = upstream.pushImage("library/nginx", "one", "1.27");
+            var layers = HttpFixture.json(pushed.content()).path("layers");
+            String layer = layers.get(0).path("digest").asText();
+
+            HttpResponse<byte[]> manifest = cache.get("/v2/library/nginx/manifests/1.27", "Accept", HttpFixture.OCI_MANIFEST);
+            assertThat(manifest.statusCode()).isEqualTo(200);
+            assertThat(manifest.body()).isEqualTo(pushed.content());
+            assertThat(HttpFixture.header(manifest, "Docker-Content-Digest")).isEqualTo(pushed.digest());
+            HttpResponse<byte[]> blob = cache.get("/v2/library/nginx/blobs/" + layer);
+            assertThat(blob.statusCode()).isEqualTo(200);
+            assertThat(RegistryClient.sha256(blob.body())).isEqualTo(layer);
+
+            assertThat(cache.blobData(layer)).as("stored as registry:2 stores it").exists();
+            assertThat(cache.berth.storageDirectory().resolve("docker/registry/v2/repositories/library/nginx/_manifests/tags/1.27/current/link"))
+                    .hasContent(pushed.digest());
+            assertThat(cache.berth.storageDirectory().resolve("docker/registry/v2/repositories/library/nginx/_layers/"
+                    + layer.replace(':', '/') + "/link")).hasContent(layer);
+
+            upstream.close();
+            assertThat(cache.get("/v2/library/nginx/manifests/1.27").body()).as("the upstream is down: the cache serves")
+                    .isEqualTo(pushed.content());
+            assertThat(cache.get("/v2/library/nginx/manifests/" + pushed.digest()).statusCode()).isEqualTo(200);
+            assertThat(RegistryClient.sha256(cache.get("/v2/library/nginx/blobs/" + layer).body())).isEqualTo(layer);
+            HttpFixture.assertError(cache.get("/v2/library/nginx/manifests/1.28"), 503, "UNAVAILABLE");
+        }
+    }
+
+    @Test
+    void pushesAndDeletesAreRefusedAsRegistry2RefusesThem() throws Exception {
+        try (HttpFixture upstream = HttpFixture.startOn(Files.createDirectories(dir.resolve("upstream")), "");
+                HttpFixture cache = cacheOf(url(upstream), "")) {
+            HttpFixture.assertError(cache.send("POST", "/v2/team/app/blobs/uploads/", new byte[0]), 405, "UNSUPPORTED");
+            HttpFixture.assertError(cache.send("PUT", "/v2/team/app/manifests/v1", "{}".getBytes(), "Content-Type", HttpFixture.OCI_MANIFEST),
+                    405, "UNSUPPORTED");
+            HttpFixture.assertError(cache.send("DELETE", "/v2/team/app/manifests/sha256:" + "0".repeat(64), new byte[0]), 405, "UNSUPPORTED");
+        }
+    }
+
+    @Test
+    void aTagIsAskedAgainUnlessItWasAskedWithinTheTtl() throws Exception {
+        try (HttpFixture upstream = HttpFixture.startOn(Files.createDirectories(dir.resolve("upstream")), "");
+                HttpFixture always = cacheOf(url(upstream), "");
+                HttpFixture hourly = HttpFixture.startOn(Files.createDirectories(dir.resolve("hourly")), proxyConfig(url(upstream), "  ttl: 1h\n"))) {
+            HttpFixture.Manifest first = upstream.pushImage("team/app", "one", "latest");
+            assertThat(HttpFixture.header(always.get("/v2/team/app/manifests/latest"), "Docker-Content-Digest")).isEqualTo(first.digest());
+            assertThat(HttpFixture.header(hourly.get("/v2/team/app/manifests/latest"), "Docker-Content-Digest")).isEqualTo(first.digest());
+
+            HttpFixture.Manifest second = upstream.pushImage("team/app", "two", "latest");
+
+            assertThat(HttpFixture.header(always.get("/v2/team/app/manifests/latest"), "Docker-Content-Digest")).isEqualTo(second.digest());
+            assertThat(HttpFixture.header(hourly.get("/v2/team/app/manifests/latest"), "Docker-Content-Digest"))
+                    .as("within the ttl, the cached digest").isEqualTo(first.digest());
+        }
+    }
+
+    @Test
+    void manyFirstPullsOfOneBlobAtOnceFetchItFromTheUpstreamOnce() throws Exception {
+        try (HttpFixture upstream = HttpFixture.startOn(Files.createDirectories(dir.resolve("upstream")), "");
+                HttpFixture cache = cacheOf(url(upstream), "");
+                ExecutorService pool = Executors.newFixedThreadPool(16)) {
+            byte[] big = new byte[8 << 20];
+            new java.util.Random(7).nextBytes(big);
+            String digest = upstream.pushBlob("team/big", big);
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<HttpResponse<byte[]>>> pulls = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                pulls.add(pool.submit(() -> {
+                    start.await();
+                    return cache.get("/v2/team/big/blobs/" + digest);
+                }));
+            }
+            start.countDown();
+            for (Future<HttpResponse<byte[]>> f : pulls) {
+                HttpResponse<byte[]> r = f.get();
+                assertThat(r.statusCode()).isEqualTo(200);
+                assertThat(RegistryClient.sha256(r.body())).isEqualTo(digest);
+            }
+            assertThat(upstream.berth.meters().get("berth.http.requests").tag("route", "blob").tag("method", "GET").timer().count())
+                    .as("GETs of the blob the upstream answered").isEqualTo(1);
+        }
+    }
+
+    @Test
+    void basicAuthAndTheTokenFlowOfTheUpstreamAreFollowed() throws Exception {
+        HtpasswdFiles.write(dir.resolve("htpasswd"), "mirror", "mirror-secret");
+        try (HttpFixture basic = HttpFixture.startOn(Files.createDirectories(dir.resolve("basic")), """
+                auth:
+                  htpasswd:
+                    realm: upstream
+                    path: %s
+                """.formatted(dir.resolve("htpasswd")));
+                HttpFixture cache = cacheOf(url(basic), "  username: mirror\n  password: mirror-secret\n")) {
+            HttpFixture.Manifest pushed = basic.as("mirror", "mirror-secret").pushImage("team/app", "basic", "v1");
+            assertThat(cache.get("/v2/team/app/manifests/v1").body()).isEqualTo(pushed.content());
+        }
+
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        TestPki.Ca pki = TestPki.Ca.root("Berth Test CA");
+        pki.server("berth token signer").writeTo(dir.resolve("token.crt"), dir.resolve("token.key"));
+        try (HttpFixture tokens = HttpFixture.startWithConfig(Files.createDirectories(dir.resolve("tokens")), "127.0.0.1:" + port, """
+                auth:
+                  token:
+                    realm: http://127.0.0.1:%d/auth/token
+                    service: upstream.test
+                    issuer: berth
+                    rootcertbundle: %s
+                berth:
+                  tokenIssuer:
+                    htpasswd: %s
+                    key: %s
+                  access:
+                    - account: mirror
+                      repositories: ["**"]
+                      actions: [pull, push]
+                """.formatted(port, dir.resolve("token.crt"), dir.resolve("htpasswd"), dir.resolve("token.key")));
+                HttpFixture cache = HttpFixture.startOn(Files.createDirectories(dir.resolve("cache2")),
+                        proxyConfig("http://127.0.0.1:" + port, "  username: mirror\n  password: mirror-secret\n"));
+                HttpFixture anonymous = HttpFixture.startOn(Files.createDirectories(dir.resolve("cache3")),
+                        proxyConfig("http://127.0.0.1:" + port, ""))) {
+            String token = HttpFixture.json(tokens.as("mirror", "mirror-secret")
+                    .get("/auth/token?service=upstream.test&scope=repository:library/app:pull,push").body()).path("token").asText();
+            HttpFixture.Manifest pushed = tokens.with("Authorization", "Bearer " + token).pushImage("library/app", "token", "v1");
+            String layer = HttpFixture.json(pushed.content()).path("layers").get(0).path("digest").asText();
+
+            assertThat(cache.get("/v2/library/app/manifests/v1").body()).isEqualTo(pushed.content());
+            assertThat(RegistryClient.sha256(cache.get("/v2/library/app/blobs/" + layer).body())).isEqualTo(layer);
+            HttpFixture.assertError(anonymous.get("/v2/library/app/manifests/v1"), 503, "UNAVAILABLE");
+        }
+    }
+
+    @Test
+    void anUpstreamThatSendsOtherBytesOrStallsGetsNothingStored() throws Exception {
+        byte[] real = "the real layer".getBytes();
+        String digest = RegistryClient.sha256(real);
+        HttpServer liar = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        liar.createContext("/v2/team/lie/blobs/", exchange -> {
+            byte[] other = "some other bytes".getBytes();
+            exchange.sendResponseHeaders(200, other.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(other);
+            }
+        });
+        CountDownLatch released = new CountDownLatch(1);
+        liar.createContext("/v2/team/stall/blobs/", exchange -> {
+            exchange.sendResponseHeaders(200, real.length);
+            OutputStream out = exchange.getResponseBody();
+            out.write(real, 0, 4);
+            out.flush();
+            try {
+                released.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            exchange.close();
+        });
+        liar.setExecutor(Executors.newCachedThreadPool());
+        liar.start();
+        try (HttpFixture cache = cacheOf("http://127.0.0.1:" + liar.getAddress().getPort(), "berth:\n  proxy:\n    stallTimeout: 500ms\n")) {
+            HttpFixture.assertError(cache.get("/v2/team/lie/blobs/" + digest), 503, "UNAVAILABLE");
+            assertThat(cache.blobData(digest)).doesNotExist();
+            HttpFixture.assertError(cache.get("/v2/team/stall/blobs/" + digest), 503, "UNAVAILABLE");
+            assertThat(cache.blobData(digest)).doesNotExist();
+            assertThat(cache.berth.storageDirectory().resolve("docker/registry/v2/repositories/team/stall/_uploads")).isEmptyDirectory();
+        } finally {
+            released.countDown();
+            liar.stop(0);
+        }
+    }
+}
