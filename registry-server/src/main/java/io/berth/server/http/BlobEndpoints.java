@@ -37,10 +37,25 @@ final class BlobEndpoints {
                 RegistryEvents.blob(registry, ex, "pull", ex.route().repository(), digest, size, null);
                 return Reply.of(r);
             }
-            RegistryContext.fromUpstream(() -> {
-                proxy.ensureBlob(ex.route().repository(), digest);
-                return null;
-            });
+            if (ex.header(HttpHeaderNames.RANGE) == null) {
+                StreamingBody[] streaming = new StreamingBody[1];
+                boolean fetching = RegistryContext.fromUpstream(() -> proxy.streamOrStore(ex.route().repository(), digest,
+                        length -> streaming[0] = new StreamingBody(length)));
+                if (fetching && streaming[0] != null) {
+                    HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+                    head.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
+                    head.headers().set(HttpHeaderNames.CONTENT_LENGTH, streaming[0].length());
+                    head.headers().set(HttpHeaderNames.ETAG, "\"" + digest + "\"");
+                    head.headers().set(ManifestEndpoints.DOCKER_CONTENT_DIGEST, digest.toString());
+                    RegistryEvents.blob(registry, ex, "pull", ex.route().repository(), digest, streaming[0].length(), null);
+                    return new Reply.Streamed(head, streaming[0]);
+                }
+            } else {
+                RegistryContext.fromUpstream(() -> {
+                    proxy.ensureBlob(ex.route().repository(), digest);
+                    return null;
+                });
+            }
         }
         BlobContent blob = registry.storage().openBlob(ex.route().repository(), digest);
         try {

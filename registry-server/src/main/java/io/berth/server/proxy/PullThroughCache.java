@@ -157,21 +157,93 @@ public final class PullThroughCache implements AutoCloseable {
         }
     }
 
+    /**
+     * The first puller's response body while the blob is fetched: it gets the bytes as they arrive, except the last
+     * chunk, which is sent only once the whole blob has hashed to its digest, so a client never receives a complete
+     * body of bytes that are not the blob.
+     */
+    public interface Receiver {
+        /** The next bytes, in order; may block while the client is slow. False once the client is gone. */
+        boolean bytes(ByteBuffer chunk);
+
+        /** Every byte was sent, and the blob is stored. */
+        void end();
+
+        /** The fetch failed: the response must be cut short. */
+        void fail(Exception cause);
+    }
+
+    /**
+     * For a GET of blob {@code digest}: false once it is stored and linked into {@code repository} (fetched now if
+     * the upstream does not say its length, or by a pull that was already fetching it); true when this call started
+     * fetching it and streams it to the receiver that {@code open} makes for the length the upstream announced.
+     */
+    public boolean streamOrStore(RepositoryName repository, Digest digest, java.util.function.LongFunction<Receiver> open) {
+        while (linked(repository, digest) < 0) {
+            CompletableFuture<Void> mine = new CompletableFuture<>();
+            CompletableFuture<Void> running = fetching.putIfAbsent(digest, mine);
+            if (running != null) {
+                await(running);
+                continue;
+            }
+            Upstream.Blob blob;
+            try {
+                blobFetches.incrementAndGet();
+                blob = open(repository, digest);
+            } catch (RuntimeException e) {
+                fetching.remove(digest, mine);
+                mine.completeExceptionally(e);
+                throw e;
+            }
+            if (blob.length() < 0) {
+                try {
+                    copy(repository, digest, blob, null);
+                    mine.complete(null);
+                } catch (RuntimeException e) {
+                    mine.completeExceptionally(e);
+                    throw e;
+                } finally {
+                    fetching.remove(digest, mine);
+                }
+                continue;
+            }
+            Receiver receiver = open.apply(blob.length());
+            Thread.ofPlatform().daemon().name("berth-proxy-fetch").start(() -> {
+                try {
+                    copy(repository, digest, blob, receiver);
+                    mine.complete(null);
+                } catch (RuntimeException e) {
+                    receiver.fail(e);
+                    mine.completeExceptionally(e);
+                } finally {
+                    fetching.remove(digest, mine);
+                }
+            });
+            return true;
+        }
+        return false;
+    }
+
+    private static void await(CompletableFuture<Void> running) {
+        try {
+            running.join(); // then loop: linked by the fetch, or by a mount of what it stored
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
+    }
+
     /** Makes sure blob {@code digest} is stored and linked into {@code repository}, fetching it (once) if needed. */
     public void ensureBlob(RepositoryName repository, Digest digest) {
         while (linked(repository, digest) < 0) {
             CompletableFuture<Void> mine = new CompletableFuture<>();
             CompletableFuture<Void> running = fetching.putIfAbsent(digest, mine);
             if (running != null) {
-                try {
-                    running.join(); // then loop: linked by the fetch, or by a mount of what it stored
-                } catch (CompletionException e) {
-                    throw e.getCause() instanceof RuntimeException r ? r : e;
-                }
+                await(running);
                 continue;
             }
             try {
-                fetch(repository, digest);
+                blobFetches.incrementAndGet();
+                copy(repository, digest, open(repository, digest), null);
                 mine.complete(null);
             } catch (RuntimeException e) {
                 mine.completeExceptionally(e);
@@ -194,8 +266,7 @@ public final class PullThroughCache implements AutoCloseable {
         return storage.mountBlob(repository, null, digest);
     }
 
-    private void fetch(RepositoryName repository, Digest digest) {
-        blobFetches.incrementAndGet();
+    private Upstream.Blob open(RepositoryName repository, Digest digest) {
         Upstream.Blob blob;
         try {
             blob = upstream.blob(repository.value(), digest);
@@ -205,6 +276,14 @@ public final class PullThroughCache implements AutoCloseable {
         if (blob == null) {
             throw new StorageException(Problem.BLOB_UNKNOWN, "blob unknown upstream: " + digest);
         }
+        return blob;
+    }
+
+    /**
+     * Copies the upstream's bytes into an upload and commits it under {@code digest}, handing them to {@code receiver},
+     * if any, one chunk behind: the last chunk goes out only once the commit has verified the whole blob.
+     */
+    private void copy(RepositoryName repository, Digest digest, Upstream.Blob blob, @Nullable Receiver receiver) {
         AtomicLong lastProgress = new AtomicLong(System.nanoTime());
         ScheduledFuture<?> stalls = watchdog.scheduleAtFixedRate(() -> {
             if (System.nanoTime() - lastProgress.get() > stallTimeout.toNanos()) {
@@ -217,14 +296,26 @@ public final class PullThroughCache implements AutoCloseable {
         }, stallTimeout.toMillis() / 4 + 1, stallTimeout.toMillis() / 4 + 1, TimeUnit.MILLISECONDS);
         Upload upload = storage.startUpload(repository);
         boolean committed = false;
+        boolean listening = receiver != null;
         try (blob) {
             InputStream in = blob.content();
             byte[] buffer = new byte[CHUNK];
+            byte[] held = new byte[CHUNK];
+            int heldLength = 0;
             for (int n; (n = in.read(buffer)) >= 0; ) {
                 lastProgress.set(System.nanoTime());
-                if (n > 0) {
-                    upload.write(new ByteBuffer[] {ByteBuffer.wrap(buffer, 0, n)}, Long.MAX_VALUE);
+                if (n == 0) {
+                    continue;
                 }
+                upload.write(new ByteBuffer[] {ByteBuffer.wrap(buffer, 0, n)}, Long.MAX_VALUE);
+                if (listening && receiver != null && heldLength > 0) {
+                    listening = receiver.bytes(ByteBuffer.wrap(held, 0, heldLength));
+                    lastProgress.set(System.nanoTime()); // a slow client is not a stalled upstream
+                }
+                byte[] swap = held;
+                held = buffer;
+                buffer = swap;
+                heldLength = n;
             }
             if (blob.length() >= 0 && upload.size() != blob.length()) {
                 throw new IOException("upstream sent " + upload.size() + " of the " + blob.length() + " bytes it announced");
@@ -238,6 +329,12 @@ public final class PullThroughCache implements AutoCloseable {
                 throw e;
             }
             committed = true;
+            if (listening && receiver != null) {
+                if (heldLength > 0) {
+                    receiver.bytes(ByteBuffer.wrap(held, 0, heldLength));
+                }
+                receiver.end();
+            }
         } catch (IOException e) {
             throw unavailable("blob " + digest + " (" + upload.size() + " bytes fetched)", e);
         } finally {

@@ -1,6 +1,7 @@
 package io.berth.server.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpServer;
 import io.berth.testing.HtpasswdFiles;
@@ -73,6 +74,53 @@ class PullThroughCacheHttpTest {
             assertThat(RegistryClient.sha256(cache.get("/v2/library/nginx/blobs/" + layer).body())).isEqualTo(layer);
             HttpFixture.assertError(cache.get("/v2/library/nginx/manifests/1.28"), 503, "UNAVAILABLE");
         }
+    }
+
+    @Test
+    void theFirstPullerGetsTheBytesWhileTheyAreFetched() throws Exception {
+        byte[] blob = new byte[6 << 20];
+        new java.util.Random(11).nextBytes(blob);
+        String digest = RegistryClient.sha256(blob);
+        CountDownLatch firstHalfRead = new CountDownLatch(1);
+        HttpServer slow = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        slow.createContext("/v2/team/slow/blobs/", exchange -> {
+            exchange.sendResponseHeaders(200, blob.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(blob, 0, blob.length / 2);
+                out.flush();
+                firstHalfRead.await(); // the rest only once the client has had the first half
+                out.write(blob, blob.length / 2, blob.length - blob.length / 2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        slow.setExecutor(Executors.newCachedThreadPool());
+        slow.start();
+        try (HttpFixture cache = cacheOf("http://127.0.0.1:" + slow.getAddress().getPort(), "");
+                java.net.Socket socket = cache.socket()) {
+            HttpFixture.write(socket, "GET /v2/team/slow/blobs/" + digest + " HTTP/1.1\r\nHost: x\r\n\r\n");
+            java.io.InputStream in = socket.getInputStream();
+            byte[] head = new byte[1];
+            StringBuilder headers = new StringBuilder();
+            while (!headers.toString().endsWith("\r\n\r\n") && in.read(head) == 1) {
+                headers.append((char) head[0]);
+            }
+            assertThat(headers.toString()).startsWith("HTTP/1.1 200").contains("content-length: " + blob.length);
+            byte[] first = in.readNBytes(2 << 20);
+            assertThat(first).as("bytes before the upstream sent its second half").isEqualTo(java.util.Arrays.copyOf(blob, 2 << 20));
+            firstHalfRead.countDown();
+            byte[] rest = in.readNBytes(blob.length - first.length);
+            assertThat(RegistryClient.sha256(concat(first, rest))).isEqualTo(digest);
+        } finally {
+            firstHalfRead.countDown();
+            slow.stop(0);
+        }
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     @Test
@@ -209,9 +257,13 @@ class PullThroughCacheHttpTest {
         liar.setExecutor(Executors.newCachedThreadPool());
         liar.start();
         try (HttpFixture cache = cacheOf("http://127.0.0.1:" + liar.getAddress().getPort(), "berth:\n  proxy:\n    stallTimeout: 500ms\n")) {
-            HttpFixture.assertError(cache.get("/v2/team/lie/blobs/" + digest), 503, "UNAVAILABLE");
+            // The body streams while it is fetched, its last chunk held back until the digest checks out: a lie or a
+            // stall cuts the response short of its Content-Length, so no client takes it for the blob.
+            assertThatThrownBy(() -> cache.get("/v2/team/lie/blobs/" + digest)).hasRootCauseInstanceOf(java.io.EOFException.class);
             assertThat(cache.blobData(digest)).doesNotExist();
-            HttpFixture.assertError(cache.get("/v2/team/stall/blobs/" + digest), 503, "UNAVAILABLE");
+            assertThatThrownBy(() -> cache.get("/v2/team/stall/blobs/" + digest)).hasRootCauseInstanceOf(java.io.EOFException.class);
+            assertThat(cache.blobData(digest)).doesNotExist();
+            HttpFixture.assertError(cache.get("/v2/team/lie/blobs/" + digest, "Range", "bytes=0-3"), 503, "UNAVAILABLE");
             assertThat(cache.blobData(digest)).doesNotExist();
             assertThat(cache.berth.storageDirectory().resolve("docker/registry/v2/repositories/team/stall/_uploads")).isEmptyDirectory();
         } finally {
