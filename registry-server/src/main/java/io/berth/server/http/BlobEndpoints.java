@@ -24,7 +24,7 @@ final class BlobEndpoints {
 
     Reply get(Exchange ex) {
         Digest digest = Digest.parse(ex.route().reference());
-        var proxy = registry.proxy();
+        var proxy = registry.proxyFor(ex.route().repository());
         if (proxy != null) {
             if (ex.isHead()) {
                 long size = RegistryContext.fromUpstream(() -> proxy.blobSize(ex.route().repository(), digest));
@@ -96,7 +96,7 @@ final class BlobEndpoints {
 
     /** Refused (403 DENIED, naming the rule) for a config or layer that an immutable tag reaches. */
     Reply delete(Exchange ex) {
-        registry.requireDeletable();
+        registry.requireDeletable(ex);
         Digest digest = Digest.parse(ex.route().reference());
         registry.storage().deleteBlob(ex.route().repository(), digest, guard);
         RegistryEvents.deleted(registry, ex, ex.route().repository(), digest, null);

@@ -8,6 +8,7 @@ import io.berth.server.proxy.PullThroughCache;
 import io.berth.storage.RegistryStorage;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import java.time.Clock;
+import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /** What every endpoint shares: the storage, the settings, the meters and the security decisions. */
@@ -23,7 +24,7 @@ final class RegistryContext {
     private final java.util.concurrent.Semaphore openBlobs;
     private final io.berth.server.admission.LocalVerdicts verdicts;
     private final Notifier notifier;
-    private final @Nullable PullThroughCache proxy;
+    private final List<PullThroughCache> proxies;
     private final Clock clock;
     private volatile Event.Source source;
 
@@ -32,12 +33,12 @@ final class RegistryContext {
     }
 
     RegistryContext(RegistryStorage storage, RegistryConfig config, ServerMetrics metrics, Clock clock, Notifier notifier) {
-        this(storage, config, metrics, clock, notifier, null);
+        this(storage, config, metrics, clock, notifier, List.of());
     }
 
     RegistryContext(RegistryStorage storage, RegistryConfig config, ServerMetrics metrics, Clock clock, Notifier notifier,
-            @Nullable PullThroughCache proxy) {
-        this.proxy = proxy;
+            List<PullThroughCache> proxies) {
+        this.proxies = proxies;
         this.notifier = notifier;
         this.clock = clock;
         this.source = Event.Source.of(config.http().addr().getPort());
@@ -58,9 +59,14 @@ final class RegistryContext {
         source = new Event.Source(source.addr().substring(0, source.addr().lastIndexOf(':') + 1) + port, source.instanceId());
     }
 
-    /** The pull-through cache, when {@code proxy.remoteurl} is set. */
-    @Nullable PullThroughCache proxy() {
-        return proxy;
+    /** The pull-through cache that serves {@code repository} ({@code proxy.remoteurl} or {@code berth.proxies}), if any. */
+    @Nullable PullThroughCache proxyFor(io.berth.storage.RepositoryName repository) {
+        for (PullThroughCache p : proxies) {
+            if (p.covers(repository)) {
+                return p;
+            }
+        }
+        return null;
     }
 
     /** Runs a pull-through cache step; an upstream that cannot answer (and no cached copy) is 503 UNAVAILABLE. */
@@ -151,8 +157,8 @@ final class RegistryContext {
     }
 
     /** Refuses writes in read-only mode ({@code storage.maintenance.readonly}), as registry:2 does. */
-    void requireWritable() {
-        if (proxy != null) {
+    void requireWritable(Exchange ex) {
+        if (ex.route().repository() != null && proxyFor(ex.route().repository()) != null) {
             throw new HttpError(ErrorCode.UNSUPPORTED, "this registry is a pull-through cache (proxy.remoteurl): it takes no pushes");
         }
         if (config.storage().readOnly()) {
@@ -161,8 +167,8 @@ final class RegistryContext {
     }
 
     /** Refuses deletes of blobs and manifests unless {@code storage.delete.enabled}, as registry:2 does. */
-    void requireDeletable() {
-        requireWritable();
+    void requireDeletable(Exchange ex) {
+        requireWritable(ex);
         if (!config.storage().deleteEnabled()) {
             throw new HttpError(ErrorCode.UNSUPPORTED, "deletes are disabled (storage.delete.enabled)");
         }

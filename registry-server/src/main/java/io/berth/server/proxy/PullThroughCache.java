@@ -54,6 +54,7 @@ public final class PullThroughCache implements AutoCloseable {
         }
     }
 
+    private final String prefix;
     private final RegistryStorage storage;
     private final Upstream upstream;
     private final Duration ttl;
@@ -65,12 +66,27 @@ public final class PullThroughCache implements AutoCloseable {
             Thread.ofPlatform().daemon().name("berth-proxy-watchdog").factory());
     private final AtomicLong blobFetches = new AtomicLong();
 
-    public PullThroughCache(RegistryStorage storage, Upstream upstream, Duration ttl, Duration stallTimeout, Clock clock) {
+    /**
+     * A cache of {@code upstream} for the repositories under {@code prefix} ("" for all of them); {@code
+     * prefix/library/nginx} is the upstream's {@code library/nginx}.
+     */
+    public PullThroughCache(String prefix, RegistryStorage storage, Upstream upstream, Duration ttl, Duration stallTimeout, Clock clock) {
+        this.prefix = prefix.isEmpty() ? "" : prefix + "/";
         this.storage = storage;
         this.upstream = upstream;
         this.ttl = ttl;
         this.stallTimeout = stallTimeout;
         this.clock = clock;
+    }
+
+    /** Whether {@code repository} is one this cache serves. */
+    public boolean covers(RepositoryName repository) {
+        return repository.value().startsWith(prefix);
+    }
+
+    /** {@code repository}'s name at the upstream. */
+    private String upstreamName(RepositoryName repository) {
+        return repository.value().substring(prefix.length());
     }
 
     /** The manifest {@code reference} of {@code repository}, from the cache or fetched; MANIFEST_UNKNOWN when neither has it. */
@@ -88,7 +104,7 @@ public final class PullThroughCache implements AutoCloseable {
         }
         Upstream.Manifest m;
         try {
-            m = upstream.manifest(repository.value(), d.digest().toString(), accept);
+            m = upstream.manifest(upstreamName(repository), d.digest().toString(), accept);
         } catch (IOException e) {
             throw unavailable("manifest " + repository + "@" + d.digest(), e);
         }
@@ -106,7 +122,7 @@ public final class PullThroughCache implements AutoCloseable {
             return local;
         }
         try {
-            Upstream.Manifest m = upstream.manifest(repository.value(), t.tag().value(), accept);
+            Upstream.Manifest m = upstream.manifest(upstreamName(repository), t.tag().value(), accept);
             if (m == null) {
                 throw new StorageException(Problem.MANIFEST_UNKNOWN, "manifest unknown upstream: " + repository + ":" + t.tag().value());
             }
@@ -147,7 +163,7 @@ public final class PullThroughCache implements AutoCloseable {
             return size;
         }
         try {
-            long upstreamSize = upstream.blobLength(repository.value(), digest);
+            long upstreamSize = upstream.blobLength(upstreamName(repository), digest);
             if (upstreamSize < 0) {
                 throw new StorageException(Problem.BLOB_UNKNOWN, "blob unknown upstream: " + digest);
             }
@@ -269,7 +285,7 @@ public final class PullThroughCache implements AutoCloseable {
     private Upstream.Blob open(RepositoryName repository, Digest digest) {
         Upstream.Blob blob;
         try {
-            blob = upstream.blob(repository.value(), digest);
+            blob = upstream.blob(upstreamName(repository), digest);
         } catch (IOException e) {
             throw unavailable("blob " + digest, e);
         }

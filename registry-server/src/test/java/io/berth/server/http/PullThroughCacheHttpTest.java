@@ -124,6 +124,66 @@ class PullThroughCacheHttpTest {
     }
 
     @Test
+    void proxyRepositoriesUnderAPrefixSitBesideHostedOnesAndKeepTheAccessRules() throws Exception {
+        HtpasswdFiles.write(dir.resolve("htpasswd"), "ci", "ci-secret", "cluster", "pull-secret");
+        Files.writeString(dir.resolve("hub-password"), "hub-secret\n");
+        HtpasswdFiles.write(dir.resolve("upstream-htpasswd"), "hub", "hub-secret");
+        try (HttpFixture hub = HttpFixture.startOn(Files.createDirectories(dir.resolve("hub")), """
+                auth:
+                  htpasswd:
+                    realm: hub
+                    path: %s
+                """.formatted(dir.resolve("upstream-htpasswd")));
+                HttpFixture registry = HttpFixture.startOn(Files.createDirectories(dir.resolve("registry")), """
+                        auth:
+                          htpasswd:
+                            realm: registry
+                            path: %s
+                        berth:
+                          proxies:
+                            - prefix: dockerhub
+                              remoteurl: %s
+                              username: hub
+                              passwordFile: %s
+                          access:
+                            - account: ci
+                              repositories: ["team/**"]
+                              actions: [pull, push]
+                            - account: cluster
+                              repositories: ["team/**", "dockerhub/**"]
+                              actions: [pull]
+                        """.formatted(dir.resolve("htpasswd"), url(hub), dir.resolve("hub-password")))) {
+            HttpFixture.Manifest nginx = hub.as("hub", "hub-secret").pushImage("library/nginx", "nginx", "1.27");
+            HttpFixture cluster = registry.as("cluster", "pull-secret");
+
+            HttpResponse<byte[]> proxied = cluster.get("/v2/dockerhub/library/nginx/manifests/" + nginx.digest());
+            assertThat(proxied.statusCode()).isEqualTo(200);
+            assertThat(proxied.body()).isEqualTo(nginx.content());
+            assertThat(cluster.get("/v2/dockerhub/library/nginx/manifests/1.27").body()).isEqualTo(nginx.content());
+            String layer = HttpFixture.json(nginx.content()).path("layers").get(0).path("digest").asText();
+            assertThat(RegistryClient.sha256(cluster.get("/v2/dockerhub/library/nginx/blobs/" + layer).body())).isEqualTo(layer);
+            assertThat(registry.berth.storageDirectory().resolve("docker/registry/v2/repositories/dockerhub/library/nginx/_manifests/tags/1.27/current/link"))
+                    .hasContent(nginx.digest());
+
+            HttpFixture ci = registry.as("ci", "ci-secret");
+            HttpFixture.Manifest app = ci.pushImage("team/app", "app", "v1");
+            assertThat(cluster.get("/v2/team/app/manifests/v1").body()).as("hosted beside the cache").isEqualTo(app.content());
+            HttpFixture.assertError(ci.send("POST", "/v2/dockerhub/library/nginx/blobs/uploads/", new byte[0]), 403, "DENIED");
+            HttpFixture.assertError(cluster.send("POST", "/v2/dockerhub/library/nginx/blobs/uploads/", new byte[0]), 403, "DENIED");
+            HttpFixture.assertError(ci.get("/v2/dockerhub/library/nginx/manifests/1.27"), 403, "DENIED");
+        }
+        try (HttpFixture open = HttpFixture.startOn(Files.createDirectories(dir.resolve("open")), """
+                berth:
+                  proxies:
+                    - prefix: mirror/hub
+                      remoteurl: http://127.0.0.1:9
+                """)) {
+            HttpFixture.assertError(open.send("POST", "/v2/mirror/hub/x/blobs/uploads/", new byte[0]), 405, "UNSUPPORTED");
+            assertThat(open.pushImage("mirror/other", "hosted", "v1").digest()).startsWith("sha256:");
+        }
+    }
+
+    @Test
     void pushesAndDeletesAreRefusedAsRegistry2RefusesThem() throws Exception {
         try (HttpFixture upstream = HttpFixture.startOn(Files.createDirectories(dir.resolve("upstream")), "");
                 HttpFixture cache = cacheOf(url(upstream), "")) {
