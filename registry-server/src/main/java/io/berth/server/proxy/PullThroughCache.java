@@ -138,6 +138,20 @@ public final class PullThroughCache implements AutoCloseable {
         }
     }
 
+    /**
+     * The tags of {@code repository} as the upstream lists them, in byte order, as registry:2's proxy answers; the
+     * cached ones when the upstream cannot be reached. Null when neither knows the repository.
+     */
+    public java.util.@Nullable List<String> tags(RepositoryName repository) {
+        try {
+            List<String> remote = upstream.tags(upstreamName(repository), 100_000);
+            return remote == null ? null : remote.stream().sorted().toList();
+        } catch (IOException e) {
+            log.warn("proxy: listing the cached tags of {} (the upstream {} failed: {})", repository, upstream.base(), e.getMessage());
+            return null;
+        }
+    }
+
     private @Nullable StoredManifest local(RepositoryName repository, Reference reference) {
         try {
             return storage.getManifest(repository, reference);

@@ -142,6 +142,30 @@ public final class Upstream implements AutoCloseable {
         return new Manifest(mediaType, digest, content);
     }
 
+    /** Every tag of {@code repository}, following the upstream's pages (at most {@code max}); null when it has no such repository. */
+    public java.util.@Nullable List<String> tags(String repository, int max) throws IOException {
+        java.util.List<String> tags = new java.util.ArrayList<>();
+        URI next = uri("/v2/" + repository + "/tags/list?n=1000");
+        while (next != null && tags.size() < max) {
+            URI page = next;
+            HttpResponse<byte[]> r = send(() -> HttpRequest.newBuilder(page).timeout(TIMEOUT).GET(), repository, HttpResponse.BodyHandlers.ofByteArray());
+            if (r.statusCode() == 404) {
+                return tags.isEmpty() ? null : tags;
+            }
+            if (r.statusCode() != 200) {
+                throw new IOException("upstream answered " + r.statusCode() + " for " + page);
+            }
+            for (JsonNode t : JSON.readTree(r.body()).path("tags")) {
+                tags.add(t.asText());
+            }
+            next = r.headers().firstValue("Link")
+                    .map(link -> link.replaceFirst("^\\s*<([^>]*)>.*$", "$1"))
+                    .map(u -> page.resolve(u))
+                    .orElse(null);
+        }
+        return tags;
+    }
+
     /** The length of blob {@code digest} (HEAD), -1 when the upstream does not have it. */
     public long blobLength(String repository, Digest digest) throws IOException {
         URI uri = uri("/v2/" + repository + "/blobs/" + digest);

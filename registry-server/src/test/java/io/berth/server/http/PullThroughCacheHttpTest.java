@@ -67,7 +67,17 @@ class PullThroughCacheHttpTest {
             assertThat(cache.berth.storageDirectory().resolve("docker/registry/v2/repositories/library/nginx/_layers/"
                     + layer.replace(':', '/') + "/link")).hasContent(layer);
 
+            upstream.pushImage("library/nginx", "two", "1.28");
+            upstream.pushImage("library/nginx", "three", "1.26");
+            assertThat(HttpFixture.json(cache.get("/v2/library/nginx/tags/list").body()).path("tags").toString())
+                    .as("tags as the upstream has them").isEqualTo("[\"1.26\",\"1.27\",\"1.28\"]");
+            HttpResponse<byte[]> page = cache.get("/v2/library/nginx/tags/list?n=1&last=1.26");
+            assertThat(HttpFixture.json(page.body()).path("tags").toString()).isEqualTo("[\"1.27\"]");
+            assertThat(HttpFixture.header(page, "Link")).contains("last=1.27");
+
             upstream.close();
+            assertThat(HttpFixture.json(cache.get("/v2/library/nginx/tags/list").body()).path("tags").toString())
+                    .as("the upstream is down: the cached tags").isEqualTo("[\"1.27\"]");
             assertThat(cache.get("/v2/library/nginx/manifests/1.27").body()).as("the upstream is down: the cache serves")
                     .isEqualTo(pushed.content());
             assertThat(cache.get("/v2/library/nginx/manifests/" + pushed.digest()).statusCode()).isEqualTo(200);
