@@ -245,6 +245,22 @@ class PullThroughCacheHttpTest {
             }
             assertThat(upstream.berth.meters().get("berth.http.requests").tag("route", "blob").tag("method", "GET").timer().count())
                     .as("GETs of the blob the upstream answered").isEqualTo(1);
+
+            HttpFixture.Manifest image = upstream.pushImage("team/image", "many", "v1");
+            CountDownLatch again = new CountDownLatch(1);
+            List<Future<HttpResponse<byte[]>>> manifests = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                manifests.add(pool.submit(() -> {
+                    again.await();
+                    return cache.get("/v2/team/image/manifests/v1");
+                }));
+            }
+            again.countDown();
+            for (Future<HttpResponse<byte[]>> f : manifests) {
+                assertThat(f.get().body()).as("first pulls of one tag at once").isEqualTo(image.content());
+            }
+            assertThat(cache.berth.storageDirectory().resolve("docker/registry/v2/repositories/team/image/_manifests/tags/v1/current/link"))
+                    .hasContent(image.digest());
         }
     }
 
