@@ -61,6 +61,15 @@ final class Manifests {
      */
     StoredManifest put(RepositoryName repo, byte[] content, @Nullable String contentType, @Nullable Digest expected,
             List<Tag> tags, TagGuard guard) {
+        return put(repo, content, contentType, expected, tags, guard, true);
+    }
+
+    /**
+     * Like {@link #put(RepositoryName, byte[], String, Digest, List, TagGuard)}; without {@code requireReferences},
+     * the blobs and child manifests it refers to need not be stored (a pull-through cache fetches them when asked).
+     */
+    StoredManifest put(RepositoryName repo, byte[] content, @Nullable String contentType, @Nullable Digest expected,
+            List<Tag> tags, TagGuard guard, boolean requireReferences) {
         ParsedManifest declared = ParsedManifest.parse(content, contentType);
         Digest digest = expected == null
                 ? Digest.sha256(content)
@@ -77,7 +86,9 @@ final class Manifests {
                     throw new StorageException(Problem.DENIED, refusal);
                 }
             }
-            verifyReferences(repo, declared);
+            if (requireReferences) {
+                verifyReferences(repo, declared);
+            }
             blobs.put(digest, content, layout.uploadDir(repo, UUID.randomUUID().toString()));
             boolean known = isRevision(repo, digest);
             if (known) {
@@ -90,7 +101,7 @@ final class Manifests {
             // Checked again now that the revision is visible: a collection (in this process or another) that buries
             // a blob after this point finds the revision when it looks again before deleting, and one that buried it
             // before is undone here (the check renames the tombstone back). Either way an acknowledged push keeps its blobs.
-            Digest missing = missingBlob(digest, declared);
+            Digest missing = requireReferences ? missingBlob(digest, declared) : null;
             if (missing != null) {
                 if (!known) {
                     AtomicFiles.deleteLink(layout.revisionLink(repo, digest));

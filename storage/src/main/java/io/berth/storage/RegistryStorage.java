@@ -237,6 +237,20 @@ public final class RegistryStorage {
         }
     }
 
+    /**
+     * Stores a manifest fetched from another registry by a pull-through cache, with {@code tags} pointed at it, though
+     * the blobs and manifests it refers to may not be stored yet: they are fetched when they are asked for.
+     * {@code digest}, when given, must match the content.
+     */
+    public StoredManifest cacheManifest(RepositoryName repository, byte[] content, @Nullable String mediaType,
+            @Nullable Digest digest, List<Tag> tags) {
+        try {
+            return manifests.put(repository, content, mediaType, digest, tags, TagGuard.NONE, false);
+        } finally {
+            changed(repository);
+        }
+    }
+
     public StoredManifest getManifest(RepositoryName repository, Reference reference) {
         return manifests.get(repository, reference);
     }

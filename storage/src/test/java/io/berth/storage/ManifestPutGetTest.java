@@ -23,6 +23,22 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ManifestPutGetTest extends StorageTestBase {
+    @Test
+    void aCachedManifestIsStoredAndTaggedBeforeItsBlobsAndAWrongDigestIsRefused() {
+        byte[] manifest = bytes(imageJson(descriptor(CONFIG_TYPE, Digest.sha256(utf8("absent config")), 13),
+                descriptor(LAYER_TYPE, Digest.sha256(utf8("absent layer")), 12)));
+        assertThatThrownBy(() -> storage.putManifest(REPO, manifest, null, null, List.of(Tag.of("v1"))))
+                .as("a push needs the blobs").isInstanceOfSatisfying(StorageException.class,
+                        e -> assertThat(e.problem()).isEqualTo(Problem.MANIFEST_BLOB_UNKNOWN));
+
+        StoredManifest cached = storage.cacheManifest(REPO, manifest, null, Digest.sha256(manifest), List.of(Tag.of("v1")));
+
+        assertThat(storage.getManifest(REPO, Reference.parse("v1")).content()).isEqualTo(manifest);
+        assertThat(storage.tagTarget(REPO, Tag.of("v1"))).isEqualTo(cached.digest());
+        assertThatThrownBy(() -> storage.cacheManifest(REPO, manifest, null, Digest.sha256(utf8("other")), List.of()))
+                .isInstanceOfSatisfying(StorageException.class, e -> assertThat(e.problem()).isEqualTo(Problem.DIGEST_INVALID));
+    }
+
     private ObjectNode config;
     private ObjectNode layer;
 

@@ -202,8 +202,95 @@ public final class ConfigLoader {
         RegistryConfig.Limits limits = limits();
         RegistryConfig.Gc gc = gc();
         RegistryConfig.Notifications notifications = NotificationsSection.read(t);
+        List<RegistryConfig.Proxy> proxies = proxies();
         return new RegistryConfig(logLevel, accessLog, logOutput, st, http, health, maxEntries, manifestMax, security, trust, limits, gc,
-                notifications, t.unusedKeyWarnings());
+                notifications, proxies, t.unusedKeyWarnings());
+    }
+
+    /** registry:2's {@code proxy} (the whole registry a cache), or Berth's own {@code berth.proxies}, by prefix. */
+    private List<RegistryConfig.Proxy> proxies() {
+        Duration stall = t.duration("berth.proxy.stalltimeout", Duration.ofSeconds(60));
+        if (stall.compareTo(Duration.ofMillis(100)) < 0) {
+            throw new ConfigException("berth.proxy.stallTimeout: at least 100ms");
+        }
+        String remote = t.optionalString("proxy.remoteurl");
+        JsonNode list = t.use("berth.proxies");
+        if (remote != null) {
+            if (list != null) {
+                throw new ConfigException("berth.proxies: with proxy.remoteurl the whole registry is already a cache");
+            }
+            return List.of(proxy("proxy", "", remote, t.optionalString("proxy.username"), t.optionalString("proxy.password"),
+                    t.duration("proxy.ttl", Duration.ZERO), stall));
+        }
+        if (list == null) {
+            return List.of();
+        }
+        if (!list.isArray()) {
+            throw new ConfigException("berth.proxies: expected a list of {prefix, remoteurl, username, password | passwordFile, ttl}");
+        }
+        List<RegistryConfig.Proxy> out = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            String where = "berth.proxies[" + i + "]";
+            ConfigTree e = new ConfigTree(list.get(i));
+            list.get(i).fieldNames().forEachRemaining(k -> {
+                if (!Set.of("prefix", "remoteurl", "username", "password", "passwordfile", "ttl").contains(k.toLowerCase(Locale.ROOT))) {
+                    throw new ConfigException(where + "." + k + ": unknown setting");
+                }
+            });
+            String prefix = e.optionalString("prefix");
+            if (prefix == null || prefix.isBlank()) {
+                throw new ConfigException(where + ".prefix: required (the first path segments of the cached repositories)");
+            }
+            prefix = prefix.replaceAll("^/+|/+$", "");
+            try {
+                io.berth.storage.RepositoryName.of(prefix + "/x");
+            } catch (RuntimeException ex) {
+                throw new ConfigException(where + ".prefix: not a repository path: " + prefix);
+            }
+            String password = e.optionalString("password");
+            String passwordFile = e.optionalString("passwordfile");
+            if (password != null && passwordFile != null) {
+                throw new ConfigException(where + ": password or passwordFile, not both");
+            }
+            if (passwordFile != null) {
+                try {
+                    password = Files.readString(Path.of(passwordFile)).strip();
+                } catch (IOException | RuntimeException ex) {
+                    throw new ConfigException(where + ".passwordFile: cannot read " + passwordFile);
+                }
+            }
+            for (RegistryConfig.Proxy earlier : out) {
+                if ((prefix + "/").startsWith(earlier.prefix() + "/") || (earlier.prefix() + "/").startsWith(prefix + "/")) {
+                    throw new ConfigException(where + ".prefix: " + prefix + " overlaps " + earlier.prefix());
+                }
+            }
+            out.add(proxy(where, prefix, e.optionalString("remoteurl"), e.optionalString("username"), password,
+                    e.duration("ttl", Duration.ZERO), stall));
+        }
+        return List.copyOf(out);
+    }
+
+    private static RegistryConfig.Proxy proxy(String where, String prefix, @Nullable String remote, @Nullable String username,
+            @Nullable String password, Duration ttl, Duration stall) {
+        if (remote == null) {
+            throw new ConfigException(where + ".remoteurl: required");
+        }
+        java.net.URI url;
+        try {
+            url = new java.net.URI(remote.replaceAll("/+$", ""));
+        } catch (java.net.URISyntaxException e) {
+            throw new ConfigException(where + ".remoteurl: not a URL: " + remote);
+        }
+        if (!("http".equals(url.getScheme()) || "https".equals(url.getScheme())) || url.getHost() == null) {
+            throw new ConfigException(where + ".remoteurl: expected http(s)://host[:port], not " + remote);
+        }
+        if ((username == null) != (password == null)) {
+            throw new ConfigException(where + ".username and password: give both or neither");
+        }
+        if (ttl.isNegative()) {
+            throw new ConfigException(where + ".ttl: must not be negative");
+        }
+        return new RegistryConfig.Proxy(prefix, url, username, password, ttl, stall);
     }
 
     private RegistryConfig.Trust trust() {

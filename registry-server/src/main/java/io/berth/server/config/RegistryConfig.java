@@ -24,6 +24,8 @@ import org.jspecify.annotations.Nullable;
  *     and {@code berth.trustedProxies})
  * @param gc online garbage collection ({@code berth.gc})
  * @param notifications registry:2's {@code notifications}: where push, pull, delete and mount events are sent
+ * @param proxies pull-through caches: registry:2's {@code proxy} (prefix "": the whole registry is a read-only cache
+ *     of that registry), or Berth's own {@code berth.proxies}, each for the repositories under its prefix
  * @param warnings one line for each configuration key Berth ignores
  */
 public record RegistryConfig(
@@ -40,6 +42,7 @@ public record RegistryConfig(
         Limits limits,
         Gc gc,
         Notifications notifications,
+        List<Proxy> proxies,
         List<String> warnings) {
 
     /** The default largest manifest: 4 MiB, as distribution v3. */
@@ -261,20 +264,42 @@ public record RegistryConfig(
             List<String> ignoreActions,
             boolean disabled) {}
 
+    /**
+     * A pull-through cache of {@code remoteUrl}: registry:2's {@code proxy} section, or one of {@code berth.proxies}.
+     *
+     * @param prefix the repositories it serves: "" for all of them (registry:2's {@code proxy}), else those under
+     *     {@code prefix/}, whose name upstream is the rest ({@code dockerhub/library/nginx} is the upstream's
+     *     {@code library/nginx})
+     * @param remoteUrl {@code proxy.remoteurl}: the upstream registry
+     * @param username {@code proxy.username}, for the upstream's Basic auth or its token server
+     * @param password {@code proxy.password}
+     * @param ttl {@code proxy.ttl}: how long a tag's digest, once fetched, is served without asking the upstream again
+     *     (default 0: asked on every pull, as registry:2 2.8 does; the cache answers when the upstream is down).
+     *     Content named by digest never expires.
+     * @param stallTimeout Berth's own {@code berth.proxy.stallTimeout}: a blob fetch that receives nothing this long is
+     *     given up (default 60s)
+     */
+    public record Proxy(String prefix, java.net.URI remoteUrl, @Nullable String username, @Nullable String password, Duration ttl, Duration stallTimeout) {
+        @Override
+        public String toString() {
+            return "Proxy[" + prefix + " -> " + remoteUrl + ", user " + username + "]"; // never the password
+        }
+    }
+
     public RegistryConfig withAddr(InetSocketAddress addr) {
         return new RegistryConfig(logLevel, accessLog, logOutput, storage,
                 new Http(addr, http.host(), http.prefix(), http.relativeUrls(), http.headers(), http.debugAddr(), http.prometheusPath(), http.tls()),
-                health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, gc, notifications, warnings);
+                health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, gc, notifications, proxies, warnings);
     }
 
     public RegistryConfig withLimits(Limits newLimits) {
         return new RegistryConfig(logLevel, accessLog, logOutput, storage, http, health, catalogMaxEntries, manifestMaxBytes, security, trust, newLimits, gc,
-                notifications, warnings);
+                notifications, proxies, warnings);
     }
 
     public RegistryConfig withRootDirectory(Path rootDirectory) {
         return new RegistryConfig(logLevel, accessLog, logOutput,
                 new Storage(rootDirectory, storage.deleteEnabled(), storage.readOnly(), storage.purging()),
-                http, health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, gc, notifications, warnings);
+                http, health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, gc, notifications, proxies, warnings);
     }
 }

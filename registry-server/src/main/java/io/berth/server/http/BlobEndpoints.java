@@ -24,6 +24,39 @@ final class BlobEndpoints {
 
     Reply get(Exchange ex) {
         Digest digest = Digest.parse(ex.route().reference());
+        var proxy = registry.proxyFor(ex.route().repository());
+        if (proxy != null) {
+            if (ex.isHead()) {
+                long size = RegistryContext.fromUpstream(() -> proxy.blobSize(ex.route().repository(), digest));
+                FullHttpResponse r = Responses.empty(HttpResponseStatus.OK);
+                r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
+                r.headers().set(HttpHeaderNames.CONTENT_LENGTH, size);
+                r.headers().set(HttpHeaderNames.ACCEPT_RANGES, HttpHeaderValues.BYTES);
+                r.headers().set(HttpHeaderNames.ETAG, "\"" + digest + "\"");
+                r.headers().set(ManifestEndpoints.DOCKER_CONTENT_DIGEST, digest.toString());
+                RegistryEvents.blob(registry, ex, "pull", ex.route().repository(), digest, size, null);
+                return Reply.of(r);
+            }
+            if (ex.header(HttpHeaderNames.RANGE) == null) {
+                StreamingBody[] streaming = new StreamingBody[1];
+                boolean fetching = RegistryContext.fromUpstream(() -> proxy.streamOrStore(ex.route().repository(), digest,
+                        length -> streaming[0] = new StreamingBody(length)));
+                if (fetching && streaming[0] != null) {
+                    HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+                    head.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
+                    head.headers().set(HttpHeaderNames.CONTENT_LENGTH, streaming[0].length());
+                    head.headers().set(HttpHeaderNames.ETAG, "\"" + digest + "\"");
+                    head.headers().set(ManifestEndpoints.DOCKER_CONTENT_DIGEST, digest.toString());
+                    RegistryEvents.blob(registry, ex, "pull", ex.route().repository(), digest, streaming[0].length(), null);
+                    return new Reply.Streamed(head, streaming[0]);
+                }
+            } else {
+                RegistryContext.fromUpstream(() -> {
+                    proxy.ensureBlob(ex.route().repository(), digest);
+                    return null;
+                });
+            }
+        }
         BlobContent blob = registry.storage().openBlob(ex.route().repository(), digest);
         try {
             String etag = "\"" + digest + "\"";
@@ -63,7 +96,7 @@ final class BlobEndpoints {
 
     /** Refused (403 DENIED, naming the rule) for a config or layer that an immutable tag reaches. */
     Reply delete(Exchange ex) {
-        registry.requireDeletable();
+        registry.requireDeletable(ex);
         Digest digest = Digest.parse(ex.route().reference());
         registry.storage().deleteBlob(ex.route().repository(), digest, guard);
         RegistryEvents.deleted(registry, ex, ex.route().repository(), digest, null);

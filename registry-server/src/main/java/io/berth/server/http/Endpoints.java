@@ -165,7 +165,15 @@ final class Endpoints {
     private Reply tags(Exchange ex) {
         RepositoryName name = ex.route().repository();
         int n = Pagination.limit(ex, Integer.MAX_VALUE, Integer.MAX_VALUE - 1);
-        List<String> tags = registry.storage().tags(name, Pagination.last(ex), n + 1).stream().map(Tag::value).toList();
+        var proxy = registry.proxyFor(name);
+        List<String> upstream = proxy == null ? null : proxy.tags(name);
+        List<String> tags;
+        if (upstream != null) {
+            String last = Pagination.last(ex);
+            tags = upstream.stream().filter(t -> last == null || t.compareTo(last) > 0).limit(n + 1L).toList();
+        } else {
+            tags = registry.storage().tags(name, Pagination.last(ex), n + 1).stream().map(Tag::value).toList();
+        }
         return listing(ex, "/v2/" + name + "/tags/list", n, tags, body -> {
             body.put("name", name.value());
             return body.putArray("tags");

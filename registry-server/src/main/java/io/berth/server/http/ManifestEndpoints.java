@@ -51,7 +51,10 @@ final class ManifestEndpoints {
 
     Reply get(Exchange ex) {
         Reference reference = readReference(ex);
-        StoredManifest m = registry.storage().getManifest(ex.route().repository(), reference);
+        var proxy = registry.proxyFor(ex.route().repository());
+        StoredManifest m = proxy == null ? registry.storage().getManifest(ex.route().repository(), reference)
+                : RegistryContext.fromUpstream(() -> proxy.manifest(ex.route().repository(), reference,
+                        java.util.Objects.requireNonNullElse(ex.header(HttpHeaderNames.ACCEPT), io.berth.server.proxy.Upstream.ANY_MANIFEST)));
         String etag = "\"" + m.digest() + "\"";
         if (etag.equals(ex.header(HttpHeaderNames.IF_NONE_MATCH))) {
             FullHttpResponse r = Responses.empty(HttpResponseStatus.NOT_MODIFIED);
@@ -66,7 +69,7 @@ final class ManifestEndpoints {
     }
 
     Reply delete(Exchange ex) {
-        registry.requireDeletable();
+        registry.requireDeletable(ex);
         RepositoryName name = ex.route().repository();
         Reference reference = readReference(ex);
         // registry:2 deletes the tags of a manifest deleted by digest, and sends a delete event for each.
@@ -101,7 +104,7 @@ final class ManifestEndpoints {
     }
 
     BodySink put(Exchange ex) {
-        registry.requireWritable();
+        registry.requireWritable(ex);
         Reference reference = Reference.parse(ex.route().reference());
         List<Tag> tags = new ArrayList<>();
         if (reference instanceof Reference.ByTag t) {

@@ -4,9 +4,11 @@ import io.berth.auth.TagPolicy;
 import io.berth.server.config.RegistryConfig;
 import io.berth.server.events.Event;
 import io.berth.server.events.Notifier;
+import io.berth.server.proxy.PullThroughCache;
 import io.berth.storage.RegistryStorage;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import java.time.Clock;
+import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /** What every endpoint shares: the storage, the settings, the meters and the security decisions. */
@@ -22,6 +24,7 @@ final class RegistryContext {
     private final java.util.concurrent.Semaphore openBlobs;
     private final io.berth.server.admission.LocalVerdicts verdicts;
     private final Notifier notifier;
+    private final List<PullThroughCache> proxies;
     private final Clock clock;
     private volatile Event.Source source;
 
@@ -30,6 +33,12 @@ final class RegistryContext {
     }
 
     RegistryContext(RegistryStorage storage, RegistryConfig config, ServerMetrics metrics, Clock clock, Notifier notifier) {
+        this(storage, config, metrics, clock, notifier, List.of());
+    }
+
+    RegistryContext(RegistryStorage storage, RegistryConfig config, ServerMetrics metrics, Clock clock, Notifier notifier,
+            List<PullThroughCache> proxies) {
+        this.proxies = proxies;
         this.notifier = notifier;
         this.clock = clock;
         this.source = Event.Source.of(config.http().addr().getPort());
@@ -48,6 +57,25 @@ final class RegistryContext {
     /** The port the registry listens on, once bound: events name it in {@code source.addr}, as registry:2 does. */
     void bound(int port) {
         source = new Event.Source(source.addr().substring(0, source.addr().lastIndexOf(':') + 1) + port, source.instanceId());
+    }
+
+    /** The pull-through cache that serves {@code repository} ({@code proxy.remoteurl} or {@code berth.proxies}), if any. */
+    @Nullable PullThroughCache proxyFor(io.berth.storage.RepositoryName repository) {
+        for (PullThroughCache p : proxies) {
+            if (p.covers(repository)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    /** Runs a pull-through cache step; an upstream that cannot answer (and no cached copy) is 503 UNAVAILABLE. */
+    static <T> T fromUpstream(java.util.function.Supplier<T> step) {
+        try {
+            return step.get();
+        } catch (PullThroughCache.UnavailableException e) {
+            throw new HttpError(ErrorCode.UNAVAILABLE, String.valueOf(e.getMessage()));
+        }
     }
 
     /** Whether events are sent at all; when not, endpoints build none. */
@@ -129,15 +157,18 @@ final class RegistryContext {
     }
 
     /** Refuses writes in read-only mode ({@code storage.maintenance.readonly}), as registry:2 does. */
-    void requireWritable() {
+    void requireWritable(Exchange ex) {
+        if (ex.route().repository() != null && proxyFor(ex.route().repository()) != null) {
+            throw new HttpError(ErrorCode.UNSUPPORTED, "this registry is a pull-through cache (proxy.remoteurl): it takes no pushes");
+        }
         if (config.storage().readOnly()) {
             throw new HttpError(ErrorCode.UNSUPPORTED, "the registry is in read-only mode");
         }
     }
 
     /** Refuses deletes of blobs and manifests unless {@code storage.delete.enabled}, as registry:2 does. */
-    void requireDeletable() {
-        requireWritable();
+    void requireDeletable(Exchange ex) {
+        requireWritable(ex);
         if (!config.storage().deleteEnabled()) {
             throw new HttpError(ErrorCode.UNSUPPORTED, "deletes are disabled (storage.delete.enabled)");
         }

@@ -419,6 +419,19 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
                     yield ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
                 }
             }
+            case Reply.Streamed streamed -> {
+                ctx.write(head);
+                io.netty.handler.stream.ChunkedWriteHandler chunked = ctx.pipeline().get(io.netty.handler.stream.ChunkedWriteHandler.class);
+                ChannelFuture body = ctx.writeAndFlush(new HttpChunkedInput(streamed.body()));
+                streamed.body().onArrival(chunked::resumeTransfer);
+                // A fetch that fails midway leaves the body short of its Content-Length: the connection must go.
+                body.addListener(f -> {
+                    if (!f.isSuccess()) {
+                        ctx.close();
+                    }
+                });
+                yield body;
+            }
         };
         responding = true;
         sent.addListener(f -> ctx.executor().execute(() -> responded(ctx)));

@@ -2,6 +2,8 @@ package io.berth.server.http;
 
 import io.berth.server.config.RegistryConfig;
 import io.berth.server.events.Notifier;
+import io.berth.server.proxy.PullThroughCache;
+import io.berth.server.proxy.Upstream;
 import io.berth.server.gc.OnlineGc;
 import io.berth.storage.RegistryStorage;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -31,6 +33,7 @@ import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -89,11 +92,14 @@ public final class RegistryServer implements AutoCloseable {
     private final @org.jspecify.annotations.Nullable OnlineGc gc;
     private final RuntimeMetrics runtime;
     private final Notifier notifier;
+    private final List<PullThroughCache> proxies;
 
     private RegistryServer(EventLoopGroup boss, EventLoopGroup workers, RequestExecutors requests, ScheduledExecutorService maintenance,
             Channel channel, ChannelGroup connections, DebugServer debug, @org.jspecify.annotations.Nullable AdmissionServer admissions,
-            @org.jspecify.annotations.Nullable OnlineGc gc, RuntimeMetrics runtime, Notifier notifier) {
+            @org.jspecify.annotations.Nullable OnlineGc gc, RuntimeMetrics runtime, Notifier notifier,
+            List<PullThroughCache> proxies) {
         this.notifier = notifier;
+        this.proxies = proxies;
         this.admissions = admissions;
         this.gc = gc;
         this.runtime = runtime;
@@ -119,13 +125,20 @@ public final class RegistryServer implements AutoCloseable {
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(0, io);
         RequestExecutors requests = new RequestExecutors(config.limits().requestThreads());
         Notifier notifier = null;
+        List<PullThroughCache> proxies = new java.util.ArrayList<>();
         ScheduledExecutorService maintenance = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("berth-maintenance").daemon().factory());
         try {
             storage.limitOpenUploads(config.limits().uploadsMaxOpen());
             storage.readOnly(config.storage().readOnly());
             notifier = Notifier.start(config.notifications(),
                     storage.root().resolve("docker/registry/v2/_berth/notifications"), config.notifications().spoolMaxBytes(), meters);
-            RegistryContext context = new RegistryContext(storage, config, new ServerMetrics(meters), clock, notifier);
+            for (RegistryConfig.Proxy p : config.proxies()) {
+                proxies.add(new PullThroughCache(p.prefix(), storage, Upstream.of(p.remoteUrl(), p.username(), p.password(), clock),
+                        p.ttl(), p.stallTimeout(), clock));
+                log.info("{} a pull-through cache of {}; pushes there are refused",
+                        p.prefix().isEmpty() ? "the registry is" : "repositories under " + p.prefix() + "/ are", p.remoteUrl());
+            }
+            RegistryContext context = new RegistryContext(storage, config, new ServerMetrics(meters), clock, notifier, List.copyOf(proxies));
             ChannelGroup connections = new DefaultChannelGroup("berth-connections", GlobalEventExecutor.INSTANCE);
             TlsSupport tls = TlsSupport.of(config.http().tls(), clock);
             if (tls != null) {
@@ -199,11 +212,12 @@ public final class RegistryServer implements AutoCloseable {
             // berth.gc: collections on a thread of their own while pushes go on; never on a read-only volume.
             OnlineGc gc = config.storage().readOnly() ? null : OnlineGc.start(config.gc(), storage, meters, clock);
             RuntimeMetrics runtime = RuntimeMetrics.bind(meters, storage, maintenance);
-            return new RegistryServer(boss, workers, requests, maintenance, channel, connections, debug, admissions, gc, runtime, notifier);
+            return new RegistryServer(boss, workers, requests, maintenance, channel, connections, debug, admissions, gc, runtime, notifier, List.copyOf(proxies));
         } catch (InterruptedException | RuntimeException e) {
             if (notifier != null) {
                 notifier.close();
             }
+            proxies.forEach(PullThroughCache::close);
             boss.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.SECONDS);
             maintenance.shutdownNow();
@@ -271,6 +285,7 @@ public final class RegistryServer implements AutoCloseable {
         requests.close();
         // After the request threads: the events of the last requests are queued, and go to the spools for the next start.
         notifier.close();
+        proxies.forEach(PullThroughCache::close);
         var bossDone = boss.shutdownGracefully(50, 2000, TimeUnit.MILLISECONDS);
         var workersDone = workers.shutdownGracefully(50, 2000, TimeUnit.MILLISECONDS);
         bossDone.syncUninterruptibly();

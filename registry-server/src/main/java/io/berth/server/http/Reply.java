@@ -4,8 +4,8 @@ import io.berth.storage.BlobContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpResponse;
 
-/** What an endpoint answers: a complete response, or a head followed by a slice of a blob's file. */
-sealed interface Reply permits Reply.Full, Reply.Blob {
+/** What an endpoint answers: a complete response, a head followed by a slice of a blob's file, or a streamed body. */
+sealed interface Reply permits Reply.Full, Reply.Blob, Reply.Streamed {
 
     HttpResponse head();
 
@@ -14,6 +14,9 @@ sealed interface Reply permits Reply.Full, Reply.Blob {
 
     /** A blob body sent from its file: zero-copy without TLS, chunked reads with it. */
     record Blob(HttpResponse head, BlobContent content, long offset, long length) implements Reply {}
+
+    /** A blob body written as the pull-through cache fetches it. */
+    record Streamed(HttpResponse head, StreamingBody body) implements Reply {}
 
     static Reply of(FullHttpResponse response) {
         return new Full(response);

@@ -30,7 +30,7 @@ final class UploadEndpoints {
     }
 
     BodySink post(Exchange ex) {
-        registry.requireWritable();
+        registry.requireWritable(ex);
         requireFreeSpace();
         RepositoryName name = ex.route().repository();
         String mount = ex.param("mount");
@@ -69,7 +69,7 @@ final class UploadEndpoints {
 
     /** DELETE: cancels the upload and discards its bytes. */
     BodySink cancel(Exchange ex) {
-        registry.requireWritable();
+        registry.requireWritable(ex);
         registry.storage().resumeUpload(ex.route().repository(), ex.route().reference()).cancel();
         return BodySink.ignoring(() -> Reply.of(Responses.empty(HttpResponseStatus.NO_CONTENT)));
     }
@@ -89,7 +89,7 @@ final class UploadEndpoints {
     }
 
     private BodySink write(Exchange ex, @Nullable Digest commit) {
-        registry.requireWritable();
+        registry.requireWritable(ex);
         requireFreeSpace();
         RepositoryName name = ex.route().repository();
         String id = ex.route().reference();

@@ -176,8 +176,6 @@ class ConfigLoaderTest {
                 redis:
                   addr: localhost:6379
                   db: 0
-                proxy:
-                  remoteurl: https://registry-1.docker.io
                 """);
 
         assertThat(c.warnings()).containsExactlyInAnyOrder(
@@ -185,8 +183,7 @@ class ConfigLoaderTest {
                 "storage.tag.concurrencylimit is not supported by Berth and is ignored",
                 "http.http2.disabled is not supported by Berth and is ignored",
                 "redis.addr is not supported by Berth and is ignored",
-                "redis.db is not supported by Berth and is ignored",
-                "proxy.remoteurl is not supported by Berth and is ignored");
+                "redis.db is not supported by Berth and is ignored");
     }
 
     @Test

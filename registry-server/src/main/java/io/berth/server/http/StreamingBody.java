@@ -1,0 +1,117 @@
+package io.berth.server.http;
+
+import io.berth.server.proxy.PullThroughCache;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.stream.ChunkedInput;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A blob's body written while the pull-through cache fetches it: the fetch thread hands in chunks ({@link
+ * PullThroughCache.Receiver}), and Netty's {@code ChunkedWriteHandler} takes them as the client can read them. At most
+ * {@link #QUEUED} chunks wait in between, so a slow client slows the fetch instead of filling the heap. A failed
+ * fetch makes the next read throw, which cuts the response short.
+ */
+final class StreamingBody implements ChunkedInput<ByteBuf>, PullThroughCache.Receiver {
+    static final int QUEUED = 8;
+
+    private final long length;
+    private final BlockingQueue<ByteBuf> queue = new ArrayBlockingQueue<>(QUEUED);
+    private volatile Runnable resume = () -> {};
+    private volatile boolean ended;
+    private volatile boolean closed;
+    private volatile @Nullable Exception failure;
+    private long sent;
+
+    StreamingBody(long length) {
+        this.length = length;
+    }
+
+    /** Called when a chunk arrives, to wake the writer up (the pipeline's {@code ChunkedWriteHandler.resumeTransfer}). */
+    void onArrival(Runnable resumeTransfer) {
+        this.resume = resumeTransfer;
+        resumeTransfer.run();
+    }
+
+    @Override
+    public boolean bytes(ByteBuffer chunk) {
+        ByteBuf copy = Unpooled.copiedBuffer(chunk);
+        try {
+            while (!closed) {
+                if (queue.offer(copy, 100, TimeUnit.MILLISECONDS)) {
+                    resume.run();
+                    return true;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        copy.release();
+        return false;
+    }
+
+    @Override
+    public void end() {
+        ended = true;
+        resume.run();
+    }
+
+    @Override
+    public void fail(Exception cause) {
+        failure = cause;
+        resume.run();
+    }
+
+    @Override
+    public boolean isEndOfInput() throws Exception {
+        throwIfFailed();
+        return ended && queue.isEmpty();
+    }
+
+    @Override
+    public @Nullable ByteBuf readChunk(ByteBufAllocator allocator) throws Exception {
+        throwIfFailed();
+        ByteBuf next = queue.poll(); // null: nothing yet, the writer waits for resumeTransfer
+        if (next != null) {
+            sent += next.readableBytes();
+        }
+        return next;
+    }
+
+    @Deprecated
+    @Override
+    public @Nullable ByteBuf readChunk(io.netty.channel.ChannelHandlerContext ctx) throws Exception {
+        return readChunk(ctx.alloc());
+    }
+
+    private void throwIfFailed() throws IOException {
+        Exception f = failure;
+        if (f != null) {
+            throw new IOException("the upstream fetch failed: " + f.getMessage(), f);
+        }
+    }
+
+    @Override
+    public long length() {
+        return length;
+    }
+
+    @Override
+    public long progress() {
+        return sent;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (ByteBuf b; (b = queue.poll()) != null; ) {
+            b.release();
+        }
+    }
+}
