@@ -125,6 +125,11 @@ public final class RegistryStorage {
         return blobs.size(repository, digest);
     }
 
+    /** Whether blob {@code digest} is stored, in any repository. */
+    public boolean hasBlob(Digest digest) {
+        return blobs.globalSize(digest) >= 0;
+    }
+
     /** Opens a blob of {@code repository} for reading; the caller closes it. */
     public BlobContent openBlob(RepositoryName repository, Digest digest) {
         return blobs.open(repository, digest);

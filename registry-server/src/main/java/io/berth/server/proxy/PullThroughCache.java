@@ -172,7 +172,7 @@ public final class PullThroughCache implements AutoCloseable {
      * it), or as the upstream says without fetching it; BLOB_UNKNOWN when neither has it.
      */
     public long blobSize(RepositoryName repository, Digest digest) {
-        long size = linked(repository, digest);
+        long size = linkedHere(repository, digest);
         if (size >= 0) {
             return size;
         }
@@ -181,7 +181,8 @@ public final class PullThroughCache implements AutoCloseable {
             if (upstreamSize < 0) {
                 throw new StorageException(Problem.BLOB_UNKNOWN, "blob unknown upstream: " + digest);
             }
-            return upstreamSize;
+            // Stored for another repository, and the upstream has it here too: linked now, not fetched again.
+            return storage.hasBlob(digest) ? storage.mountBlob(repository, null, digest) : upstreamSize;
         } catch (IOException e) {
             throw unavailable("blob " + digest, e);
         }
@@ -284,7 +285,11 @@ public final class PullThroughCache implements AutoCloseable {
         }
     }
 
-    /** The blob's size when stored and linked into {@code repository} (linking a blob another repository fetched), else -1. */
+    /**
+     * The blob's size when stored and linked into {@code repository}, else -1. A blob stored for another repository is
+     * linked here only once the upstream says this repository has it too (a HEAD, not a second download): a name the
+     * upstream does not have never gets content.
+     */
     private long linked(RepositoryName repository, Digest digest) {
         try {
             return storage.blobSize(repository, digest);
@@ -293,7 +298,31 @@ public final class PullThroughCache implements AutoCloseable {
                 throw e;
             }
         }
+        if (!storage.hasBlob(digest)) {
+            return -1;
+        }
+        long upstreamSize;
+        try {
+            upstreamSize = upstream.blobLength(upstreamName(repository), digest);
+        } catch (IOException e) {
+            throw unavailable("blob " + digest, e);
+        }
+        if (upstreamSize < 0) {
+            throw new StorageException(Problem.BLOB_UNKNOWN, "blob unknown upstream: " + repository + "@" + digest);
+        }
         return storage.mountBlob(repository, null, digest);
+    }
+
+    /** Like {@link #linked}, without linking anything: stored and linked, else -1. */
+    private long linkedHere(RepositoryName repository, Digest digest) {
+        try {
+            return storage.blobSize(repository, digest);
+        } catch (StorageException e) {
+            if (e.problem() != Problem.BLOB_UNKNOWN && e.problem() != Problem.NAME_UNKNOWN) {
+                throw e;
+            }
+            return -1;
+        }
     }
 
     private Upstream.Blob open(RepositoryName repository, Digest digest) {

@@ -67,6 +67,16 @@ class PullThroughCacheHttpTest {
             assertThat(cache.berth.storageDirectory().resolve("docker/registry/v2/repositories/library/nginx/_layers/"
                     + layer.replace(':', '/') + "/link")).hasContent(layer);
 
+            HttpFixture.assertError(cache.get("/v2/library/elsewhere/blobs/" + layer), 404, "BLOB_UNKNOWN");
+            assertThat(cache.head("/v2/library/elsewhere/blobs/" + layer).statusCode()).isEqualTo(404);
+            assertThat(cache.berth.storageDirectory().resolve("docker/registry/v2/repositories/library/elsewhere"))
+                    .as("a name the upstream does not have gets no content from the cache").doesNotExist();
+            upstream.pushImage("library/copy", "one", "1.27");
+            assertThat(cache.head("/v2/library/copy/blobs/" + layer).statusCode()).isEqualTo(200);
+            assertThat(RegistryClient.sha256(cache.get("/v2/library/copy/blobs/" + layer).body())).isEqualTo(layer);
+            assertThat(upstream.berth.meters().get("berth.http.requests").tag("route", "blob").tag("method", "GET").timer().count())
+                    .as("a blob the cache holds is linked into another repository the upstream has it in, not fetched again").isEqualTo(1);
+
             upstream.pushImage("library/nginx", "two", "1.28");
             upstream.pushImage("library/nginx", "three", "1.26");
             assertThat(HttpFixture.json(cache.get("/v2/library/nginx/tags/list").body()).path("tags").toString())
