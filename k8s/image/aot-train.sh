@@ -46,7 +46,7 @@ python3 - "$work/image" "$root" <<'EOF'
 import json, os, shutil, subprocess, sys
 image, root = sys.argv[1], sys.argv[2]
 for layer in json.load(open(os.path.join(image, "manifest.json")))[0]["Layers"]:
-    names = subprocess.run(["tar", "-tf", os.path.join(image, layer)], check=True, capture_output=True, text=True).stdout.split("\n")
+    names = subprocess.run(["tar", "--warning=no-unknown-keyword", "-tf", os.path.join(image, layer)], check=True, capture_output=True, text=True).stdout.split("\n")
     for name in names:
         base = os.path.basename(name.rstrip("/"))
         if base == ".wh..wh..opq":
@@ -60,7 +60,7 @@ for layer in json.load(open(os.path.join(image, "manifest.json")))[0]["Layers"]:
                 shutil.rmtree(p)
             elif os.path.lexists(p):
                 os.remove(p)
-    subprocess.run(["tar", "-xf", os.path.join(image, layer), "-C", root, "--exclude=*/.wh.*", "--exclude=.wh.*"], check=True)
+    subprocess.run(["tar", "--warning=no-unknown-keyword", "-xf", os.path.join(image, layer), "-C", root, "--exclude=*/.wh.*", "--exclude=.wh.*"], check=True)
 EOF
 java="$root/opt/java/openjdk/bin/java"
 [[ -x "$java" ]] || { log "no JVM at /opt/java/openjdk in $base: no start-up cache"; exit 0; }
