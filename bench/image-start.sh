@@ -12,7 +12,8 @@
 # passed before the JVM's process started (for the image: the container's set-up; to the kernel's 10 ms tick). For the image the start command
 # is `docker start` of a container created beforehand: creating it copies the image's files (vfs storage driver),
 # which is the node's image store's work, not the start's. The image's time includes the docker CLI, dockerd,
-# containerd and runc; its CPU time is the JVM's alone.
+# containerd and runc; its CPU time is the JVM's alone. bin/berth's JVM runs in a CPU cgroup of its own (see below),
+# as the container's does.
 #
 # It builds Berth's jar and the image tarball when they are missing or stale (mvn), starts dockerd under
 # BENCH_WORK, and removes everything it started on exit. Output: bench/results/<UTC date>-image[-smoke]/
@@ -69,6 +70,7 @@ cleanup() {
     umount "$DOCKER_DIR/exec/netns/default" 2>/dev/null || true
     rm -rf "$DOCKER_DIR"
   fi
+  [[ -n "${CGROUP:-}" ]] && rmdir "$CGROUP" 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
@@ -161,13 +163,27 @@ ready_ms() { # ready_ms PORT T0
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["ms"])'
 }
 
+# bin/berth's JVM runs in a CPU cgroup of its own, beside the one dockerd makes for the container (BENCH_CGROUP=0:
+# in the shell's). Otherwise, under load from other processes, the scheduler weighs each of bin/berth's threads
+# against each other runnable thread, and all the container's threads together as one: that, not the image,
+# decides the wall time.
+CGROUP=""
+if [[ "${BENCH_CGROUP:-1}" != 0 ]]; then
+  if [[ -d /sys/fs/cgroup/cpu && -w /sys/fs/cgroup/cpu ]]; then CGROUP=/sys/fs/cgroup/cpu/berth-w7      # v1
+  elif [[ -f /sys/fs/cgroup/cgroup.controllers && -w /sys/fs/cgroup ]]; then CGROUP=/sys/fs/cgroup/berth-w7  # v2
+  fi
+  [[ -n "$CGROUP" ]] && { mkdir -p "$CGROUP" 2>/dev/null || CGROUP=""; }
+fi
+log "bin/berth runs in the CPU cgroup ${CGROUP:-of this shell}"
+
 run_berth() {
   local round=$1 t0 up0 ms
   rm -rf "$WORK/data/berth"/*
   t0=$(date +%s%N)
   read -r up0 _ </proc/uptime
-  # shellcheck disable=SC2086
-  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED $BERTH_JAVA_OPTS ${BERTH_AOT_OPTS[@]+"${BERTH_AOT_OPTS[@]}"} \
+  # shellcheck disable=SC2016,SC2086
+  sh -c '[ -z "$1" ] || echo $$ >"$1/cgroup.procs"; shift; exec "$@"' sh "$CGROUP" \
+    "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED $BERTH_JAVA_OPTS ${BERTH_AOT_OPTS[@]+"${BERTH_AOT_OPTS[@]}"} \
     -jar "$WORK/berth/berth-server.jar" serve "$WORK/conf/berth.yml" >"$OUT/logs/berth-r$round.log" 2>&1 &
   PID[berth]=$!
   ms=$(ready_ms "$PORT_BERTH" "$t0") || { tail -20 "$OUT/logs/berth-r$round.log" >&2; exit 1; }
