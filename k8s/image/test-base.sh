@@ -36,12 +36,13 @@ chmod 1777 "$root/tmp"
   # awk reads to the end: an early exit would kill ldconfig with SIGPIPE, which pipefail turns into failure.
   ldconfig -p | awk '/libgcc_s.so.1 .*x86-64/ && !found {print $NF; found=1}'
 } | sort -u | while read -r lib; do
-  [[ -e $lib ]] || continue
+  # (ldd names the runtime's own libraries by their path in $root: they are there already)
+  [[ -e $lib && $lib != "$root"/* ]] || continue
   mkdir -p "$root$(dirname "$lib")"
   cp -L "$lib" "$root$lib"
 done
 cp /bin/busybox "$root/bin/busybox"
-for applet in sh ls cat env id wget; do ln -s busybox "$root/bin/$applet"; done
+for applet in sh ls cat env id wget grep tr; do ln -s busybox "$root/bin/$applet"; done
 printf 'root:x:0:0:root:/root:/bin/sh\nberth:x:65532:0:berth:/var/lib/registry:/bin/false\n' >"$root/etc/passwd"
 printf 'root:x:0:\nberth:x:65532:\n' >"$root/etc/group"
 

@@ -70,6 +70,11 @@ public final class DockerDaemon implements AutoCloseable {
         return docker;
     }
 
+    /** The daemon's socket as a {@code DOCKER_HOST} value ({@code unix:///…/docker.sock}), for Docker API clients. */
+    public String host() {
+        return host;
+    }
+
     /** Runs {@code docker -H <socket> args…} to completion, whatever its exit code. */
     public Proc.Result run(Duration timeout, String... args) {
         return run(Map.of(), timeout, args);
