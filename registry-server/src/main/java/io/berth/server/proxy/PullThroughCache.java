@@ -210,79 +210,59 @@ public final class PullThroughCache implements AutoCloseable {
      * fetching it and streams it to the receiver that {@code open} makes for the length the upstream announced.
      */
     public boolean streamOrStore(RepositoryName repository, Digest digest, java.util.function.LongFunction<Receiver> open) {
-        while (linked(repository, digest) < 0) {
-            CompletableFuture<Void> mine = new CompletableFuture<>();
-            CompletableFuture<Void> running = fetching.putIfAbsent(digest, mine);
-            if (running != null) {
-                await(running);
-                continue;
-            }
-            Upstream.Blob blob;
-            try {
-                blobFetches.incrementAndGet();
-                blob = open(repository, digest);
-            } catch (RuntimeException e) {
-                fetching.remove(digest, mine);
-                mine.completeExceptionally(e);
-                throw e;
-            }
-            if (blob.length() < 0) {
-                try {
-                    copy(repository, digest, blob, null);
-                    mine.complete(null);
-                } catch (RuntimeException e) {
-                    mine.completeExceptionally(e);
-                    throw e;
-                } finally {
-                    fetching.remove(digest, mine);
-                }
-                continue;
-            }
-            Receiver receiver = open.apply(blob.length());
-            Thread.ofPlatform().daemon().name("berth-proxy-fetch").start(() -> {
-                try {
-                    copy(repository, digest, blob, receiver);
-                    mine.complete(null);
-                } catch (RuntimeException e) {
-                    receiver.fail(e);
-                    mine.completeExceptionally(e);
-                } finally {
-                    fetching.remove(digest, mine);
-                }
-            });
-            return true;
-        }
-        return false;
-    }
-
-    private static void await(CompletableFuture<Void> running) {
-        try {
-            running.join(); // then loop: linked by the fetch, or by a mount of what it stored
-        } catch (CompletionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : e;
-        }
+        return fetch(repository, digest, open);
     }
 
     /** Makes sure blob {@code digest} is stored and linked into {@code repository}, fetching it (once) if needed. */
     public void ensureBlob(RepositoryName repository, Digest digest) {
+        fetch(repository, digest, null);
+    }
+
+    /** {@link #streamOrStore}; without {@code open}, nothing is streamed and the fetch is done before returning. */
+    private boolean fetch(RepositoryName repository, Digest digest, java.util.function.@Nullable LongFunction<Receiver> open) {
         while (linked(repository, digest) < 0) {
             CompletableFuture<Void> mine = new CompletableFuture<>();
             CompletableFuture<Void> running = fetching.putIfAbsent(digest, mine);
             if (running != null) {
-                await(running);
+                try {
+                    running.join(); // then loop: linked by the fetch, or by a mount of what it stored
+                } catch (CompletionException e) {
+                    throw e.getCause() instanceof RuntimeException r ? r : e;
+                }
                 continue;
             }
+            Receiver receiver = null;
             try {
                 blobFetches.incrementAndGet();
-                copy(repository, digest, open(repository, digest), null);
+                Upstream.Blob blob = open(repository, digest);
+                if (open != null && blob.length() >= 0) {
+                    Receiver streaming = open.apply(blob.length());
+                    receiver = streaming;
+                    Thread.ofPlatform().daemon().name("berth-proxy-fetch").start(() -> {
+                        try {
+                            copy(repository, digest, blob, streaming);
+                            mine.complete(null);
+                        } catch (RuntimeException e) {
+                            streaming.fail(e);
+                            mine.completeExceptionally(e);
+                        } finally {
+                            fetching.remove(digest, mine);
+                        }
+                    });
+                    return true;
+                }
+                copy(repository, digest, blob, null);
                 mine.complete(null);
             } catch (RuntimeException e) {
                 mine.completeExceptionally(e);
                 throw e;
             } finally {
-                fetching.remove(digest, mine);
+                if (receiver == null) {
+                    fetching.remove(digest, mine);
+                }
             }
         }
+        return false;
     }
 
     /**
