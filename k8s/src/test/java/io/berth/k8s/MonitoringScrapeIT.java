@@ -7,8 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.berth.conformance.Daemon;
 import io.berth.conformance.Proc;
 import io.berth.testing.PodReviews;
+import io.berth.testing.TestPki;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -17,9 +17,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -27,8 +24,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -60,7 +55,7 @@ class MonitoringScrapeIT {
     static void start() throws Exception {
         setup = RenderedBerth.prepare(work);
         berth = startBerth(setup);
-        client = HttpClient.newBuilder().sslContext(trusting(setup.secrets().resolve("ca.crt"))).connectTimeout(Duration.ofSeconds(5)).build();
+        client = HttpClient.newBuilder().sslContext(TestPki.trusting(setup.secrets().resolve("ca.crt"))).connectTimeout(Duration.ofSeconds(5)).build();
         String metricsPath = MonitoringKit.yamlText(Files.readString(setup.config())).path("http").path("debug").path("prometheus").path("path").asText();
         prometheus = Prometheus.start(work.resolve("prometheus"), "127.0.0.1:" + setup.debugPort(), metricsPath, List.of(MonitoringKit.RULES));
         // A first scrape before any traffic, so that counters have a sample to grow from.
@@ -294,16 +289,4 @@ class MonitoringScrapeIT {
         return Proc.run(command, ci(), Duration.ofMinutes(2), null);
     }
 
-    private static SSLContext trusting(Path ca) throws IOException, GeneralSecurityException {
-        KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-        trust.load(null, null);
-        try (InputStream in = Files.newInputStream(ca)) {
-            trust.setCertificateEntry("ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
-        }
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        SSLContext ssl = SSLContext.getInstance("TLS");
-        ssl.init(null, tmf.getTrustManagers(), null);
-        return ssl;
-    }
 }

@@ -8,24 +8,19 @@ import io.berth.conformance.Daemon;
 import io.berth.conformance.Proc;
 import io.berth.server.config.ConfigLoader;
 import io.berth.server.http.StandaloneAdmission;
+import io.berth.testing.TestPki;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -59,7 +54,7 @@ class SignedImagesIT {
     @BeforeAll
     static void start() throws Exception {
         berth = RenderedBerth.start(work);
-        client = HttpClient.newBuilder().sslContext(trusting(berth.secrets().resolve("ca.crt"))).connectTimeout(Duration.ofSeconds(5)).build();
+        client = HttpClient.newBuilder().sslContext(TestPki.trusting(berth.secrets().resolve("ca.crt"))).connectTimeout(Duration.ofSeconds(5)).build();
         crane("auth", "login", berth.host(), "-u", "ci", "-p", berth.password("ci")).requireSuccess();
         v3Signed = push("team/app:v3");
         v2Signed = push("team/app:v2");
@@ -213,16 +208,4 @@ class SignedImagesIT {
         }
     }
 
-    private static SSLContext trusting(Path ca) throws IOException, GeneralSecurityException {
-        KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-        trust.load(null, null);
-        try (InputStream in = Files.newInputStream(ca)) {
-            trust.setCertificateEntry("ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
-        }
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        SSLContext ssl = SSLContext.getInstance("TLS");
-        ssl.init(null, tmf.getTrustManagers(), null);
-        return ssl;
-    }
 }

@@ -270,6 +270,17 @@ public final class TestPki {
         return context(null, trusted);
     }
 
+    /** A TLS client context that trusts the first certificate of a PEM file (a CA written by {@link Ca#writeCertificate}). */
+    public static SSLContext trusting(Path pem) {
+        try (java.io.InputStream in = Files.newInputStream(pem)) {
+            return trusting((X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalArgumentException("no certificate in " + pem, e);
+        }
+    }
+
     private static SSLContext context(@org.jspecify.annotations.Nullable Identity client, X509Certificate trusted) {
         try {
             KeyStore trust = KeyStore.getInstance("PKCS12");
