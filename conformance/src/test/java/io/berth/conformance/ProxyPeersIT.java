@@ -212,6 +212,120 @@ class ProxyPeersIT {
         }
     }
 
+    /**
+     * docker 20.10 asks for a manifest with one Accept header per media type, in no fixed order (a Go map's). The
+     * proxy must pass them all on: given only a schema 1 type, registry:2 answers with a schema 1 conversion signed
+     * afresh, whose bytes match no digest, and the pull fails with 503 (as {@code docker pull} through the mirror did
+     * whenever Go's order put a schema 1 type first).
+     */
+    @Test
+    void aManifestRequestWithSeveralAcceptHeadersIsAnsweredWithTheImagesOwnManifest(@TempDir Path work) throws IOException {
+        try (Registry2 upstream = Registry2.serve(work.resolve("upstream-data"), work.resolve("upstream-config"));
+                Berth berth = proxyOf(upstream.baseUri().toString(), work);
+                RegistryClient client = RegistryClient.builder(berth.baseUri()).build()) {
+            String digest = seed(PeerCli.of("CRANE", work.resolve("crane")), work, upstream.hostAndPort() + "/library/busybox:latest", "--insecure");
+            String[] dockerAccepts = {"Accept", "application/vnd.docker.distribution.manifest.v1+prettyjws",
+                    "Accept", "application/json",
+                    "Accept", RegistryHttp.DOCKER_MANIFEST,
+                    "Accept", RegistryHttp.OCI_MANIFEST};
+            for (String method : List.of("HEAD", "GET")) {
+                var r = client.send(method, "/v2/library/busybox/manifests/latest", null, dockerAccepts);
+                assertThat(r.statusCode()).as("%s with docker's Accept headers: %s", method, RegistryClient.text(r)).isEqualTo(200);
+                assertThat(r.headers().firstValue("Docker-Content-Digest")).as(method).hasValue(digest);
+            }
+        }
+    }
+
+    /**
+     * A volume registry:2's own proxy filled is Berth's cache as it is: with the upstream gone, Berth serves the tag
+     * and the digest registry:2 cached. registry:2 stores a blob in the background while it serves it, so the test
+     * waits for registry:2's links before it stops it.
+     */
+    @Test
+    void berthServesTheVolumeOfRegistry2sProxyWithTheUpstreamDown(@TempDir Path work) throws IOException {
+        Path volume = work.resolve("cache-data");
+        String digest;
+        String upstreamUrl;
+        try (Registry2 upstream = Registry2.serve(work.resolve("upstream-data"), work.resolve("upstream-config"))) {
+            upstreamUrl = upstream.baseUri().toString();
+            PeerCli crane = PeerCli.of("CRANE", work.resolve("crane"));
+            digest = seed(crane, work, upstream.hostAndPort() + "/library/app:1", "--insecure");
+            String hostAndPort = "127.0.0.1:" + Registry2.freePort();
+            Path config = Files.writeString(work.resolve("registry2-proxy.yml"), """
+                    version: 0.1
+                    log:
+                      level: warn
+                    storage:
+                      filesystem:
+                        rootdirectory: %s
+                    http:
+                      addr: %s
+                    proxy:
+                      remoteurl: %s
+                    """.formatted(volume, hostAndPort, upstreamUrl));
+            try (Registry2 registry2Proxy = Registry2.serveConfig(config, hostAndPort)) {
+                crane.ok("validate", "--insecure", "--remote", hostAndPort + "/library/app:1");
+                byte[] manifest = crane.bytes("manifest", "--insecure", hostAndPort + "/library/app@" + digest);
+                awaitLinks(volume.resolve("docker/registry/v2/repositories/library/app/_layers"), blobsOf(RegistryHttp.json(manifest)));
+            }
+        }
+        try (Berth berth = proxyOf(upstreamUrl, work)) {
+            assertThat(berth.storageDirectory()).isEqualTo(volume);
+            PeerCli crane = PeerCli.of("CRANE", work.resolve("crane-berth"));
+            String ref = berth.hostAndPort() + "/library/app";
+            assertThat(crane.text("digest", "--insecure", ref + ":1").strip()).as("registry:2's cached tag, upstream down").isEqualTo(digest);
+            crane.ok("validate", "--insecure", "--remote", ref + ":1");
+            crane.ok("validate", "--insecure", "--remote", ref + "@" + digest);
+        }
+    }
+
+    /**
+     * And the other way: the volume Berth's proxy filled is served by registry:2's proxy. registry:2 will not start
+     * with its upstream down (it pings it at start and panics), so its upstream is a new, empty registry:2: the
+     * image can only come from the volume.
+     */
+    @Test
+    void registry2sProxyServesTheVolumeOfBerthsProxyWhenItsUpstreamHasNothing(@TempDir Path work) throws IOException {
+        String digest;
+        try (Registry2 upstream = Registry2.serve(work.resolve("upstream-data"), work.resolve("upstream-config"));
+                Berth berth = proxyOf(upstream.baseUri().toString(), work)) {
+            PeerCli crane = PeerCli.of("CRANE", work.resolve("crane"));
+            digest = seed(crane, work, upstream.hostAndPort() + "/library/app:1", "--insecure");
+            crane.ok("validate", "--insecure", "--remote", berth.hostAndPort() + "/library/app:1");
+        }
+        String hostAndPort = "127.0.0.1:" + Registry2.freePort();
+        try (Registry2 empty = Registry2.serve(work.resolve("empty-data"), work.resolve("empty-config"))) {
+            Path config = Files.writeString(work.resolve("registry2-proxy.yml"), """
+                    version: 0.1
+                    log:
+                      level: warn
+                    storage:
+                      filesystem:
+                        rootdirectory: %s
+                    http:
+                      addr: %s
+                    proxy:
+                      remoteurl: %s
+                    """.formatted(work.resolve("cache-data"), hostAndPort, empty.baseUri()));
+            try (Registry2 registry2Proxy = Registry2.serveConfig(config, hostAndPort)) {
+                PeerCli crane = PeerCli.of("CRANE", work.resolve("crane-registry2"));
+                String ref = hostAndPort + "/library/app";
+                assertThat(crane.text("digest", "--insecure", ref + ":1").strip()).as("Berth's cached tag, from the volume").isEqualTo(digest);
+                crane.ok("validate", "--insecure", "--remote", ref + ":1");
+                crane.ok("validate", "--insecure", "--remote", ref + "@" + digest);
+            }
+        }
+    }
+
+    /** Waits (a minute at most) until each of {@code blobs} is linked under {@code layers}, as registry:2 links them once stored. */
+    private static void awaitLinks(Path layers, List<String> blobs) {
+        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+        while (!blobs.stream().allMatch(b -> Files.isRegularFile(layers.resolve(b.replace(':', '/')).resolve("link")))) {
+            assertThat(System.nanoTime()).as("registry:2 stored the blobs %s under %s", blobs, layers).isLessThan(deadline);
+            Daemon.sleep(Duration.ofMillis(50));
+        }
+    }
+
     /** Berth in this JVM, a registry:2 config.yml with {@code proxy.remoteurl} {@code remote}, storage under {@code work}. */
     private static Berth proxyOf(String remote, Path work) throws IOException {
         Path config = Files.writeString(work.resolve("proxy.yml"), """
