@@ -143,7 +143,7 @@ class ProxyPeersIT {
     }
 
     /**
-     * docker's {@code registry-mirrors}: dockerd started with {@code --registry-mirror} naming Berth, which proxies a
+     * docker's {@code registry-mirrors}: dockerd started with a daemon.json whose mirror is Berth, which proxies a
      * registry:2 holding {@code library/busybox:latest}; {@code docker pull busybox} (Docker Hub, unreachable here)
      * is answered by the mirror.
      */
@@ -152,7 +152,11 @@ class ProxyPeersIT {
         DockerDaemon docker = null;
         try (Registry2 upstream = Registry2.serve(work.resolve("upstream-data"), work.resolve("upstream-config"));
                 Berth berth = proxyOf(upstream.baseUri().toString(), work)) {
-            docker = DockerDaemon.start(work, TIMEOUT, List.of("--registry-mirror", "http://" + berth.hostAndPort()));
+            Path daemonJson = Files.writeString(work.resolve("daemon.json"), """
+                    {"registry-mirrors": ["http://%s"]}
+                    """.formatted(berth.hostAndPort()));
+            docker = DockerDaemon.start(work, TIMEOUT, List.of("--config-file", daemonJson.toString()));
+            assertThat(docker.ok("info", "--format", "{{json .RegistryConfig.Mirrors}}")).contains("http://" + berth.hostAndPort());
             String pushedRef = upstream.hostAndPort() + "/library/busybox:latest";
             docker.ok("import", TestImages.busyboxRootfs(Files.createDirectories(work.resolve("busybox"))).toString(), pushedRef);
             Matcher pushed = PUSHED.matcher(docker.ok("push", pushedRef));
