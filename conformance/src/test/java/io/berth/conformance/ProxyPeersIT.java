@@ -139,6 +139,15 @@ class ProxyPeersIT {
             assertThat(crane.text("ls", "--insecure", ref).lines().toList()).as("tags the proxy lists").contains("v3");
             assertThat(berth.storageDirectory().resolve("docker/registry/v2/repositories/team/tool/_manifests/tags/v3/current/link"))
                     .hasContent(digest);
+
+            String up = upstream.hostAndPort() + "/team/tool";
+            String child = CraneSeed.digestOf(crane.text("mutate", "--insecure", "--set-platform", "linux/amd64", "-t", up + ":amd64", up + ":v3"));
+            String index = CraneSeed.digestOf(crane.text("index", "append", "--insecure", "-m", up + "@" + child, "-t", up + ":multi"));
+            byte[] served = crane.bytes("manifest", "--insecure", ref + ":multi");
+            assertThat(RegistryClient.sha256(served)).as("the index through the proxy").isEqualTo(index);
+            assertThat(RegistryHttp.json(served).path("manifests").get(0).path("digest").asText()).isEqualTo(child);
+            assertThat(crane.text("digest", "--insecure", "--platform", "linux/amd64", ref + ":multi").strip()).isEqualTo(child);
+            crane.ok("validate", "--insecure", "--platform", "linux/amd64", "--remote", ref + ":multi");
         }
     }
 
