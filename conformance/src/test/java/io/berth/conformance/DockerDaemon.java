@@ -45,6 +45,11 @@ public final class DockerDaemon implements AutoCloseable {
 
     /** {@link #start(Path)}, with {@code commandTimeout} as the time {@link #ok} gives each docker command. */
     public static DockerDaemon start(Path work, Duration commandTimeout) {
+        return start(work, commandTimeout, List.of());
+    }
+
+    /** {@link #start(Path, Duration)}, with {@code extraArgs} added to dockerd's command line (e.g. {@code --registry-mirror}). */
+    public static DockerDaemon start(Path work, Duration commandTimeout, List<String> extraArgs) {
         Path dir = Daemon.shortDirectory("bdk");
         DockerDaemon docker;
         try {
@@ -54,12 +59,13 @@ public final class DockerDaemon implements AutoCloseable {
             throw new UncheckedIOException(e);
         }
         Path pidFile = dir.resolve("docker.pid");
-        List<String> command = List.of(Peers.tool("DOCKERD"),
+        List<String> command = new ArrayList<>(List.of(Peers.tool("DOCKERD"),
                 "--storage-driver=vfs", "--iptables=false", "--ip6tables=false", "--bridge=none",
                 "--data-root", work.resolve("docker-data").toString(),
                 "--exec-root", dir.resolve("exec").toString(),
                 "-H", docker.host,
-                "--pidfile", pidFile.toString());
+                "--pidfile", pidFile.toString()));
+        command.addAll(extraArgs);
         try {
             docker.daemon = Daemon.start(command, Map.of(), pidFile, Duration.ofMinutes(1),
                     () -> Files.exists(dir.resolve("docker.sock")) && docker.run(Duration.ofSeconds(20), "info").exitCode() == 0);

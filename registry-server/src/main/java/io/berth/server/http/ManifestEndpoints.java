@@ -54,7 +54,7 @@ final class ManifestEndpoints {
         var proxy = registry.proxyFor(ex.route().repository());
         StoredManifest m = proxy == null ? registry.storage().getManifest(ex.route().repository(), reference)
                 : RegistryContext.fromUpstream(() -> proxy.manifest(ex.route().repository(), reference,
-                        java.util.Objects.requireNonNullElse(ex.header(HttpHeaderNames.ACCEPT), io.berth.server.proxy.Upstream.ANY_MANIFEST)));
+                        ex.request().headers().contains(HttpHeaderNames.ACCEPT) ? String.join(", ", ex.request().headers().getAll(HttpHeaderNames.ACCEPT)) : io.berth.server.proxy.Upstream.ANY_MANIFEST));
         String etag = "\"" + m.digest() + "\"";
         if (etag.equals(ex.header(HttpHeaderNames.IF_NONE_MATCH))) {
             FullHttpResponse r = Responses.empty(HttpResponseStatus.NOT_MODIFIED);
