@@ -12,7 +12,9 @@
 # Then, for each proxy in turn (the order alternates between rounds):
 #   cold: pull the image through the empty cache: GET the manifest by tag, then the config and the layer
 #         (curl, bodies to /dev/null), timed from the first request to the last byte;
-#   warm: once the layer is complete in the cache, the same pull three more times, now from the cache.
+#   warm: once the layer is complete in both caches, the same pull three more times through each, taking turns
+#         (A B A B A B); then the layer alone three more times each with bench/run.sh's Go client (W2's), a
+#         cross-check of curl.
 # Before that, right after its start, each proxy pulls a small other image (64 MiB layer), untimed: a proxy that has
 # been running a while has fetched other images (and the JVM has compiled its paths).
 # Every pull checks each blob's size; round 1 (and --smoke) also checks the layer's SHA-256 as each cache serves it,
@@ -101,6 +103,16 @@ BERTH_JAVA_OPTS="${BENCH_BERTH_JAVA_OPTS:--XX:+UseSerialGC -XX:MaxRAMPercentage=
 . "$ROOT/scripts/berth-aot.sh"
 # shellcheck disable=SC2086
 berth_aot_prepare "$WORK/berth/berth-server.jar" --enable-native-access=ALL-UNNAMED $BERTH_JAVA_OPTS
+
+# W2's client (bench/client), for a cross-check of the warm layer GET; skipped without Go.
+CLIENT=""
+if command -v go >/dev/null; then
+  mkdir -p "$WORK/bin"
+  if (cd "$BENCH/client" && GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go build -trimpath -o "$WORK/bin/benchclient" .); then
+    CLIENT="$WORK/bin/benchclient"
+  fi
+fi
+[[ -n "$CLIENT" ]] || log "no Go toolchain: the cross-check with bench/client is skipped"
 
 if [[ ! -f "$LAYER_FILE" || $(stat -c %s "$LAYER_FILE") != "$LAYER_SIZE" ]]; then
   log "generating the layer: $((LAYER_SIZE / MiB)) MiB of random bytes into $LAYER_FILE"
@@ -280,10 +292,28 @@ for ((round = 1; round <= ROUNDS; round++)); do
     before=$(upstream_layer_gets)
     pull "$s" "$round" cold
     cached "$s" "$round"
-    after_cold=$(upstream_layer_gets)
-    for ((i = 1; i <= WARM_PULLS; i++)); do pull "$s" "$round" "warm$i"; done
-    record "$round" "$s" cold upstream_layer_gets $((after_cold - before))
-    record "$round" "$s" warm upstream_layer_gets $(($(upstream_layer_gets) - after_cold))
+    record "$round" "$s" cold upstream_layer_gets $(($(upstream_layer_gets) - before))
+  done
+  # Warm pulls take turns (A B A B ...), so that load from outside hits both alike.
+  declare -A WARM_GETS=([registry2]=0 [berth]=0)
+  for ((i = 1; i <= WARM_PULLS; i++)); do
+    for s in "${ORDER[@]}"; do
+      before=$(upstream_layer_gets)
+      pull "$s" "$round" "warm$i"
+      WARM_GETS[$s]=$((WARM_GETS[$s] + $(upstream_layer_gets) - before))
+    done
+  done
+  # The cross-check: the layer alone with W2's client (bench/client, Go), also taking turns.
+  if [[ -n "$CLIENT" ]]; then
+    for ((i = 1; i <= WARM_PULLS; i++)); do
+      for s in "${ORDER[@]}"; do
+        out=$("$CLIENT" pull -url "$(url "$s")" -repo "$REPO" -digest "$LAYER_DIGEST")
+        record "$round" "$s" "warm$i" go_layer_mib_per_s "$(python3 -c 'import json,sys; print(round(json.loads(sys.argv[1])["mib_per_s"], 1))' "$out")"
+      done
+    done
+  fi
+  for s in "${ORDER[@]}"; do
+    record "$round" "$s" warm upstream_layer_gets "${WARM_GETS[$s]}"
     if ((round == 1)); then verify "$s"; fi
   done
   for s in "${ORDER[@]}"; do stop "$s"; rm -rf "${WORK:?}/data/$s"; done
@@ -321,6 +351,9 @@ for kind, target in (("cold", 1.0), ("warm", 1.2)):
     if kind == "cold":
         a5, b5 = med("registry2", kind, "cached_s"), med("berth", kind, "cached_s")
         print(f"| cold | the layer complete in the cache, s after the pull began (polled every 10 ms) | {a5:.3f} | {b5:.3f} | {a5 / b5:.2f}× |  |  |")
+    if kind == "warm" and v[("berth", "warm", "go_layer_mib_per_s")]:
+        a6, b6 = med("registry2", kind, "go_layer_mib_per_s"), med("berth", kind, "go_layer_mib_per_s")
+        print(f"| warm | layer GET alone with W2's Go client, MiB/s (cross-check) | {a6:.0f} | {b6:.0f} | {b6 / a6:.2f}× | ≥ 1.2× | {'yes' if b6 / a6 >= 1.2 else '**no**'} |")
     a4, b4 = med("registry2", kind, "upstream_layer_gets"), med("berth", kind, "upstream_layer_gets")
     print(f"| {kind} | the upstream's layer GETs per {'pull' if kind == 'cold' else 'round'} | {a4:g} | {b4:g} |  |  |  |")
 loads = v[("machine", "start", "loadavg1")] + v[("machine", "end", "loadavg1")]
