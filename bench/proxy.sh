@@ -24,7 +24,7 @@
 # Output: bench/results/<UTC date>-proxy[-smoke]/{raw.tsv,table.md,env.md,logs/}, the table on stdout.
 # Ratios are registry:2's time / Berth's time (the same as Berth's MiB/s / registry:2's): above 1, Berth is faster.
 # Environment: BERTH_TOOLS (default /var/cache/berth-tools), BENCH_WORK (scratch, default /var/tmp/berth-proxy-bench;
-# everything but the generated layer is wiped at the start), BENCH_BERTH_JAVA_OPTS (default: bin/berth's).
+# everything but the generated layers is wiped at the start), BENCH_BERTH_JAVA_OPTS (default: bin/berth's).
 # Shares with bench/run.sh: bench/lib.sh (stop_pid, ensure_berth_jar), scripts/berth-aot.sh, the private copy of
 # the jar and the JVM options. Only one run at a time (fixed ports 15301-15303).
 set -euo pipefail
@@ -86,10 +86,10 @@ RAW="$OUT/raw.tsv"
 printf 'round\tserver\tpull\tmetric\tvalue\n' >"$RAW"
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RAW"; }
 
-# The work dir is wiped but for the generated layer, which is kept (as layer-<bytes>.bin) for later runs.
+# The work dir is wiped but for the generated layers, kept (as layer-<bytes>.bin) for later runs of either size.
 LAYER_FILE="$WORK/layer-$LAYER_SIZE.bin"
 mkdir -p "$WORK"
-find "$WORK" -mindepth 1 -maxdepth 1 ! -name "layer-$LAYER_SIZE.bin" -exec rm -rf {} +
+find "$WORK" -mindepth 1 -maxdepth 1 ! -name 'layer-*.bin' -exec rm -rf {} +
 mkdir -p "$WORK"/{berth,conf,data}
 log "work dir $WORK, results $OUT"
 
