@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Pull-through cache (issue 9): Berth's `proxy` beside registry:2's, both in front of the same local upstream.
 #
-#   bench/proxy.sh               # 5 rounds, one image with a 1 GiB layer of random bytes (about 3 minutes here)
+#   bench/proxy.sh               # 5 rounds, one image with a 1 GiB layer of random bytes (about 4 minutes here)
 #   bench/proxy.sh --rounds 3    # fewer rounds
 #   bench/proxy.sh --smoke       # a 10 MiB layer, one round, seconds; for bin/test (no timing assertions)
 #
@@ -18,7 +18,7 @@
 # Before that, right after its start, each proxy pulls a small other image (64 MiB layer), untimed: a proxy that has
 # been running a while has fetched other images (and the JVM has compiled its paths).
 # Every pull checks each blob's size; round 1 (and --smoke) also checks the layer's SHA-256 as each cache serves it,
-# and counts the upstream's layer GETs (from its access log): one per proxy for the cold pull, none for warm ones.
+# and the upstream's layer GETs are counted from its access log (registry:2's proxy makes two per cold pull).
 # Both proxies are stopped and their caches removed at the end of each round.
 #
 # Output: bench/results/<UTC date>-proxy[-smoke]/{raw.tsv,table.md,env.md,logs/}, the table on stdout.
@@ -43,7 +43,7 @@ while (($#)); do
     --rounds) ROUNDS="${2:?--rounds N}"; shift ;;
     --rounds=*) ROUNDS="${1#*=}" ;;
     --out) OUT="${2:?--out DIR}"; shift ;;
-    -h|--help) sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "proxy.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
