@@ -118,6 +118,9 @@ public final class RegistryServer implements AutoCloseable {
      */
     public static RegistryServer start(RegistryConfig config, RegistryStorage storage, MeterRegistry meters, java.time.Clock clock)
             throws InterruptedException {
+        if (!config.proxies().isEmpty()) {
+            Upstream.preferLargeReads();
+        }
         boolean epoll = Epoll.isAvailable();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;

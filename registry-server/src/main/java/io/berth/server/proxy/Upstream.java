@@ -81,6 +81,17 @@ public final class Upstream implements AutoCloseable {
         this.clock = clock;
     }
 
+    /**
+     * Makes the JDK's HTTP client read in 1 MiB buffers instead of 16 KiB ones, unless set otherwise: a blob fetch then
+     * reads about 950 MiB/s from a local upstream instead of 450 (measured with nginx serving 1 GiB). Read once, when
+     * the client's classes load, so this runs before the server creates any HTTP client.
+     */
+    public static void preferLargeReads() {
+        if (System.getProperty("jdk.httpclient.bufsize") == null) {
+            System.setProperty("jdk.httpclient.bufsize", Integer.toString(1 << 20));
+        }
+    }
+
     /** A client of {@code base}, trusting the JDK's CAs or {@code SSL_CERT_FILE}'s. */
     public static Upstream of(URI base, @Nullable String username, @Nullable String password, Clock clock) {
         HttpClient.Builder b = HttpClient.newBuilder()
