@@ -32,13 +32,13 @@ class BinBerthIT {
         pb.environment().put("REGISTRY_HTTP_ADDR", "127.0.0.1:" + port);
         pb.environment().put("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY", data.toString());
         pb.environment().put("REGISTRY_LOG_LEVEL", "warn");
-        pb.environment().put("REGISTRY_NOTIFICATIONS_ENDPOINTS", "[]");
+        pb.environment().put("REGISTRY_REDIS_ADDR", "localhost:6379");
         Process berth = pb.start();
         try {
             awaitUp(port, berth, work.resolve("berth.log"));
             String log = Files.readString(work.resolve("berth.log"));
             assertThat(log).contains("serving http://127.0.0.1:" + port + "/v2/ with data in " + data);
-            assertThat(log).contains("notifications.endpoints is not supported by Berth and is ignored");
+            assertThat(log).contains("redis.addr is not supported by Berth and is ignored");
 
             Path layer = TestImages.randomLayer(work, "payload", 200_000, 7);
             String ref = "127.0.0.1:" + port + "/readme/app:v1";
