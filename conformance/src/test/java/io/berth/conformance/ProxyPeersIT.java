@@ -264,18 +264,7 @@ class ProxyPeersIT {
             PeerCli crane = PeerCli.of("CRANE", work.resolve("crane"));
             digest = seed(crane, work, upstream.hostAndPort() + "/library/app:1", "--insecure");
             String hostAndPort = "127.0.0.1:" + Registry2.freePort();
-            Path config = Files.writeString(work.resolve("registry2-proxy.yml"), """
-                    version: 0.1
-                    log:
-                      level: warn
-                    storage:
-                      filesystem:
-                        rootdirectory: %s
-                    http:
-                      addr: %s
-                    proxy:
-                      remoteurl: %s
-                    """.formatted(volume, hostAndPort, upstreamUrl));
+            Path config = registry2ProxyConfig(work, volume, hostAndPort, upstreamUrl);
             try (Registry2 registry2Proxy = Registry2.serveConfig(config, hostAndPort)) {
                 crane.ok("validate", "--insecure", "--remote", hostAndPort + "/library/app:1");
                 byte[] manifest = crane.bytes("manifest", "--insecure", hostAndPort + "/library/app@" + digest);
@@ -286,10 +275,31 @@ class ProxyPeersIT {
             assertThat(berth.storageDirectory()).isEqualTo(volume);
             PeerCli crane = PeerCli.of("CRANE", work.resolve("crane-berth"));
             String ref = berth.hostAndPort() + "/library/app";
-            assertThat(crane.text("digest", "--insecure", ref + ":1").strip()).as("registry:2's cached tag, upstream down").isEqualTo(digest);
-            crane.ok("validate", "--insecure", "--remote", ref + ":1");
-            crane.ok("validate", "--insecure", "--remote", ref + "@" + digest);
+            assertServed(crane, ref, digest, "registry:2's cached tag, upstream down");
         }
+    }
+
+    /** registry:2's own proxy configuration: a cache of {@code upstream} in {@code volume}. */
+    private static Path registry2ProxyConfig(Path work, Path volume, String hostAndPort, String upstream) throws IOException {
+        return Files.writeString(work.resolve("registry2-proxy.yml"), """
+                version: 0.1
+                log:
+                  level: warn
+                storage:
+                  filesystem:
+                    rootdirectory: %s
+                http:
+                  addr: %s
+                proxy:
+                  remoteurl: %s
+                """.formatted(volume, hostAndPort, upstream));
+    }
+
+    /** {@code ref:1} resolves to {@code digest}, and the image validates by tag and by digest. */
+    private static void assertServed(PeerCli crane, String ref, String digest, String what) {
+        assertThat(crane.text("digest", "--insecure", ref + ":1").strip()).as(what).isEqualTo(digest);
+        crane.ok("validate", "--insecure", "--remote", ref + ":1");
+        crane.ok("validate", "--insecure", "--remote", ref + "@" + digest);
     }
 
     /**
@@ -308,24 +318,11 @@ class ProxyPeersIT {
         }
         String hostAndPort = "127.0.0.1:" + Registry2.freePort();
         try (Registry2 empty = Registry2.serve(work.resolve("empty-data"), work.resolve("empty-config"))) {
-            Path config = Files.writeString(work.resolve("registry2-proxy.yml"), """
-                    version: 0.1
-                    log:
-                      level: warn
-                    storage:
-                      filesystem:
-                        rootdirectory: %s
-                    http:
-                      addr: %s
-                    proxy:
-                      remoteurl: %s
-                    """.formatted(work.resolve("cache-data"), hostAndPort, empty.baseUri()));
+            Path config = registry2ProxyConfig(work, work.resolve("cache-data"), hostAndPort, empty.baseUri().toString());
             try (Registry2 registry2Proxy = Registry2.serveConfig(config, hostAndPort)) {
                 PeerCli crane = PeerCli.of("CRANE", work.resolve("crane-registry2"));
                 String ref = hostAndPort + "/library/app";
-                assertThat(crane.text("digest", "--insecure", ref + ":1").strip()).as("Berth's cached tag, from the volume").isEqualTo(digest);
-                crane.ok("validate", "--insecure", "--remote", ref + ":1");
-                crane.ok("validate", "--insecure", "--remote", ref + "@" + digest);
+                assertServed(crane, ref, digest, "Berth's cached tag, from the volume");
             }
         }
     }
