@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
@@ -266,27 +265,16 @@ class MonitoringScrapeIT {
 
     /** Pushes a one-layer image as ci; returns its digest. */
     private static String push(String repositoryAndTag) throws IOException {
-        Path dir = Files.createDirectories(work.resolve("layer-" + repositoryAndTag.replaceAll("[^a-z0-9]", "-")));
-        Files.writeString(dir.resolve("content.txt"), "monitoring " + repositoryAndTag);
-        Path layer = work.resolve(dir.getFileName() + ".tar");
-        Proc.run(List.of("tar", "-C", dir.toString(), "-cf", layer.toString(), "content.txt"), Map.of(), Duration.ofMinutes(1), null).requireSuccess();
-        String ref = setup.host() + "/" + repositoryAndTag;
-        crane("append", "-f", layer.toString(), "-t", ref).requireSuccess();
-        return crane("digest", ref).requireSuccess().output().strip();
+        return CiCrane.push(work, setup.host(), ci(), repositoryAndTag, "monitoring");
     }
 
     /** CI's environment: the registry's CA, and the docker config crane logged in to as ci. */
     private static Map<String, String> ci() {
-        Map<String, String> env = new HashMap<>();
-        env.put("SSL_CERT_FILE", setup.secrets().resolve("ca.crt").toString());
-        env.put("DOCKER_CONFIG", work.resolve("ci").toString());
-        return env;
+        return CiCrane.env(work, setup.secrets().resolve("ca.crt"));
     }
 
     private static Proc.Result crane(String... args) {
-        List<String> command = new ArrayList<>(List.of(Tools.tool("CRANE")));
-        command.addAll(List.of(args));
-        return Proc.run(command, ci(), Duration.ofMinutes(2), null);
+        return CiCrane.run(ci(), args);
     }
 
 }

@@ -167,26 +167,16 @@ class SignedImagesIT {
 
     /** Pushes a one-layer image as ci; returns its digest. */
     private static String push(String repositoryAndTag) throws IOException {
-        Path dir = Files.createDirectories(work.resolve("layer-" + repositoryAndTag.replaceAll("[^a-z0-9]", "-")));
-        Files.writeString(dir.resolve("content.txt"), "signed images " + repositoryAndTag);
-        Path layer = work.resolve(dir.getFileName() + ".tar");
-        Proc.run(List.of("tar", "-C", dir.toString(), "-cf", layer.toString(), "content.txt"), Map.of(), Duration.ofMinutes(1), null).requireSuccess();
-        String ref = berth.host() + "/" + repositoryAndTag;
-        crane("append", "-f", layer.toString(), "-t", ref).requireSuccess();
-        return crane("digest", ref).requireSuccess().output().strip();
+        return CiCrane.push(work, berth.host(), ci(), repositoryAndTag, "signed images");
     }
 
     /** CI's environment: the registry's CA, and the docker config crane logged in to as ci. */
     private static Map<String, String> ci() {
-        Map<String, String> env = new HashMap<>(berth.trustEnv());
-        env.put("DOCKER_CONFIG", work.resolve("ci").toString());
-        return env;
+        return CiCrane.env(work, berth.secrets().resolve("ca.crt"));
     }
 
     private static Proc.Result crane(String... args) {
-        List<String> command = new ArrayList<>(List.of(Tools.tool("CRANE")));
-        command.addAll(List.of(args));
-        return Proc.run(command, ci(), Duration.ofMinutes(2), null);
+        return CiCrane.run(ci(), args);
     }
 
     private static Proc.Result oras(String... args) {
