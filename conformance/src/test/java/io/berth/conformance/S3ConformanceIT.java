@@ -2,7 +2,13 @@ package io.berth.conformance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.berth.testing.RegistryClient;
 import io.berth.testing.S3TestServer;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -36,6 +42,7 @@ class S3ConformanceIT {
     @Test
     void releaseSuiteV111PassesOnS3WithEveryWorkflowOn(@TempDir Path reports) throws Exception {
         try (S3Berth berth = berth("v111-streamed", S3Berth.options())) {
+            assertBlobGetIs(berth, 200);
             ConformanceSuites.runV111(ConformanceSuites.v111Env(berth.baseUri().toString(), true, reports), reports, "conformance on S3");
         }
     }
@@ -50,6 +57,7 @@ class S3ConformanceIT {
     @Test
     void releaseSuiteV111PassesOnS3WithRedirectsToPresignedUrls(@TempDir Path reports) throws Exception {
         try (S3Berth berth = berth("v111-redirect", S3Berth.options().redirect(true))) {
+            assertBlobGetIs(berth, 307);
             ConformanceSuites.runV111(ConformanceSuites.v111Env(berth.baseUri().toString(), true, reports), reports,
                     "conformance on S3 with redirects");
         }
@@ -67,6 +75,32 @@ class S3ConformanceIT {
         try (S3Berth berth = berth("v111-crt", S3Berth.options().client("crt"))) {
             ConformanceSuites.runV111(ConformanceSuites.v111Env(berth.baseUri().toString(), true, reports), reports,
                     "conformance on S3 with the CRT client");
+        }
+    }
+
+    /**
+     * A blob GET is answered with the bytes (200), or with a 307 to a presigned URL of the bucket that serves them
+     * without credentials: the mode the suite then runs in.
+     */
+    private static void assertBlobGetIs(S3Berth berth, int status) {
+        byte[] content = ("a blob of " + berth).getBytes(StandardCharsets.UTF_8);
+        try (RegistryClient c = berth.client(); HttpClient plain = HttpClient.newHttpClient()) {
+            String digest = c.pushBlob("conformance/probe", content);
+            HttpResponse<byte[]> get = RegistryClient.expect(c.get("/v2/conformance/probe/blobs/" + digest), status);
+            if (status == 200) {
+                assertThat(get.body()).isEqualTo(content);
+                return;
+            }
+            String location = get.headers().firstValue("Location").orElseThrow();
+            assertThat(location).startsWith(s3.endpoint().toString() + "/" + BUCKET + "/");
+            HttpResponse<byte[]> presigned = plain.send(HttpRequest.newBuilder(URI.create(location)).build(), HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(presigned.statusCode()).isEqualTo(200);
+            assertThat(presigned.body()).isEqualTo(content);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
         }
     }
 
