@@ -111,7 +111,7 @@ final class S3Upload {
         if (state.tail() == 0) {
             return;
         }
-        String key = S3Layout.uploadDir(repository, id) + state.tailKey();
+        String key = S3Layout.uploadDir(repository, id) + state.tailKey(); // S3Layout.uploadTail of its writer
         ObjectStore.Content tail = store.get(key);
         if (tail == null || tail.bytes().length != state.tail() || !tail.etag().equals(state.tailEtag())) {
             throw new StorageException(Problem.BLOB_UPLOAD_INVALID, "upload " + id + " lost its last "
@@ -310,12 +310,15 @@ final class S3Upload {
             blobs.putContent(expected, content);
         } else if (!sha || blobs.globalSize(expected) != size) {
             String data = S3Layout.uploadData(repository, id);
-            if (filled > 0) {
-                byte[] last = buffer();
-                done.add(ObjectStore.join(store.uploadPart(data, multipart, nextPart, ByteBuffer.wrap(last, 0, filled))));
-                nextPart++;
+            ObjectStore.Stat before = store.stat(data);
+            if (before == null || before.size() != size) {
+                // (Else an earlier commit completed it and failed after: the parts are gone, the object is whole.)
+                List<ObjectStore.Part> all = new ArrayList<>(done);
+                if (filled > 0) {
+                    all.add(ObjectStore.join(store.uploadPart(data, multipart, nextPart, ByteBuffer.wrap(buffer(), 0, filled))));
+                }
+                store.completeMultipart(data, multipart, all);
             }
-            store.completeMultipart(data, multipart, done);
             completed = true;
             if (!sha) {
                 requireMatch(expected, hashObject(data, expected.algorithm()));
@@ -400,7 +403,7 @@ final class S3Upload {
                 String tailKey = null;
                 String tailEtag = null;
                 if (filled > 0) {
-                    tailKey = "tail-" + token;
+                    tailKey = S3Layout.TAIL + token;
                     tailEtag = store.put(S3Layout.uploadDir(repository, id) + tailKey, Arrays.copyOf(buffer(), filled));
                 }
                 acknowledged = new UploadState(multipart, done, size, filled, tailKey, tailEtag, sha256.getEncodedState(), null, null);
