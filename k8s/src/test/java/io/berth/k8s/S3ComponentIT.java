@@ -289,6 +289,41 @@ class S3ComponentIT {
         assertThat(created.warnings()).isEmpty();
     }
 
+    /**
+     * What the README says of re-applying once the autoscaler has scaled: it owns spec.replicas then, so a server-side
+     * apply of the manifest's 3 reports a conflict, and {@code --force-conflicts} sets 3 again. The Deployment and the
+     * autoscaler are applied for real, in a namespace of their own (with an image the policy admits); the scale
+     * subresource is written by another field manager, as the autoscaler's controller writes it.
+     */
+    @Test
+    void reapplyingAfterTheAutoscalerScaledConflictsOnReplicasUntilForced() throws IOException {
+        ControlPlane cp = SharedCluster.withBerthApplied();
+        String ns = "berth-s3-autoscaled";
+        Policy.namespace(cp, ns);
+        try {
+            Manifests m = s3();
+            StringBuilder yaml = new StringBuilder();
+            for (JsonNode o : List.of(m.get("Deployment", "berth"), m.get("HorizontalPodAutoscaler", "berth"))) {
+                ObjectNode copy = o.deepCopy();
+                ((ObjectNode) copy.path("metadata")).put("namespace", ns);
+                yaml.append("---\n").append(YAML.writeValueAsString(copy));
+            }
+            String manifest = yaml.toString().replace(m.container("Deployment", "berth").path("image").asText(), Workloads.good("berth/berth"));
+            String[] apply = {"apply", "--server-side", "--field-manager=berth-test", "-f", "-"};
+            cp.kubectl(manifest, apply).requireSuccess();
+            cp.kubectl(null, "-n", ns, "scale", "deployment/berth", "--replicas=5").requireSuccess();
+
+            Proc.Result again = cp.kubectl(manifest, apply);
+            assertThat(again.exitCode()).as("%s", again.output()).isNotZero();
+            assertThat(again.output()).contains("conflict").contains(".spec.replicas");
+            String[] forced = {"apply", "--server-side", "--force-conflicts", "--field-manager=berth-test", "-f", "-"};
+            cp.kubectl(manifest, forced).requireSuccess();
+            assertThat(cp.get("/apis/apps/v1/namespaces/" + ns + "/deployments/berth").body().path("spec").path("replicas").asInt()).isEqualTo(3);
+        } finally {
+            cp.delete("/api/v1/namespaces/" + ns);
+        }
+    }
+
     /** Whether {@code selector} (matchLabels) selects the pods of Deployment berth. */
     private static boolean selects(JsonNode selector, Manifests m) {
         JsonNode labels = m.get("Deployment", "berth").path("spec").path("template").path("metadata").path("labels");
