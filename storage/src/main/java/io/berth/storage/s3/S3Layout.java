@@ -17,7 +17,7 @@ import io.berth.storage.Tag;
  * repositories/&lt;name&gt;/_manifests/tags/&lt;tag&gt;/current/link
  * repositories/&lt;name&gt;/_manifests/tags/&lt;tag&gt;/index/&lt;alg&gt;/&lt;hex&gt;/link
  * repositories/&lt;name&gt;/_uploads/&lt;id&gt;/{startedat,data}
- * repositories/&lt;name&gt;/_uploads/&lt;id&gt;/{berth-state,tail}                         (Berth's own)
+ * repositories/&lt;name&gt;/_uploads/&lt;id&gt;/{berth-state,tail-&lt;writer&gt;}                (Berth's own)
  * repositories/&lt;name&gt;/_berth/referrers/&lt;alg&gt;/&lt;subject hex&gt;/&lt;alg&gt;/&lt;hex&gt;/link   (Berth's own)
  * repositories/&lt;name&gt;/_berth/{lock,generation}                                    (Berth's own)
  * </pre>
@@ -29,7 +29,8 @@ final class S3Layout {
     static final String DATA = "data";
     static final String STARTED_AT = "startedat";
     static final String STATE = "berth-state";
-    static final String TAIL = "tail";
+    /** An upload's bytes past its last part, one object per writer: {@code tail-<lease token>}. */
+    static final String TAIL = "tail-";
     static final String BLOBS = "blobs/";
     static final String REPOSITORIES = "repositories/";
     static final String LAYERS = "_layers/";
@@ -103,8 +104,8 @@ final class S3Layout {
         return uploadDir(name, id) + STATE;
     }
 
-    static String uploadTail(RepositoryName name, String id) {
-        return uploadDir(name, id) + TAIL;
+    static String uploadTail(RepositoryName name, String id, String writer) {
+        return uploadDir(name, id) + TAIL + writer;
     }
 
     static String berthDir(RepositoryName name) {
