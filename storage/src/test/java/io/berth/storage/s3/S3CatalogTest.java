@@ -77,7 +77,7 @@ class S3CatalogTest {
             assertThat(b.catalog(null, 10)).isEmpty();
             S3Fixtures.pushImage(a, RepositoryName.of("team/new"), "x");
             assertThat(b.catalog(null, 10)).containsExactly(RepositoryName.of("team/new"));
-            assertThat(b.countContent()).isEqualTo(new S3Storage.ContentCounts(3, 1));
+            assertThat(b.countContent()).isEqualTo(new io.berth.storage.RegistryStorage.ContentCounts(3, 1));
         }
     }
 
