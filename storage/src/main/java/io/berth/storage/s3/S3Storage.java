@@ -247,6 +247,7 @@ public final class S3Storage implements RegistryStorage {
     @Override
     public void close() {
         catalog.close();
+        manifests.locks().close();
         store.close();
     }
 }
