@@ -121,7 +121,11 @@ final class S3Manifests implements ProtectedReach.View {
             store.put(S3Layout.revisionLink(repo, digest), link(digest));
             // Checked again, against the store and not this replica's memory, now that the revision is visible: a
             // collection that has not yet looked for new revisions will see it; one that deleted a blob before is seen here.
-            Digest missing = requireReferences ? missingBlob(digest, declared) : null;
+            if (store.stat(S3Layout.blobData(digest)) == null) {
+                // Deleted by a collection (perhaps on another replica) since this replica last saw it: written again.
+                store.put(S3Layout.blobData(digest), content);
+            }
+            Digest missing = requireReferences ? missingBlob(declared) : null;
             if (missing != null) {
                 if (!known) {
                     store.delete(S3Layout.revisionLink(repo, digest));
@@ -198,11 +202,8 @@ final class S3Manifests implements ProtectedReach.View {
         }
     }
 
-    /** The first of the manifest's own blob and its blobs that the bucket lacks (asked of the store), or null. */
-    private @Nullable Digest missingBlob(Digest manifest, ParsedManifest parsed) {
-        if (store.stat(S3Layout.blobData(manifest)) == null) {
-            return manifest;
-        }
+    /** The first of the blobs the manifest refers to that the bucket lacks (asked of the store, not the cache), or null. */
+    private @Nullable Digest missingBlob(ParsedManifest parsed) {
         for (Descriptor d : parsed.blobs()) {
             if (store.stat(S3Layout.blobData(d.digest())) == null) {
                 blobs.forget(d.digest());
