@@ -15,6 +15,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
 import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
 
@@ -32,14 +33,15 @@ public final class S3Storage implements RegistryStorage {
     private final S3Uploads uploads;
     private final S3Manifests manifests;
     private final S3Catalog catalog;
+    private final ExecutorService reads = S3Catalog.newPool();
 
     S3Storage(ObjectStore store, Clock clock, long manifestCacheBytes, Duration lockLease, Duration lockWait) {
         this.store = store;
         this.clock = clock;
         this.blobs = new S3Blobs(store);
         this.uploads = new S3Uploads(store, blobs, clock);
-        this.manifests = new S3Manifests(store, blobs, new S3Locks(store, clock, lockLease, lockWait), manifestCacheBytes);
-        this.catalog = new S3Catalog(store);
+        this.manifests = new S3Manifests(store, blobs, new S3Locks(store, clock, lockLease, lockWait), manifestCacheBytes, reads);
+        this.catalog = new S3Catalog(store, reads);
     }
 
     /** Opens the storage on the bucket {@code settings} name; nothing is sent until the first call. */
@@ -246,7 +248,7 @@ public final class S3Storage implements RegistryStorage {
 
     @Override
     public void close() {
-        catalog.close();
+        reads.shutdownNow();
         manifests.locks().close();
         store.close();
     }
