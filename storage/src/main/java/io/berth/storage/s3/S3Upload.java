@@ -5,6 +5,7 @@ import io.berth.storage.DigestAlgorithm;
 import io.berth.storage.Problem;
 import io.berth.storage.RepositoryName;
 import io.berth.storage.StorageException;
+import io.berth.storage.Upload;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -42,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * BLOB_UPLOAD_INVALID and writes nothing more to the state. Parts such a stalled writer still sends carry different
  * ETags than the state records (unless their bytes are the same), so a completion never mixes the two writers' bytes.
  */
-final class S3Upload {
+final class S3Upload implements Upload {
     private static final Logger log = LoggerFactory.getLogger(S3Upload.class);
     /** Parts between two saves of the state within one request. */
     static final int CHECKPOINT_PARTS = 8;
@@ -122,15 +123,18 @@ final class S3Upload {
         filled = tail.bytes().length;
     }
 
+    @Override
     public String id() {
         return id;
     }
 
+    @Override
     public RepositoryName repository() {
         return repository;
     }
 
     /** Bytes received so far. */
+    @Override
     public long size() {
         return size;
     }
@@ -139,6 +143,7 @@ final class S3Upload {
      * Appends {@code buffers} in order, consuming them. {@code maxSize} is checked before any byte is taken. Fails
      * with BLOB_UPLOAD_INVALID when another writer took the upload over, STORAGE_FAILED when a part could not be sent.
      */
+    @Override
     public void write(ByteBuffer[] buffers, long maxSize) {
         requireWritable();
         long total = 0;
@@ -284,6 +289,7 @@ final class S3Upload {
      * blob key on the store's side; nothing is stored when the blob is already there. SHA-256 comes from the running
      * hash; another algorithm (sha512) is computed here, from memory or by reading the completed upload back.
      */
+    @Override
     public long commit(Digest expected) {
         requireWritable();
         while (!inFlight.isEmpty()) {
@@ -359,6 +365,7 @@ final class S3Upload {
     }
 
     /** Discards the upload and everything written to it. */
+    @Override
     public void cancel() {
         if (!open) {
             return;
@@ -388,6 +395,7 @@ final class S3Upload {
      * writer's tail object, then the state without a lease. Fails when they could not be saved (the upload then
      * resumes from its last saved state, as its progress says).
      */
+    @Override
     public void close() {
         if (!open) {
             return;
