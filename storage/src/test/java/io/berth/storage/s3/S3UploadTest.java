@@ -383,4 +383,22 @@ class S3UploadTest {
         assertThat(kept).isIn(0L, (long) PART);
         uploads.resume(repo, u.id()).cancel();
     }
+
+    @Test
+    void uploadsShareTheReplicasBufferBudgetAndOneThatFindsItSpentIsToldToRetry() throws Exception {
+        S3Uploads uploads = new S3Uploads(store, new S3Blobs(store), Clock.systemUTC(), Duration.ofSeconds(10), 1, Duration.ofMillis(50));
+        RepositoryName repo = RepositoryName.of("limits/memory");
+        S3Upload holder = uploads.start(repo, null);
+        holder.write(new ByteBuffer[] {ByteBuffer.wrap(new byte[] {1})}, Long.MAX_VALUE); // takes the one buffer
+        S3Upload waiting = uploads.start(repo, null);
+        ByteBuffer body = ByteBuffer.wrap(new byte[] {2});
+        assertProblem(() -> waiting.write(new ByteBuffer[] {body}, Long.MAX_VALUE), Problem.TOOMANYREQUESTS);
+        assertThat(body.remaining()).isEqualTo(1);
+        waiting.close();
+        holder.close(); // its tail is saved; the buffer goes back
+        S3Upload retried = uploads.resume(repo, waiting.id());
+        retried.write(new ByteBuffer[] {body}, Long.MAX_VALUE);
+        assertThat(retried.commit(Digest.sha256(new byte[] {2}))).isEqualTo(1);
+        uploads.resume(repo, holder.id()).cancel();
+    }
 }
