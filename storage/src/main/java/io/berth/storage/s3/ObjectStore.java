@@ -282,6 +282,14 @@ public final class ObjectStore implements AutoCloseable {
         }
     }
 
+    /**
+     * One listing of at most one key under {@code keyPrefix}: a cheap authenticated call, for health checks, that throws
+     * the store's error (unreachable, credentials refused, no such bucket).
+     */
+    public void listOne(String keyPrefix) {
+        join(client.listObjectsV2(b -> b.bucket(bucket).prefix(fullKey(keyPrefix)).maxKeys(1)));
+    }
+
     /** Every object whose key starts with {@code keyPrefix}, at any depth, in key order. */
     public void list(String keyPrefix, Consumer<Listed> objects) {
         ListObjectsV2Request.Builder request = ListObjectsV2Request.builder().bucket(bucket).prefix(fullKey(keyPrefix));
