@@ -64,6 +64,7 @@ class S3FaultsIT {
         try (FaultProxy proxy = FaultProxy.start(s3.endpoint());
                 S3Berth berth = berth(dir, "slowdown-some", proxy);
                 RegistryClient c = berth.client()) {
+            withEvents(proxy, () -> {
             // Every third request to S3 from here on is refused once with 503 SlowDown.
             AtomicInteger n = new AtomicInteger();
             proxy.policy((request) -> n.incrementAndGet() % 3 == 0 ? Fault.SLOW_DOWN : Fault.NONE);
@@ -85,6 +86,7 @@ class S3FaultsIT {
             for (var blob : List.of(configDigest, smallDigest, largeDigest)) {
                 assertThat(RegistryClient.sha256(RegistryClient.expect(c.get("/v2/faults/app/blobs/" + blob), 200).body())).isEqualTo(blob);
             }
+            });
         }
     }
 
@@ -93,6 +95,7 @@ class S3FaultsIT {
         try (FaultProxy proxy = FaultProxy.start(s3.endpoint());
                 S3Berth berth = berth(dir, "slowdown-all", proxy);
                 RegistryClient c = RegistryClient.builder(berth.baseUri()).timeout(Duration.ofMinutes(3)).build()) {
+            withEvents(proxy, () -> {
             String before = c.pushBlob("faults/app", "pushed before the outage".getBytes(StandardCharsets.UTF_8));
             proxy.policy(request -> Fault.SLOW_DOWN);
 
@@ -113,6 +116,7 @@ class S3FaultsIT {
             String after = c.pushBlob("faults/app", "pushed after the outage".getBytes(StandardCharsets.UTF_8));
             assertThat(RegistryClient.expect(c.get("/v2/faults/app/blobs/" + after), 200).body())
                     .asString(StandardCharsets.UTF_8).isEqualTo("pushed after the outage");
+            });
         }
     }
 
@@ -121,6 +125,7 @@ class S3FaultsIT {
         try (FaultProxy proxy = FaultProxy.start(s3.endpoint());
                 S3Berth berth = berth(dir, "drop-once", proxy);
                 RegistryClient c = RegistryClient.builder(berth.baseUri()).timeout(Duration.ofMinutes(3)).build()) {
+            withEvents(proxy, () -> {
             byte[] blob = bytes(new Random(2), (int) (3 * CHUNK + 4321));
             String digest = RegistryClient.sha256(blob);
             AtomicInteger parts = new AtomicInteger();
@@ -135,6 +140,7 @@ class S3FaultsIT {
                 assertClearError(put);
                 assertNotServedOrWhole(c, "faults/app", digest, blob, "drop-once");
             }
+            });
         }
     }
 
@@ -143,6 +149,7 @@ class S3FaultsIT {
         try (FaultProxy proxy = FaultProxy.start(s3.endpoint());
                 S3Berth berth = berth(dir, "drop-always", proxy);
                 RegistryClient c = RegistryClient.builder(berth.baseUri()).timeout(Duration.ofMinutes(3)).build()) {
+            withEvents(proxy, () -> {
             byte[] blob = bytes(new Random(3), (int) (2 * CHUNK + 99));
             String digest = RegistryClient.sha256(blob);
             proxy.policy(request -> request.isUploadPart() ? Fault.DROP_MID_BODY : Fault.NONE);
@@ -159,6 +166,7 @@ class S3FaultsIT {
             HttpResponse<byte[]> again = pushMonolithic(c, "faults/app", blob);
             assertThat(again.statusCode()).as("the same push once S3 is well: %s", RegistryClient.text(again)).isEqualTo(201);
             assertServedWhole(c, "faults/app", digest, blob);
+            });
         }
     }
 
@@ -175,19 +183,29 @@ class S3FaultsIT {
                 assertThat(berth.logText()).as("Berth's output with a wrong secret key").matches(namesCredentials);
                 return;
             }
-            try (RegistryClient c = berth.client()) {
+            try (RegistryClient c = berth.client(); RegistryClient debug = RegistryClient.of(berth.debugUri())) {
                 HttpResponse<byte[]> push = c.send("POST", "/v2/faults/app/blobs/uploads/?digest=" + RegistryClient.sha256(new byte[] {7}),
                         new byte[] {7}, "Content-Type", "application/octet-stream");
                 assertThat(push.statusCode()).as("a push with a wrong secret key: %s", RegistryClient.text(push)).isBetween(500, 599);
                 assertThat(RegistryClient.text(push)).matches(ERROR_BODY).matches(namesCredentials);
-                HttpResponse<byte[]> base = awaitStatus(c, "/v2/", 503, Duration.ofSeconds(60));
-                assertThat(RegistryClient.text(base)).as("GET /v2/ once the storage health check failed").matches(namesCredentials);
+                HttpResponse<byte[]> health = awaitStatus(debug, "/debug/health", 503, Duration.ofSeconds(60));
+                assertThat(RegistryClient.text(health)).as("GET /debug/health once the storage health check failed").matches(namesCredentials);
                 assertThat(berth.logText()).as("Berth's log").matches(namesCredentials);
             }
         }
     }
 
     // ---- helpers
+
+    /** Runs {@code test}; a failure carries the S3 requests the proxy saw, and what it did with them. */
+    private static void withEvents(FaultProxy proxy, Runnable test) {
+        try {
+            test.run();
+        } catch (AssertionError | RuntimeException e) {
+            e.addSuppressed(new AssertionError("S3 requests through the proxy:\n" + String.join("\n", proxy.events())));
+            throw e;
+        }
+    }
 
     private static S3Berth berth(Path dir, String root, FaultProxy proxy) {
         return S3Berth.start(s3, BUCKET, dir.resolve("berth"), S3Berth.options().rootDirectory(root).chunkSize(CHUNK)
@@ -268,7 +286,7 @@ class S3FaultsIT {
         throw new AssertionError("Berth with a wrong secret key neither served nor exited:\n" + berth.logTail());
     }
 
-    /** Polls {@code path} until it answers {@code status}; the health check runs every second. */
+    /** Polls {@code path} until it answers {@code status} (the health check runs every second), or fails after {@code timeout}. */
     private static HttpResponse<byte[]> awaitStatus(RegistryClient c, String path, int status, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         HttpResponse<byte[]> r = c.get(path);
@@ -445,7 +463,9 @@ class S3FaultsIT {
                         }
                         cout.write(("HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nx-amz-request-id: fault-proxy\r\n"
                                 + "Content-Length: " + SLOW_DOWN_BODY.length + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
-                        cout.write(SLOW_DOWN_BODY);
+                        if (!request.method().equals("HEAD")) { // a HEAD's answer has no body
+                            cout.write(SLOW_DOWN_BODY);
+                        }
                         cout.flush();
                         return;
                     }
