@@ -10,6 +10,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -18,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The official OCI conformance suites ({@link ConformanceSuites}), with every workflow and toggle on as in
  * {@link ConformanceIT}, against Berth storing on S3 (versitygw): blobs streamed through Berth (redirect disabled), and
- * again with registry:2's default, a 307 to a presigned URL of the bucket, which the suites' Go client follows.
+ * again with registry:2's default, a 307 to a presigned URL of the bucket, which the suites' Go client follows
+ * (the main-branch suite then misses one header on the bucket's answer; see its test).
  * Each Berth has its own rootdirectory in one bucket.
  */
 class S3ConformanceIT {
@@ -63,10 +66,28 @@ class S3ConformanceIT {
         }
     }
 
+    /**
+     * The main-branch suite checks the Docker-Content-Digest header on the response a blob GET ends with, which after a
+     * 307 is the bucket's: no presigned URL can make S3 send that header (registry:2 on S3 fails the same way). Every
+     * other check passes, and each failure is that one, on a blob-get (Berth's 307 itself carries the header).
+     */
     @Test
-    void mainBranchSuitePassesOnS3WithRedirectsToPresignedUrls(@TempDir Path results) throws Exception {
+    void mainBranchSuitePassesOnS3WithRedirectsButForTheDigestHeaderOnTheBucketsAnswer(@TempDir Path results) throws Exception {
         try (S3Berth berth = berth("main-redirect", S3Berth.options().redirect(true))) {
-            runMain(berth, results, "conformance main on S3 with redirects");
+            assertBlobGetIs(berth, 307);
+            ConformanceSuites.MainRun run = ConformanceSuites.runMain(ConformanceSuites.mainEnv(berth.hostAndPort(), "disabled", results), results);
+            System.out.println("conformance main on S3 with redirects: " + run.passed() + " passed, " + run.failed() + " failed");
+            List<String> lines = run.result().output().lines().toList();
+            List<String> failures = new ArrayList<>();
+            for (int i = 1; i < lines.size(); i++) {
+                if (lines.get(i).matches("\\s+- .*")) {
+                    failures.add(lines.get(i - 1).strip().replaceAll("^.*/", "") + " " + lines.get(i).strip());
+                }
+            }
+            assertThat(failures).as("the suite's failed checks:%n%s", Proc.tail(run.result().output())).hasSize(run.failed())
+                    .allMatch(f -> f.equals("blob-get: FAIL - registry did not return a Docker-Content-Digest header"));
+            assertThat(ConformanceSuites.summaryCount(run.result().output(), "Disabled")).isZero();
+            assertThat(run.passed()).isGreaterThan(850);
         }
     }
 
