@@ -204,6 +204,12 @@ final class S3Upload implements Upload {
         while (inFlight.size() >= owner.partConcurrency()) {
             awaitOldest();
         }
+        if (!owner.now().isBefore(leaseUntil.minus(owner.lease().dividedBy(2)))) {
+            // Renewed before a part is sent, not only after the request's bytes: a writer whose lease expired while it
+            // waited must not send a part that another writer has sent since under the same number.
+            harvest();
+            save(lastGood(), lease());
+        }
         int number = nextPart++;
         CompletableFuture<ObjectStore.Part> f = store.uploadPart(S3Layout.uploadData(repository, id), multipart, number,
                 ByteBuffer.wrap(full, 0, chunk));
