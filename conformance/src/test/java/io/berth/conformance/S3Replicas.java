@@ -1,16 +1,14 @@
 package io.berth.conformance;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.berth.testing.RegistryClient;
 import io.berth.testing.S3TestServer;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -22,11 +20,11 @@ import software.amazon.awssdk.services.s3.model.MultipartUpload;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
- * Stateless Berth replicas on one S3 bucket, as a Deployment runs them: one versitygw ({@link S3TestServer}), one
- * configuration with a {@code storage.s3} section, and each replica its own process from the built jar on its own
- * port ({@code REGISTRY_HTTP_ADDR}). Replicas share nothing but the bucket: no sticky sessions, no shared secret.
- * {@link Replica#kill()} ends one with SIGKILL, as a node failure does. {@link #close()} stops every replica, then the
- * S3 server.
+ * Stateless Berth replicas on one S3 bucket, as a Deployment runs them: one versitygw ({@link S3TestServer}), and each
+ * replica an {@link S3Berth} (its own process from the built jar, its own port) with the same {@code storage.s3}
+ * section: rootdirectory {@value #ROOT}, 5 MiB parts, two in flight. Replicas share nothing but the bucket: no sticky
+ * sessions, no shared secret. {@link Replica#kill()} ends one with SIGKILL, as a node failure does. {@link #close()}
+ * stops every replica, then the S3 server.
  */
 final class S3Replicas implements AutoCloseable {
     static final String BUCKET = "registry";
@@ -36,53 +34,20 @@ final class S3Replicas implements AutoCloseable {
 
     private final Path work;
     private final S3TestServer s3;
-    private final Path config;
+    private final String yaml;
     private final List<Replica> replicas = new ArrayList<>();
     private @Nullable S3AsyncClient client;
 
-    private S3Replicas(Path work, S3TestServer s3, Path config) {
+    private S3Replicas(Path work, S3TestServer s3, String yaml) {
         this.work = work;
         this.s3 = s3;
-        this.config = config;
+        this.yaml = yaml;
     }
 
-    /** Starts versitygw and {@code n} replicas on it, with {@code berthYaml} (lines under {@code berth:}, indented two spaces) added. */
-    static S3Replicas start(Path work, int n, String berthYaml) {
+    /** Starts versitygw and {@code n} replicas on it, with {@code yaml} (a YAML document, or "") merged into their configuration. */
+    static S3Replicas start(Path work, int n, String yaml) {
         S3TestServer s3 = S3TestServer.start(work, BUCKET);
-        S3Replicas r;
-        try {
-            Path config = Files.writeString(work.resolve("config.yml"), """
-                    version: 0.1
-                    log:
-                      level: warn
-                      accesslog:
-                        disabled: true
-                    storage:
-                      s3:
-                        region: us-east-1
-                        regionendpoint: %s
-                        forcepathstyle: true
-                        secure: false
-                        bucket: %s
-                        rootdirectory: /%s
-                        accesskey: %s
-                        secretkey: %s
-                        chunksize: %d
-                      delete:
-                        enabled: true
-                      redirect:
-                        disable: true
-                    http:
-                      addr: 127.0.0.1:5000
-                    berth:
-                      s3:
-                        partConcurrency: 2
-                    %s""".formatted(s3.endpoint(), BUCKET, ROOT, s3.accessKey(), s3.secretKey(), CHUNK_SIZE, berthYaml));
-            r = new S3Replicas(work, s3, config);
-        } catch (IOException | RuntimeException e) {
-            s3.close();
-            throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
-        }
+        S3Replicas r = new S3Replicas(work, s3, yaml);
         try {
             for (int i = 0; i < n; i++) {
                 r.startReplica();
@@ -110,22 +75,13 @@ final class S3Replicas implements AutoCloseable {
     /** Starts one more replica on the same bucket and configuration. */
     Replica startReplica() {
         int index = replicas.size();
-        int port = Daemon.freePort();
-        Path log = work.resolve("replica-" + index + ".log");
-        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-jar", System.getProperty("berth.jar", HostileBerth.REPO_ROOT.resolve("registry-server/target/berth-server.jar").toString()),
-                "serve", config.toString());
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put("REGISTRY_HTTP_ADDR", "127.0.0.1:" + port);
-        Replica replica;
-        try {
-            replica = new Replica(index, port, pb.start(), log);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        S3Berth.Options o = S3Berth.options().rootDirectory(ROOT).chunkSize(CHUNK_SIZE).partConcurrency(2)
+                .jvm("-Xmx256m", "-XX:TieredStopAtLevel=1");
+        if (!yaml.isBlank()) {
+            o.yaml(yaml);
         }
+        Replica replica = new Replica(index, S3Berth.start(s3, BUCKET, work.resolve("replica-" + index), o));
         replicas.add(replica);
-        replica.awaitServing();
         return replica;
     }
 
@@ -183,32 +139,24 @@ final class S3Replicas implements AutoCloseable {
         Daemon.closeAll(all.toArray(AutoCloseable[]::new));
     }
 
-    /** One Berth process of the set. */
+    /** One Berth process of the set, and one client of it. */
     static final class Replica implements AutoCloseable {
         private final int index;
-        private final int port;
-        private final Process process;
-        private final Path log;
+        private final S3Berth berth;
         private final RegistryClient client;
 
-        private Replica(int index, int port, Process process, Path log) {
+        private Replica(int index, S3Berth berth) {
             this.index = index;
-            this.port = port;
-            this.process = process;
-            this.log = log;
-            this.client = RegistryClient.builder(uri()).timeout(Duration.ofMinutes(2)).build();
+            this.berth = berth;
+            this.client = RegistryClient.builder(berth.baseUri()).timeout(Duration.ofMinutes(2)).build();
         }
 
         String hostAndPort() {
-            return "127.0.0.1:" + port;
-        }
-
-        int port() {
-            return port;
+            return berth.hostAndPort();
         }
 
         URI uri() {
-            return URI.create("http://" + hostAndPort());
+            return berth.baseUri();
         }
 
         /** A client of this replica alone (no redirects followed: {@code storage.redirect.disable} is set). */
@@ -221,50 +169,19 @@ final class S3Replicas implements AutoCloseable {
         }
 
         String logTail() {
-            return Proc.tailOf(log);
-        }
-
-        private void awaitServing() {
-            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-            while (true) {
-                if (!process.isAlive()) {
-                    throw new AssertionError("replica " + index + " exited " + process.exitValue() + ":\n" + logTail());
-                }
-                try {
-                    if (client.get("/v2/").statusCode() == 200) {
-                        return;
-                    }
-                } catch (UncheckedIOException e) {
-                    // not listening yet
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("replica " + index + " did not serve /v2/ within 90 s:\n" + logTail());
-                }
-                Daemon.sleep(Duration.ofMillis(100));
-            }
+            return berth.logTail();
         }
 
         /** SIGKILL, as a node failure: no shutdown hook runs, nothing is flushed or released. */
         void kill() {
-            process.destroyForcibly();
-            try {
-                if (!process.waitFor(30, TimeUnit.SECONDS)) {
-                    throw new AssertionError("replica " + index + " survived SIGKILL");
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-        }
-
-        boolean isAlive() {
-            return process.isAlive();
+            berth.kill();
+            assertThat(berth.isAlive()).as("%s after SIGKILL", this).isFalse();
         }
 
         @Override
         public void close() {
             client.close();
-            Proc.kill(process);
+            berth.close();
         }
 
         @Override

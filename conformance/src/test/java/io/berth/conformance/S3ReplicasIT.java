@@ -51,6 +51,7 @@ class S3ReplicasIT {
     @BeforeAll
     static void start() {
         replicas = S3Replicas.start(work, 3, """
+                berth:
                   immutableTags:
                     - repositories: ["immutable/**"]
                       tags: ["v*"]
