@@ -2,6 +2,8 @@ package io.berth.conformance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.berth.testing.RegistryClient;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.Socket;
@@ -110,11 +112,20 @@ class S3ReplicaClientsIT {
         Path pulled = dir.resolve("pulled");
         crane.ok("pull", "--insecure", "--format", "oci", host + "/lb/crane@" + digest, pulled.toString());
         assertThat(Files.readString(pulled.resolve("index.json"))).contains(digest);
-        for (Path layer : layers) {
-            String blob = io.berth.testing.RegistryClient.sha256(layer);
-            assertThat(pulled.resolve("blobs/sha256/" + blob.substring("sha256:".length()))).as("layer %s, pulled", layer.getFileName())
-                    .hasSameBinaryContentAs(layer);
+        // crane compressed the layers: the config's diff_ids are the tarballs' digests.
+        JsonNode manifest = RegistryHttp.json(blob(pulled, digest));
+        JsonNode config = RegistryHttp.json(blob(pulled, manifest.path("config").path("digest").asText()));
+        List<String> diffIds = new ArrayList<>();
+        config.path("rootfs").path("diff_ids").forEach(d -> diffIds.add(d.asText()));
+        assertThat(diffIds).as("the pulled image's diff_ids").containsExactlyElementsOf(layers.stream().map(RegistryClient::sha256).toList());
+        for (JsonNode layer : manifest.path("layers")) {
+            String d = layer.path("digest").asText();
+            assertThat(RegistryClient.sha256(blob(pulled, d))).as("layer %s, pulled", d).isEqualTo(d);
         }
+    }
+
+    private static byte[] blob(Path layout, String digest) throws IOException {
+        return Files.readAllBytes(layout.resolve("blobs/sha256/" + digest.substring("sha256:".length())));
     }
 
     @Test
