@@ -9,6 +9,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.function.IntFunction;
 import org.jspecify.annotations.Nullable;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -35,19 +37,26 @@ final class S3Replicas implements AutoCloseable {
     private final Path work;
     private final S3TestServer s3;
     private final String yaml;
+    private final IntFunction<Map<String, String>> env;
     private final List<Replica> replicas = new ArrayList<>();
     private @Nullable S3AsyncClient client;
 
-    private S3Replicas(Path work, S3TestServer s3, String yaml) {
+    private S3Replicas(Path work, S3TestServer s3, String yaml, IntFunction<Map<String, String>> env) {
         this.work = work;
         this.s3 = s3;
         this.yaml = yaml;
+        this.env = env;
     }
 
     /** Starts versitygw and {@code n} replicas on it, with {@code yaml} (a YAML document, or "") merged into their configuration. */
     static S3Replicas start(Path work, int n, String yaml) {
+        return start(work, n, yaml, i -> Map.of());
+    }
+
+    /** {@link #start(Path, int, String)}, with {@code env.apply(i)} in replica {@code i}'s environment. */
+    static S3Replicas start(Path work, int n, String yaml, IntFunction<Map<String, String>> env) {
         S3TestServer s3 = S3TestServer.start(work, BUCKET);
-        S3Replicas r = new S3Replicas(work, s3, yaml);
+        S3Replicas r = new S3Replicas(work, s3, yaml, env);
         try {
             for (int i = 0; i < n; i++) {
                 r.startReplica();
@@ -80,6 +89,7 @@ final class S3Replicas implements AutoCloseable {
         if (!yaml.isBlank()) {
             o.yaml(yaml);
         }
+        env.apply(index).forEach(o::env);
         Replica replica = new Replica(index, S3Berth.start(s3, BUCKET, work.resolve("replica-" + index), o));
         replicas.add(replica);
         return replica;
