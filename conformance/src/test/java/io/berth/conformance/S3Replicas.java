@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.berth.testing.RegistryClient;
 import io.berth.testing.S3TestServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -55,6 +58,11 @@ final class S3Replicas implements AutoCloseable {
 
     /** {@link #start(Path, int, String)}, with {@code env.apply(i)} in replica {@code i}'s environment. */
     static S3Replicas start(Path work, int n, String yaml, IntFunction<Map<String, String>> env) {
+        try {
+            Files.createDirectories(work);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         S3TestServer s3 = S3TestServer.start(work, BUCKET);
         S3Replicas r = new S3Replicas(work, s3, yaml, env);
         try {
