@@ -1,5 +1,6 @@
 package io.berth.storage.s3;
 
+import io.berth.storage.BlobContent;
 import io.berth.storage.Digest;
 import io.berth.storage.Problem;
 import io.berth.storage.RepositoryName;
@@ -101,6 +102,19 @@ final class S3Blobs {
             throw unknown(digest);
         }
         store.delete(S3Layout.layerLink(repository, digest));
+    }
+
+    /**
+     * Opens a blob of {@code repository} for reading: a stream of ranged GETs, or, with {@code storage.redirect} on,
+     * a presigned URL for the client (Berth's own reads still stream). BLOB_UNKNOWN when it is not there.
+     */
+    BlobContent open(RepositoryName repository, Digest digest) {
+        long size = size(repository, digest);
+        BlobContent.Opener opener = (offset, length) -> stream(digest, offset, length);
+        if (store.settings().redirect()) {
+            return new BlobContent.Redirect(digest, size, presign(digest), opener);
+        }
+        return new BlobContent.Stream(digest, size, opener);
     }
 
     /** {@code length} bytes of a stored blob from {@code offset}; BLOB_UNKNOWN when it is not stored. The caller closes it. */

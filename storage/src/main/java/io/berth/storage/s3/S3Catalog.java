@@ -27,19 +27,26 @@ import org.slf4j.LoggerFactory;
  * the listings of the siblings ahead are sent in parallel ({@link #THREADS} at once, at most {@link #AHEAD} queued),
  * so a level of thousands of repositories takes about its count divided by the threads in round trips.
  */
-final class S3Catalog implements AutoCloseable {
+final class S3Catalog {
     private static final Logger log = LoggerFactory.getLogger(S3Catalog.class);
+    /** The threads of the storage's pool for listings, which this class expects. */
     static final int THREADS = 16;
     static final int AHEAD = 256;
 
     private final ObjectStore store;
     private final ExecutorService pool;
 
-    S3Catalog(ObjectStore store) {
+    /** {@code pool} runs the listings sent ahead; it must not be a thread of it that calls this class. */
+    S3Catalog(ObjectStore store, ExecutorService pool) {
         this.store = store;
+        this.pool = pool;
+    }
+
+    /** A pool of {@link #THREADS} daemon threads for the storage's parallel reads and listings. */
+    static ExecutorService newPool() {
         AtomicInteger n = new AtomicInteger();
-        this.pool = Executors.newFixedThreadPool(THREADS, r -> {
-            Thread t = new Thread(r, "berth-s3-catalog-" + n.incrementAndGet());
+        return Executors.newFixedThreadPool(THREADS, r -> {
+            Thread t = new Thread(r, "berth-s3-reads-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
@@ -161,10 +168,5 @@ final class S3Catalog implements AutoCloseable {
             }
         });
         return n[0];
-    }
-
-    @Override
-    public void close() {
-        pool.shutdownNow();
     }
 }

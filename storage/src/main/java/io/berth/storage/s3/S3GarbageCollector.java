@@ -7,7 +7,6 @@ import io.berth.storage.Problem;
 import io.berth.storage.Reference;
 import io.berth.storage.RepositoryName;
 import io.berth.storage.StorageException;
-import io.berth.storage.Tag;
 import io.berth.storage.TagGuard;
 import java.time.Clock;
 import java.time.Duration;
@@ -230,9 +229,8 @@ final class S3GarbageCollector {
                 work.add(d);
             }
         });
-        for (Tag tag : manifests.allTags(repo)) {
-            Digest d = manifests.tagTarget(repo, tag);
-            if (d != null && live.add(d)) {
+        for (Digest d : manifests.tagTargets(repo).values()) {
+            if (live.add(d)) {
                 work.add(d);
             }
         }

@@ -10,7 +10,11 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
@@ -30,8 +34,10 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Release:</b> DeleteObject {@code If-Match: <our ETag>}: a lease that was broken meanwhile is not deleted
  *       from under its new holder.
  * </ul>
- * A lease can be broken from under a holder that stalls past it (a long GC pause): the lock alone is then not enough,
- * which is why the tag writes it guards are also conditional (see {@link S3Manifests}).
+ * While held, the lease is renewed every third of its length (If-Match on its ETag), so a long hold (a collection's
+ * pass over a large repository) keeps it. A lease can still be broken from under a holder that stalls past it (a
+ * long JVM pause, a partition from the store): the lock alone is then not enough, which is why the tag writes it
+ * guards are also conditional (see {@link S3Manifests}).
  *
  * <p>Threads of one process first take a local lock of the repository's stripe, so they queue here rather than on
  * the store; the lock is reentrant per thread (a collection holding it deletes in the repository).
@@ -51,14 +57,24 @@ final class S3Locks {
     /** The repositories this thread holds the store's lock of, with the lock's ETag and depth. */
     private final ThreadLocal<Map<RepositoryName, Held>> held = ThreadLocal.withInitial(HashMap::new);
 
+    /** A lock this process holds: its current ETag (a renewal changes it) and its renewal task. */
     private static final class Held {
-        final String etag;
+        String etag;
         int depth = 1;
+        boolean released;
+        @Nullable ScheduledFuture<?> renewal;
 
         Held(String etag) {
             this.etag = etag;
         }
     }
+
+    /** Renews the leases of locks held for long (a collection's pass over a large repository). */
+    private final ScheduledExecutorService renewer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "berth-s3-lock-renewer");
+        t.setDaemon(true);
+        return t;
+    });
 
     S3Locks(ObjectStore store, Clock clock, Duration lease, Duration maxWait) {
         this.store = store;
@@ -89,13 +105,15 @@ final class S3Locks {
                     h.depth--;
                 }
             }
-            String etag = acquire(repository);
-            mine.put(repository, new Held(etag));
+            Held taken = new Held(acquire(repository));
+            long every = Math.max(1, lease.toMillis() / 3);
+            taken.renewal = renewer.scheduleWithFixedDelay(() -> renew(repository, taken), every, every, TimeUnit.MILLISECONDS);
+            mine.put(repository, taken);
             try {
                 return action.get();
             } finally {
                 mine.remove(repository);
-                release(repository, etag);
+                release(repository, taken);
             }
         } finally {
             local.unlock();
@@ -145,7 +163,41 @@ final class S3Locks {
         }
     }
 
-    private void release(RepositoryName repository, String etag) {
+    /** Extends a held lease by another {@code lease}, conditionally on its ETag; a lease lost meanwhile is left alone. */
+    private void renew(RepositoryName repository, Held h) {
+        synchronized (h) {
+            if (h.released) {
+                return;
+            }
+            try {
+                String next = store.putIfMatch(key(repository), body(clock.instant().plus(lease)), h.etag);
+                if (next == null) {
+                    log.warn("{}: the lock's lease was broken by another replica while this one held it", repository);
+                    h.released = true;
+                    if (h.renewal != null) {
+                        h.renewal.cancel(false);
+                    }
+                    return;
+                }
+                h.etag = next;
+            } catch (StorageException e) {
+                log.warn("{}: cannot renew the lock's lease ({}); trying again", repository, e.getMessage());
+            }
+        }
+    }
+
+    private void release(RepositoryName repository, Held h) {
+        String etag;
+        synchronized (h) {
+            if (h.renewal != null) {
+                h.renewal.cancel(false);
+            }
+            if (h.released) {
+                return; // lost to another replica: nothing of ours to delete
+            }
+            h.released = true;
+            etag = h.etag;
+        }
         try {
             if (!store.deleteIfMatch(key(repository), etag)) {
                 log.warn("{}: the lock's lease was broken by another replica before this one released it", repository);
@@ -154,6 +206,11 @@ final class S3Locks {
             // The lease runs out by itself; the next taker breaks it.
             log.warn("{}: cannot release the lock ({}); it expires within {}", repository, e.getMessage(), lease);
         }
+    }
+
+    /** Stops renewing leases; locks still held run out by themselves. */
+    void close() {
+        renewer.shutdownNow();
     }
 
     private byte[] body(Instant expires) {

@@ -22,9 +22,12 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -56,6 +59,8 @@ final class S3Manifests implements ProtectedReach.View {
     private final ObjectStore store;
     private final S3Blobs blobs;
     private final S3Locks locks;
+    /** Runs the reads of many tags' current links in parallel; never a thread that calls this class. */
+    private final Executor reads;
     private final ProtectedReach reach = new ProtectedReach(this);
     private final Cache<Digest, Loaded> cache;
     private final Set<RepositoryName> referrersIndexed = ConcurrentHashMap.newKeySet();
@@ -68,8 +73,9 @@ final class S3Manifests implements ProtectedReach.View {
     /** A tag's {@code current/link} as read: its digest and the ETag to write it back conditionally. */
     private record Current(@Nullable Digest digest, String etag) {}
 
-    S3Manifests(ObjectStore store, S3Blobs blobs, S3Locks locks, long cacheBytes) {
+    S3Manifests(ObjectStore store, S3Blobs blobs, S3Locks locks, long cacheBytes, Executor reads) {
         this.store = store;
+        this.reads = reads;
         this.blobs = blobs;
         this.locks = locks;
         this.cache = Caffeine.newBuilder()
@@ -121,7 +127,11 @@ final class S3Manifests implements ProtectedReach.View {
             store.put(S3Layout.revisionLink(repo, digest), link(digest));
             // Checked again, against the store and not this replica's memory, now that the revision is visible: a
             // collection that has not yet looked for new revisions will see it; one that deleted a blob before is seen here.
-            Digest missing = requireReferences ? missingBlob(digest, declared) : null;
+            if (store.stat(S3Layout.blobData(digest)) == null) {
+                // Deleted by a collection (perhaps on another replica) since this replica last saw it: written again.
+                store.put(S3Layout.blobData(digest), content);
+            }
+            Digest missing = requireReferences ? missingBlob(declared) : null;
             if (missing != null) {
                 if (!known) {
                     store.delete(S3Layout.revisionLink(repo, digest));
@@ -198,11 +208,8 @@ final class S3Manifests implements ProtectedReach.View {
         }
     }
 
-    /** The first of the manifest's own blob and its blobs that the bucket lacks (asked of the store), or null. */
-    private @Nullable Digest missingBlob(Digest manifest, ParsedManifest parsed) {
-        if (store.stat(S3Layout.blobData(manifest)) == null) {
-            return manifest;
-        }
+    /** The first of the blobs the manifest refers to that the bucket lacks (asked of the store, not the cache), or null. */
+    private @Nullable Digest missingBlob(ParsedManifest parsed) {
         for (Descriptor d : parsed.blobs()) {
             if (store.stat(S3Layout.blobData(d.digest())) == null) {
                 blobs.forget(d.digest());
@@ -304,10 +311,25 @@ final class S3Manifests implements ProtectedReach.View {
     /** The tags pointing at {@code digest}. */
     List<Tag> tagsOf(RepositoryName repo, Digest digest) {
         List<Tag> out = new ArrayList<>();
-        for (Tag tag : allTags(repo)) {
-            if (digest.equals(tagTarget(repo, tag))) {
+        tagTargets(repo).forEach((tag, target) -> {
+            if (digest.equals(target)) {
                 out.add(tag);
             }
+        });
+        return out;
+    }
+
+    /** Every tag of {@code repo} that has a target, with it, in lexical order: one listing and the links read in parallel. */
+    Map<Tag, Digest> tagTargets(RepositoryName repo) {
+        List<Tag> tags = allTags(repo);
+        List<CompletableFuture<Optional<Digest>>> targets = new ArrayList<>(tags.size());
+        for (Tag tag : tags) {
+            targets.add(CompletableFuture.supplyAsync(() -> Optional.ofNullable(tagTarget(repo, tag)), reads));
+        }
+        Map<Tag, Digest> out = new LinkedHashMap<>();
+        for (int i = 0; i < tags.size(); i++) {
+            Tag tag = tags.get(i);
+            ObjectStore.join(targets.get(i)).ifPresent(target -> out.put(tag, target));
         }
         return out;
     }

@@ -5,6 +5,7 @@ import io.berth.storage.DigestAlgorithm;
 import io.berth.storage.Problem;
 import io.berth.storage.RepositoryName;
 import io.berth.storage.StorageException;
+import io.berth.storage.Upload;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -42,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * BLOB_UPLOAD_INVALID and writes nothing more to the state. Parts such a stalled writer still sends carry different
  * ETags than the state records (unless their bytes are the same), so a completion never mixes the two writers' bytes.
  */
-final class S3Upload {
+final class S3Upload implements Upload {
     private static final Logger log = LoggerFactory.getLogger(S3Upload.class);
     /** Parts between two saves of the state within one request. */
     static final int CHECKPOINT_PARTS = 8;
@@ -68,8 +69,9 @@ final class S3Upload {
     private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
     private int nextPart;
     private int partsSinceSave;
-    /** The state as of the last acknowledged part of this request, or null before one. */
-    private @Nullable UploadState acknowledged;
+    /** The hash state and the bytes as of the last acknowledged part of this request; null before one. */
+    private byte @Nullable [] acknowledgedHash;
+    private long acknowledgedEnd;
 
     private byte @Nullable [] filling;
     private int filled;
@@ -78,8 +80,11 @@ final class S3Upload {
     private Instant leaseUntil;
 
     private boolean open = true;
-    /** A part failed: what follows the last acknowledged part is lost, so the state may only go back to it. */
-    private boolean partFailed;
+    /**
+     * A part, or a request to the store while writing, failed: what follows the last acknowledged part is lost, so
+     * the state may only go back to it, and this handle writes nothing more.
+     */
+    private boolean broken;
     /** Another writer took the upload: nothing more is written to it. */
     private boolean leaseLost;
 
@@ -122,15 +127,18 @@ final class S3Upload {
         filled = tail.bytes().length;
     }
 
+    @Override
     public String id() {
         return id;
     }
 
+    @Override
     public RepositoryName repository() {
         return repository;
     }
 
     /** Bytes received so far. */
+    @Override
     public long size() {
         return size;
     }
@@ -139,6 +147,7 @@ final class S3Upload {
      * Appends {@code buffers} in order, consuming them. {@code maxSize} is checked before any byte is taken. Fails
      * with BLOB_UPLOAD_INVALID when another writer took the upload over, STORAGE_FAILED when a part could not be sent.
      */
+    @Override
     public void write(ByteBuffer[] buffers, long maxSize) {
         requireWritable();
         long total = 0;
@@ -152,22 +161,27 @@ final class S3Upload {
             throw new StorageException(Problem.SIZE_INVALID, "upload exceeds " + MAX_PARTS + " parts of "
                     + chunk + " bytes (storage.s3.chunksize), the most an S3 upload can have");
         }
-        for (ByteBuffer src : buffers) {
-            while (src.hasRemaining()) {
-                byte[] b = buffer();
-                int n = Math.min(src.remaining(), chunk - filled);
-                src.get(b, filled, n);
-                sha256.update(b, filled, n);
-                filled += n;
-                size += n;
-                if (filled == chunk) {
-                    sendPart();
+        try {
+            for (ByteBuffer src : buffers) {
+                while (src.hasRemaining()) {
+                    byte[] b = buffer();
+                    int n = Math.min(src.remaining(), chunk - filled);
+                    src.get(b, filled, n);
+                    sha256.update(b, filled, n);
+                    filled += n;
+                    size += n;
+                    if (filled == chunk) {
+                        sendPart();
+                    }
                 }
             }
-        }
-        if (!owner.now().isBefore(leaseUntil.minus(owner.lease().dividedBy(2)))) {
-            harvest();
-            save(lease());
+            if (!owner.now().isBefore(leaseUntil.minus(owner.lease().dividedBy(2)))) {
+                harvest();
+                save(lastGood(), lease());
+            }
+        } catch (RuntimeException e) {
+            broken = true;
+            throw e;
         }
     }
 
@@ -186,13 +200,7 @@ final class S3Upload {
         if (multipart == null) {
             multipart = store.createMultipart(S3Layout.uploadData(repository, id));
             // Saved at once, so a purge can abort it whatever happens to this request.
-            saved = new UploadState(multipart, saved.parts(), saved.size(), saved.tail(), saved.tailKey(), saved.tailEtag(),
-                    saved.sha256(), null, null);
-            if (acknowledged != null) {
-                acknowledged = new UploadState(multipart, acknowledged.parts(), acknowledged.size(), 0, null, null,
-                        acknowledged.sha256(), null, null);
-            }
-            save(lease());
+            save(lastGood(), lease());
         }
         while (inFlight.size() >= owner.partConcurrency()) {
             awaitOldest();
@@ -205,7 +213,7 @@ final class S3Upload {
         filled = 0;
         if (++partsSinceSave >= CHECKPOINT_PARTS) {
             harvest();
-            save(lease());
+            save(lastGood(), lease());
         }
     }
 
@@ -222,9 +230,10 @@ final class S3Upload {
         try {
             ObjectStore.Part part = ObjectStore.join(p.future());
             done.add(part);
-            acknowledged = new UploadState(multipart, done, p.end(), 0, null, null, p.hash(), null, null);
+            acknowledgedHash = p.hash();
+            acknowledgedEnd = p.end();
         } catch (StorageException e) {
-            partFailed = true;
+            broken = true;
             throw new StorageException(Problem.STORAGE_FAILED, "part " + p.number() + " of upload " + id
                     + " could not be stored: " + e.getMessage() + "; the upload resumes from " + lastGood().size() + " bytes", e);
         } finally {
@@ -238,23 +247,27 @@ final class S3Upload {
             try {
                 awaitOldest();
             } catch (StorageException e) {
-                // recorded in partFailed
+                // recorded in broken
             }
         }
     }
 
-    /** The newest state whose bytes are all in the bucket. */
+    /** The newest state whose bytes are all in the bucket: the last saved one, or its parts and those acknowledged since. */
     private UploadState lastGood() {
-        return acknowledged != null ? acknowledged : saved;
+        if (acknowledgedHash == null) {
+            // The multipart upload may be newer than the saved state.
+            return new UploadState(multipart, saved.parts(), saved.size(), saved.tail(), saved.tailKey(), saved.tailEtag(),
+                    saved.sha256(), null, null);
+        }
+        return new UploadState(multipart, done, acknowledgedEnd, 0, null, null, acknowledgedHash, null, null);
     }
 
     private Instant lease() {
         return owner.now().plus(owner.lease());
     }
 
-    /** Saves the last good state with a lease until {@code until} (or none when null); BLOB_UPLOAD_INVALID when the upload was taken. */
-    private void save(@Nullable Instant until) {
-        UploadState state = lastGood();
+    /** Saves {@code state} with a lease until {@code until} (or none when null); BLOB_UPLOAD_INVALID when the upload was taken. */
+    private void save(UploadState state, @Nullable Instant until) {
         String etag = store.putIfMatch(S3Layout.uploadState(repository, id),
                 state.withLease(until == null ? null : token, until).toJson(), stateEtag);
         if (etag == null) {
@@ -284,6 +297,7 @@ final class S3Upload {
      * blob key on the store's side; nothing is stored when the blob is already there. SHA-256 comes from the running
      * hash; another algorithm (sha512) is computed here, from memory or by reading the completed upload back.
      */
+    @Override
     public long commit(Digest expected) {
         requireWritable();
         while (!inFlight.isEmpty()) {
@@ -296,7 +310,7 @@ final class S3Upload {
             requireMatch(expected, new Digest(DigestAlgorithm.SHA256, HexFormat.of().formatHex(out)));
         }
         if (owner.now().isAfter(leaseUntil.minus(owner.lease().dividedBy(2)))) {
-            save(lease());
+            save(lastGood(), lease());
         }
         S3Blobs blobs = owner.blobs();
         String blobKey = S3Layout.blobData(expected);
@@ -359,6 +373,7 @@ final class S3Upload {
     }
 
     /** Discards the upload and everything written to it. */
+    @Override
     public void cancel() {
         if (!open) {
             return;
@@ -388,6 +403,7 @@ final class S3Upload {
      * writer's tail object, then the state without a lease. Fails when they could not be saved (the upload then
      * resumes from its last saved state, as its progress says).
      */
+    @Override
     public void close() {
         if (!open) {
             return;
@@ -397,21 +413,24 @@ final class S3Upload {
             if (leaseLost) {
                 return;
             }
-            boolean failedBefore = partFailed;
+            boolean failedBefore = broken;
             drainQuietly();
-            if (!partFailed) {
-                String tailKey = null;
-                String tailEtag = null;
-                if (filled > 0) {
-                    tailKey = S3Layout.TAIL + token;
+            String tailKey = null;
+            String tailEtag = null;
+            if (!broken && filled > 0) {
+                tailKey = S3Layout.TAIL + token;
+                try {
                     tailEtag = store.put(S3Layout.uploadDir(repository, id) + tailKey, Arrays.copyOf(buffer(), filled));
+                } catch (StorageException e) {
+                    broken = true;
                 }
-                acknowledged = new UploadState(multipart, done, size, filled, tailKey, tailEtag, sha256.getEncodedState(), null, null);
             }
-            save(null);
-            if (partFailed && !failedBefore) {
-                throw new StorageException(Problem.STORAGE_FAILED, "a part of upload " + id
-                        + " could not be stored; the upload resumes from " + saved.size() + " bytes");
+            UploadState state = broken ? lastGood()
+                    : new UploadState(multipart, done, size, filled, filled > 0 ? tailKey : null, tailEtag, sha256.getEncodedState(), null, null);
+            save(state, null);
+            if (broken && !failedBefore) {
+                throw new StorageException(Problem.STORAGE_FAILED, "a write to upload " + id
+                        + " failed; the upload resumes from " + saved.size() + " bytes");
             }
         } finally {
             giveBackBuffer();
@@ -447,9 +466,9 @@ final class S3Upload {
         if (leaseLost) {
             throw taken();
         }
-        if (partFailed) {
-            throw new StorageException(Problem.STORAGE_FAILED, "a part of upload " + id
-                    + " could not be stored; close this request and resume from " + lastGood().size() + " bytes");
+        if (broken) {
+            throw new StorageException(Problem.STORAGE_FAILED, "a write to upload " + id
+                    + " failed; close this request and resume from " + lastGood().size() + " bytes");
         }
     }
 }

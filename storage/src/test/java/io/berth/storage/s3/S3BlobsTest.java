@@ -3,6 +3,7 @@ package io.berth.storage.s3;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.berth.storage.BlobContent;
 import io.berth.storage.Digest;
 import io.berth.storage.Problem;
 import io.berth.storage.RepositoryName;
@@ -90,5 +91,34 @@ class S3BlobsTest {
                 HttpResponse.BodyHandlers.ofByteArray());
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.body()).isEqualTo(content);
+    }
+
+    @Test
+    void openStreamsOrRedirectsAsStorageRedirectSays() throws Exception {
+        byte[] content = "opened".getBytes(StandardCharsets.UTF_8);
+        Digest d = Digest.sha256(content);
+        S3Blobs streaming = new S3Blobs(store);
+        assertThatThrownBy(() -> streaming.open(REPO, d)).extracting(e -> ((StorageException) e).problem()).isEqualTo(Problem.BLOB_UNKNOWN);
+        streaming.putContent(d, content);
+        assertThatThrownBy(() -> streaming.open(REPO, d)).as("stored but not linked").extracting(e -> ((StorageException) e).problem())
+                .isEqualTo(Problem.BLOB_UNKNOWN);
+        streaming.link(REPO, d);
+        assertThat(store.settings().redirect()).isTrue(); // registry:2's default
+        try (ObjectStore noRedirect = ObjectStore.open(store.settings().withRedirect(false))) {
+            BlobContent c = new S3Blobs(noRedirect).open(REPO, d);
+            assertThat(c).isInstanceOf(BlobContent.Stream.class);
+            assertThat(c.size()).isEqualTo(content.length);
+            try (InputStream in = ((BlobContent.Stream) c).opener().open(1, 3)) {
+                assertThat(in.readAllBytes()).isEqualTo(java.util.Arrays.copyOfRange(content, 1, 4));
+            }
+        }
+        BlobContent r = streaming.open(REPO, d);
+        assertThat(r).isInstanceOf(BlobContent.Redirect.class);
+        HttpResponse<byte[]> got = HttpClient.newHttpClient().send(HttpRequest.newBuilder(((BlobContent.Redirect) r).location()).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(got.body()).isEqualTo(content);
+        try (InputStream in = r.stream()) {
+            assertThat(in.readAllBytes()).isEqualTo(content);
+        }
     }
 }

@@ -98,6 +98,17 @@ class S3ReplicasTest {
     }
 
     @Test
+    void aManifestCollectedOnAnotherReplicaIsStoredAgainWhenPushedAgain() {
+        S3Fixtures.Pushed image = pushImage(a, REPO, "img");
+        a.deleteManifest(REPO, new Reference.ByDigest(image.digest()));
+        // A collection on B deletes the manifest's blob, which A still remembers as stored.
+        b.store().delete(S3Layout.blobData(image.digest()));
+        b.blobs().forget(image.digest());
+        a.putManifest(REPO, image.content(), S3Fixtures.OCI_MANIFEST, null, List.of(V1));
+        assertThat(b.getManifest(REPO, new Reference.ByTag(V1)).content()).isEqualTo(image.content());
+    }
+
+    @Test
     void concurrentPushesOfOneImmutableTagThroughTwoReplicasLetExactlyOneDigestWin() throws Exception {
         TagGuard guard = immutable("v1");
         int pushes = 16;
