@@ -118,6 +118,33 @@ class S3ReplicasIT {
         assertError(r[0].client().get(path(location)), 404, "BLOB_UPLOAD_UNKNOWN");
     }
 
+    /**
+     * The same chunk PATCHed to one upload through two replicas at once: one writes it, the other is refused (the upload
+     * is held by the first, or no longer at the offset the chunk claims), and the upload holds the chunk once.
+     */
+    @Test
+    void aChunkSentToOneUploadThroughTwoReplicasAtOnceIsWrittenOnce() throws Exception {
+        String repo = "uploads/contended";
+        for (int round = 0; round < 3; round++) {
+            byte[] chunk = random(S3Replicas.CHUNK_SIZE + 1000 * round, round);
+            String location = r[0].client().startUpload(repo);
+            String range = "0-" + (chunk.length - 1);
+            List<HttpResponse<byte[]>> answers = together(List.of(
+                    () -> r[1].client().send("PATCH", path(location), chunk, "Content-Type", "application/octet-stream", "Content-Range", range),
+                    () -> r[2].client().send("PATCH", path(location), chunk, "Content-Type", "application/octet-stream", "Content-Range", range)));
+            List<HttpResponse<byte[]>> wrote = answers.stream().filter(a -> a.statusCode() == 202).toList();
+            assertThat(wrote).as("round %d: PATCHes that wrote: %s", round, answers.stream().map(S3ReplicasIT::describe).toList()).hasSize(1);
+            HttpResponse<byte[]> refused = answers.get(answers.get(0) == wrote.get(0) ? 1 : 0);
+            JsonNode error = assertError(refused, refused.statusCode(), refused.statusCode() == 416 ? "RANGE_INVALID" : "BLOB_UPLOAD_INVALID");
+            assertThat(refused.statusCode()).as("round %d: %s", round, error).isIn(400, 416);
+
+            assertThat(status(r[0], location)).as("round %d: the upload's Range", round).isEqualTo(range);
+            String digest = RegistryClient.sha256(chunk);
+            RegistryClient.expect(r[0].client().send("PUT", withDigest(location, digest), null), 201);
+            assertThat(RegistryClient.expect(r[1].client().get("/v2/" + repo + "/blobs/" + digest), 200).body()).isEqualTo(chunk);
+        }
+    }
+
     // ---- read-your-writes
 
     @Test
