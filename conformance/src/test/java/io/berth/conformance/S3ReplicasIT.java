@@ -33,8 +33,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * stickiness runs them: each request of a flow goes to another replica than the one before. An upload's chunks land on
  * different replicas and commit to the right bytes; a tag, a delete, a new repository or a referrer written through one
  * replica is what the next one serves at once (read-your-writes); an immutable tag pushed concurrently through two
- * replicas has exactly one winner that every replica agrees on. {@link S3ReplicaKillIT} kills a replica mid-upload, and
- * {@link S3ReplicaClientsIT} puts nginx in front with real clients.
+ * replicas has exactly one winner that every replica agrees on. {@link S3ReplicaKillIT} kills a replica mid-upload,
+ * {@link S3ReplicaClientsIT} puts nginx in front with real clients, and {@link S3ReplicaSignaturesIT} checks admission
+ * verdicts across replicas.
  */
 class S3ReplicasIT {
     static final String OCI_MANIFEST = RegistryHttp.OCI_MANIFEST;
