@@ -3,26 +3,16 @@ package io.berth.conformance;
 import static io.berth.conformance.RoundTripContent.blobPath;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.berth.conformance.S3FaultProxy.Fault;
 import io.berth.testing.RegistryClient;
 import io.berth.testing.S3TestServer;
-import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
-import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
@@ -33,7 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What a registry client sees when the S3 server misbehaves: a fault-injecting HTTP proxy ({@link FaultProxy}, on
+ * What a registry client sees when the S3 server misbehaves: a fault-injecting HTTP proxy ({@link S3FaultProxy}, on
  * 127.0.0.1) between Berth and versitygw answers 503 SlowDown or drops a connection in the middle of an UploadPart
  * body; and Berth started with a wrong secret key. Pushes go through {@link RegistryClient}, which never retries, so
  * that what Berth answers is what is asserted.
@@ -61,9 +51,10 @@ class S3FaultsIT {
 
     @Test
     void occasionalSlowDownIsRetriedAndThePushSucceeds(@TempDir Path dir) {
-        try (FaultProxy proxy = FaultProxy.start(s3.endpoint());
+        try (S3FaultProxy proxy = S3FaultProxy.start(s3.endpoint());
                 S3Berth berth = berth(dir, "slowdown-some", proxy);
                 RegistryClient c = berth.client()) {
+            withEvents(proxy, () -> {
             // Every third request to S3 from here on is refused once with 503 SlowDown.
             AtomicInteger n = new AtomicInteger();
             proxy.policy((request) -> n.incrementAndGet() % 3 == 0 ? Fault.SLOW_DOWN : Fault.NONE);
@@ -85,14 +76,16 @@ class S3FaultsIT {
             for (var blob : List.of(configDigest, smallDigest, largeDigest)) {
                 assertThat(RegistryClient.sha256(RegistryClient.expect(c.get("/v2/faults/app/blobs/" + blob), 200).body())).isEqualTo(blob);
             }
+            });
         }
     }
 
     @Test
     void slowDownOnEveryRequestGivesTheClientARegistryErrorNotAHang(@TempDir Path dir) {
-        try (FaultProxy proxy = FaultProxy.start(s3.endpoint());
+        try (S3FaultProxy proxy = S3FaultProxy.start(s3.endpoint());
                 S3Berth berth = berth(dir, "slowdown-all", proxy);
                 RegistryClient c = RegistryClient.builder(berth.baseUri()).timeout(Duration.ofMinutes(3)).build()) {
+            withEvents(proxy, () -> {
             String before = c.pushBlob("faults/app", "pushed before the outage".getBytes(StandardCharsets.UTF_8));
             proxy.policy(request -> Fault.SLOW_DOWN);
 
@@ -113,14 +106,16 @@ class S3FaultsIT {
             String after = c.pushBlob("faults/app", "pushed after the outage".getBytes(StandardCharsets.UTF_8));
             assertThat(RegistryClient.expect(c.get("/v2/faults/app/blobs/" + after), 200).body())
                     .asString(StandardCharsets.UTF_8).isEqualTo("pushed after the outage");
+            });
         }
     }
 
     @Test
     void aConnectionDroppedInAnUploadPartBodyIsRetriedOrRefusedAndNoPartialBlobIsEverServed(@TempDir Path dir) {
-        try (FaultProxy proxy = FaultProxy.start(s3.endpoint());
+        try (S3FaultProxy proxy = S3FaultProxy.start(s3.endpoint());
                 S3Berth berth = berth(dir, "drop-once", proxy);
                 RegistryClient c = RegistryClient.builder(berth.baseUri()).timeout(Duration.ofMinutes(3)).build()) {
+            withEvents(proxy, () -> {
             byte[] blob = bytes(new Random(2), (int) (3 * CHUNK + 4321));
             String digest = RegistryClient.sha256(blob);
             AtomicInteger parts = new AtomicInteger();
@@ -135,14 +130,16 @@ class S3FaultsIT {
                 assertClearError(put);
                 assertNotServedOrWhole(c, "faults/app", digest, blob, "drop-once");
             }
+            });
         }
     }
 
     @Test
     void uploadPartsThatAlwaysDropGiveAClearErrorAndNoBlob(@TempDir Path dir) {
-        try (FaultProxy proxy = FaultProxy.start(s3.endpoint());
+        try (S3FaultProxy proxy = S3FaultProxy.start(s3.endpoint());
                 S3Berth berth = berth(dir, "drop-always", proxy);
                 RegistryClient c = RegistryClient.builder(berth.baseUri()).timeout(Duration.ofMinutes(3)).build()) {
+            withEvents(proxy, () -> {
             byte[] blob = bytes(new Random(3), (int) (2 * CHUNK + 99));
             String digest = RegistryClient.sha256(blob);
             proxy.policy(request -> request.isUploadPart() ? Fault.DROP_MID_BODY : Fault.NONE);
@@ -159,6 +156,7 @@ class S3FaultsIT {
             HttpResponse<byte[]> again = pushMonolithic(c, "faults/app", blob);
             assertThat(again.statusCode()).as("the same push once S3 is well: %s", RegistryClient.text(again)).isEqualTo(201);
             assertServedWhole(c, "faults/app", digest, blob);
+            });
         }
     }
 
@@ -175,13 +173,13 @@ class S3FaultsIT {
                 assertThat(berth.logText()).as("Berth's output with a wrong secret key").matches(namesCredentials);
                 return;
             }
-            try (RegistryClient c = berth.client()) {
+            try (RegistryClient c = berth.client(); RegistryClient debug = RegistryClient.of(berth.debugUri())) {
                 HttpResponse<byte[]> push = c.send("POST", "/v2/faults/app/blobs/uploads/?digest=" + RegistryClient.sha256(new byte[] {7}),
                         new byte[] {7}, "Content-Type", "application/octet-stream");
                 assertThat(push.statusCode()).as("a push with a wrong secret key: %s", RegistryClient.text(push)).isBetween(500, 599);
                 assertThat(RegistryClient.text(push)).matches(ERROR_BODY).matches(namesCredentials);
-                HttpResponse<byte[]> base = awaitStatus(c, "/v2/", 503, Duration.ofSeconds(60));
-                assertThat(RegistryClient.text(base)).as("GET /v2/ once the storage health check failed").matches(namesCredentials);
+                HttpResponse<byte[]> health = awaitStatus(debug, "/debug/health", 503, Duration.ofSeconds(60));
+                assertThat(RegistryClient.text(health)).as("GET /debug/health once the storage health check failed").matches(namesCredentials);
                 assertThat(berth.logText()).as("Berth's log").matches(namesCredentials);
             }
         }
@@ -189,7 +187,17 @@ class S3FaultsIT {
 
     // ---- helpers
 
-    private static S3Berth berth(Path dir, String root, FaultProxy proxy) {
+    /** Runs {@code test}; a failure carries the S3 requests the proxy saw, and what it did with them. */
+    private static void withEvents(S3FaultProxy proxy, Runnable test) {
+        try {
+            test.run();
+        } catch (AssertionError | RuntimeException e) {
+            e.addSuppressed(new AssertionError("S3 requests through the proxy:\n" + String.join("\n", proxy.events())));
+            throw e;
+        }
+    }
+
+    private static S3Berth berth(Path dir, String root, S3FaultProxy proxy) {
         return S3Berth.start(s3, BUCKET, dir.resolve("berth"), S3Berth.options().rootDirectory(root).chunkSize(CHUNK)
                 .endpoint(proxy.endpoint()));
     }
@@ -268,7 +276,7 @@ class S3FaultsIT {
         throw new AssertionError("Berth with a wrong secret key neither served nor exited:\n" + berth.logTail());
     }
 
-    /** Polls {@code path} until it answers {@code status}; the health check runs every second. */
+    /** Polls {@code path} until it answers {@code status} (the health check runs every second), or fails after {@code timeout}. */
     private static HttpResponse<byte[]> awaitStatus(RegistryClient c, String path, int status, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         HttpResponse<byte[]> r = c.get(path);
@@ -295,349 +303,5 @@ class S3FaultsIT {
         byte[] b = new byte[n];
         random.nextBytes(b);
         return b;
-    }
-
-    // ---- the proxy
-
-    /** What the proxy does with one request. */
-    enum Fault {
-        /** Forwarded. */
-        NONE,
-        /** Answered 503 SlowDown (S3's throttling error) without reaching the server; the connection is then closed. */
-        SLOW_DOWN,
-        /** Forwarded, then both connections are dropped halfway through the request body. */
-        DROP_MID_BODY
-    }
-
-    /** The first line and headers of an HTTP/1.1 message. */
-    record Head(String line, List<String[]> headers, byte[] raw) {
-        @Nullable String header(String name) {
-            for (String[] h : headers) {
-                if (h[0].equalsIgnoreCase(name)) {
-                    return h[1];
-                }
-            }
-            return null;
-        }
-
-        String method() {
-            return line.substring(0, line.indexOf(' '));
-        }
-
-        String target() {
-            String[] parts = line.split(" ");
-            return parts.length > 1 ? parts[1] : "";
-        }
-
-        int status() {
-            return Integer.parseInt(line.split(" ")[1]);
-        }
-
-        /** S3's UploadPart: PUT ?partNumber=&uploadId= with a body (not UploadPartCopy). */
-        boolean isUploadPart() {
-            return method().equals("PUT") && target().contains("partNumber=") && target().contains("uploadId=")
-                    && header("x-amz-copy-source") == null;
-        }
-
-        long contentLength() {
-            String v = header("Content-Length");
-            return v == null ? -1 : Long.parseLong(v.strip());
-        }
-
-        boolean chunked() {
-            String v = header("Transfer-Encoding");
-            return v != null && v.toLowerCase(Locale.ROOT).contains("chunked");
-        }
-    }
-
-    /** Decides each request's fault. */
-    interface Policy {
-        Fault decide(Head request);
-    }
-
-    /**
-     * A plain HTTP/1.1 proxy in front of an S3 server, on 127.0.0.1: each client connection gets one upstream connection
-     * and its requests are relayed one at a time, bytes unchanged (the Host header too, so SigV4 signatures hold),
-     * 100-continue included. The {@link Policy} picks a {@link Fault} per request.
-     */
-    static final class FaultProxy implements AutoCloseable {
-        private static final byte[] SLOW_DOWN_BODY = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>"
-                + "<Message>Please reduce your request rate.</Message><RequestId>fault-proxy</RequestId></Error>")
-                .getBytes(StandardCharsets.UTF_8);
-
-        private final ServerSocket server;
-        private final URI upstream;
-        private final List<Socket> open = Collections.synchronizedList(new ArrayList<>());
-        private final AtomicInteger injected = new AtomicInteger();
-        private final List<String> events = Collections.synchronizedList(new ArrayList<>());
-        private volatile Policy policy = request -> Fault.NONE;
-        private volatile boolean closed;
-
-        private FaultProxy(ServerSocket server, URI upstream) {
-            this.server = server;
-            this.upstream = upstream;
-        }
-
-        static FaultProxy start(URI upstream) {
-            try {
-                FaultProxy p = new FaultProxy(new ServerSocket(0, 50, InetAddress.getLoopbackAddress()), upstream);
-                Thread.ofVirtual().name("fault-proxy-accept").start(p::acceptLoop);
-                return p;
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        }
-
-        URI endpoint() {
-            return URI.create("http://127.0.0.1:" + server.getLocalPort());
-        }
-
-        void policy(Policy policy) {
-            this.policy = policy;
-        }
-
-        /** One line per request: its first line, the fault, and the server's status when it answered. */
-        List<String> events() {
-            synchronized (events) {
-                return List.copyOf(events);
-            }
-        }
-
-        /** How many requests got a fault. */
-        int injected() {
-            return injected.get();
-        }
-
-        private void acceptLoop() {
-            while (!closed) {
-                try {
-                    Socket client = server.accept();
-                    open.add(client);
-                    Thread.ofVirtual().start(() -> serve(client));
-                } catch (IOException e) {
-                    return; // closed
-                }
-            }
-        }
-
-        private void serve(Socket client) {
-            Socket up = null;
-            try (client) {
-                InputStream cin = new BufferedInputStream(client.getInputStream());
-                OutputStream cout = client.getOutputStream();
-                InputStream uin = null;
-                OutputStream uout = null;
-                while (true) {
-                    Head request = readHead(cin);
-                    if (request == null) {
-                        return;
-                    }
-                    Fault fault = policy.decide(request);
-                    if (fault != Fault.NONE) {
-                        injected.incrementAndGet();
-                    }
-                    events.add(request.line() + " -> " + fault);
-                    boolean hasBody = request.contentLength() > 0 || request.chunked();
-                    boolean expectContinue = "100-continue".equalsIgnoreCase(String.valueOf(request.header("Expect")).strip());
-                    if (fault == Fault.SLOW_DOWN || fault == Fault.DROP_MID_BODY && !hasBody) {
-                        if (hasBody && !expectContinue) {
-                            copyBody(cin, OutputStream.nullOutputStream(), request);
-                        }
-                        cout.write(("HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nx-amz-request-id: fault-proxy\r\n"
-                                + "Content-Length: " + SLOW_DOWN_BODY.length + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
-                        cout.write(SLOW_DOWN_BODY);
-                        cout.flush();
-                        return;
-                    }
-                    if (up == null) {
-                        up = new Socket(upstream.getHost(), upstream.getPort());
-                        open.add(up);
-                        uin = new BufferedInputStream(up.getInputStream());
-                        uout = up.getOutputStream();
-                    }
-                    uout.write(request.raw());
-                    uout.flush();
-                    if (hasBody && expectContinue) {
-                        // Some servers (versitygw) send no 100 until the body comes, and clients send it after a wait:
-                        // the proxy says 100 itself, and drops the server's.
-                        cout.write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
-                        cout.flush();
-                    }
-                    if (hasBody) {
-                        if (fault == Fault.DROP_MID_BODY) {
-                            long half = Math.max(1, request.contentLength() / 2);
-                            copyN(cin, uout, half);
-                            uout.flush();
-                            events.add("  dropped after " + half + " bytes of the body");
-                            client.setSoLinger(true, 0);
-                            up.setSoLinger(true, 0);
-                            up.close();
-                            return; // the client's connection is reset by the try-with-resources
-                        }
-                        copyBody(cin, uout, request);
-                        uout.flush();
-                    }
-                    Head response;
-                    do {
-                        response = readHead(uin);
-                        if (response == null) {
-                            return;
-                        }
-                        if (response.status() / 100 == 1 && !expectContinue) {
-                            cout.write(response.raw());
-                        }
-                    } while (response.status() / 100 == 1);
-                    events.add("  " + response.line());
-                    if (!relayResponse(response, uin, cout, request)) {
-                        return;
-                    }
-                }
-            } catch (IOException | RuntimeException e) {
-                events.add("  connection ended: " + e);
-            } finally {
-                if (up != null) {
-                    try {
-                        up.close();
-                    } catch (IOException e) {
-                        // gone
-                    }
-                }
-            }
-        }
-
-        /** Relays a final response; false when the connection must end after it. */
-        private static boolean relayResponse(Head response, InputStream uin, OutputStream cout, Head request) throws IOException {
-            cout.write(response.raw());
-            int status = response.status();
-            boolean noBody = request.method().equals("HEAD") || status == 204 || status == 304;
-            boolean untilClose = false;
-            if (!noBody) {
-                if (response.chunked()) {
-                    copyChunked(uin, cout);
-                } else if (response.contentLength() >= 0) {
-                    copyN(uin, cout, response.contentLength());
-                } else {
-                    uin.transferTo(cout);
-                    untilClose = true;
-                }
-            }
-            cout.flush();
-            return !untilClose && !"close".equalsIgnoreCase(String.valueOf(response.header("Connection")).strip());
-        }
-
-        private static void copyBody(InputStream in, OutputStream out, Head head) throws IOException {
-            if (head.chunked()) {
-                copyChunked(in, out);
-            } else if (head.contentLength() > 0) {
-                copyN(in, out, head.contentLength());
-            }
-        }
-
-        private static void copyN(InputStream in, OutputStream out, long n) throws IOException {
-            byte[] buf = new byte[64 * 1024];
-            long left = n;
-            while (left > 0) {
-                int r = in.read(buf, 0, (int) Math.min(buf.length, left));
-                if (r < 0) {
-                    throw new IOException("EOF with " + left + " bytes to go");
-                }
-                out.write(buf, 0, r);
-                left -= r;
-            }
-        }
-
-        /** Copies a chunked body as it is: size lines, data, the last chunk and the trailers. */
-        private static void copyChunked(InputStream in, OutputStream out) throws IOException {
-            while (true) {
-                String sizeLine = readLine(in);
-                out.write((sizeLine + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
-                int semi = sizeLine.indexOf(';');
-                long size = Long.parseLong((semi < 0 ? sizeLine : sizeLine.substring(0, semi)).strip(), 16);
-                if (size == 0) {
-                    String trailer;
-                    do {
-                        trailer = readLine(in);
-                        out.write((trailer + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
-                    } while (!trailer.isEmpty());
-                    return;
-                }
-                copyN(in, out, size);
-                String crlf = readLine(in);
-                out.write((crlf + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
-            }
-        }
-
-        private static String readLine(InputStream in) throws IOException {
-            ByteArrayOutputStream line = new ByteArrayOutputStream();
-            int b;
-            while ((b = in.read()) >= 0) {
-                if (b == '\n') {
-                    break;
-                }
-                line.write(b);
-            }
-            if (b < 0) {
-                throw new IOException("EOF in a line");
-            }
-            String s = line.toString(StandardCharsets.ISO_8859_1);
-            return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
-        }
-
-        /** A message head, or null at EOF before its first byte. */
-        private static @Nullable Head readHead(InputStream in) throws IOException {
-            ByteArrayOutputStream raw = new ByteArrayOutputStream();
-            List<String> lines = new ArrayList<>();
-            while (true) {
-                ByteArrayOutputStream line = new ByteArrayOutputStream();
-                int b;
-                while ((b = in.read()) >= 0 && b != '\n') {
-                    line.write(b);
-                }
-                if (b < 0) {
-                    if (raw.size() == 0 && line.size() == 0) {
-                        return null;
-                    }
-                    throw new IOException("EOF in a message head");
-                }
-                raw.write(line.toByteArray());
-                raw.write('\n');
-                String s = line.toString(StandardCharsets.ISO_8859_1);
-                s = s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
-                if (s.isEmpty()) {
-                    if (lines.isEmpty()) {
-                        continue; // a stray CRLF between messages
-                    }
-                    break;
-                }
-                lines.add(s);
-            }
-            List<String[]> headers = new ArrayList<>();
-            for (String h : lines.subList(1, lines.size())) {
-                int colon = h.indexOf(':');
-                if (colon > 0) {
-                    headers.add(new String[] {h.substring(0, colon).strip(), h.substring(colon + 1).strip()});
-                }
-            }
-            return new Head(lines.get(0), headers, raw.toByteArray());
-        }
-
-        @Override
-        public void close() {
-            closed = true;
-            try {
-                server.close();
-            } catch (IOException e) {
-                // closed
-            }
-            synchronized (open) {
-                for (Socket s : open) {
-                    try {
-                        s.close();
-                    } catch (IOException e) {
-                        // closed
-                    }
-                }
-            }
-        }
     }
 }

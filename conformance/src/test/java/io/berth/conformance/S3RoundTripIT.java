@@ -149,7 +149,7 @@ class S3RoundTripIT {
             String repo = "rt/chunked";
             List<String> digests = List.of(
                     chunkedUpload(b, repo, small, small.length),
-                    chunkedUpload(b, repo, twoParts, (int) CHUNK),
+                    chunkedUpload(b, repo, twoParts, (int) CHUNK, twoParts.length),
                     chunkedUpload(b, repo, odd, (int) (CHUNK - 1_000), (int) (CHUNK + 3_000), odd.length),
                     b.pushBlob(repo, monolithic));
             List<byte[]> contents = List.of(small, twoParts, odd, monolithic);
