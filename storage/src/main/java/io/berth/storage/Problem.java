@@ -25,4 +25,9 @@ public enum Problem {
     STORAGE_FULL,
     /** The volume failed a read or write (EIO, a read-only remount): nothing partial was kept. */
     STORAGE_FAILED,
+    /**
+     * The storage cannot be reached or asks to slow down (an object store's 503 SlowDown after the retries, a connection
+     * that fails): nothing partial was kept, and the same request works once it answers again.
+     */
+    STORAGE_UNAVAILABLE,
 }

@@ -63,7 +63,9 @@ final class DebugServer implements AutoCloseable {
                     .description("1 while the storage health check passes (health.storagedriver), 0 once it has failed threshold times in a row")
                     .register(meters);
         }
-        Handler handler = new Handler(health, config.http().prometheusPath(), meters);
+        // registry:2 names the check after its driver
+        String checkName = config.storage().s3() != null ? "storagedriver_s3" : "storagedriver_filesystem";
+        Handler handler = new Handler(health, checkName, config.http().prometheusPath(), meters);
         Channel channel = new ServerBootstrap()
                 .group(boss, workers)
                 .channel(channelType)
@@ -169,11 +171,13 @@ final class DebugServer implements AutoCloseable {
     @ChannelHandler.Sharable
     private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         private final StorageHealth health;
+        private final String healthCheckName;
         private final @Nullable String prometheusPath;
         private final MeterRegistry meters;
 
-        Handler(StorageHealth health, @Nullable String prometheusPath, MeterRegistry meters) {
+        Handler(StorageHealth health, String healthCheckName, @Nullable String prometheusPath, MeterRegistry meters) {
             this.health = health;
+            this.healthCheckName = healthCheckName;
             this.prometheusPath = prometheusPath;
             this.meters = meters;
         }
@@ -186,7 +190,7 @@ final class DebugServer implements AutoCloseable {
                 String problem = health.problem();
                 response = problem == null
                         ? Responses.json(HttpResponseStatus.OK, Map.of())
-                        : Responses.json(HttpResponseStatus.SERVICE_UNAVAILABLE, Map.of("storagedriver_filesystem", problem));
+                        : Responses.json(HttpResponseStatus.SERVICE_UNAVAILABLE, Map.of(healthCheckName, problem));
             } else if (path.equals(prometheusPath) && meters instanceof PrometheusMeterRegistry prometheus) {
                 response = Responses.bytes(HttpResponseStatus.OK, "text/plain; version=0.0.4; charset=utf-8",
                         prometheus.scrape().getBytes(StandardCharsets.UTF_8));

@@ -62,6 +62,7 @@ enum ErrorCode {
             case TOOMANYREQUESTS -> TOOMANYREQUESTS;
             case STORAGE_FULL -> UNAVAILABLE;
             case STORAGE_FAILED -> UNKNOWN;
+            case STORAGE_UNAVAILABLE -> UNAVAILABLE;
         };
     }
 }

@@ -25,7 +25,8 @@ final class HttpError extends RuntimeException {
 
     /**
      * A storage refusal as the spec's error. A full volume is 507 Insufficient Storage with the code UNAVAILABLE, as
-     * below {@code berth.storage.minFreeBytes}; a failing volume (EIO, read-only) is 500 UNKNOWN, with what failed.
+     * below {@code berth.storage.minFreeBytes}; a failing volume (EIO, read-only) is 500 UNKNOWN, with what failed; an
+     * object store that is unreachable or throttling is 503 UNAVAILABLE, which clients may retry.
      */
     static HttpError from(StorageException e) {
         ErrorCode code = ErrorCode.of(e.problem());

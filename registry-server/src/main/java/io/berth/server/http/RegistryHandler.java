@@ -347,7 +347,7 @@ final class RegistryHandler extends ChannelInboundHandlerAdapter {
         return switch (e) {
             case HttpError h -> h;
             case StorageException s -> {
-                if (s.problem() == Problem.STORAGE_FULL || s.problem() == Problem.STORAGE_FAILED) {
+                if (s.problem() == Problem.STORAGE_FULL || s.problem() == Problem.STORAGE_FAILED || s.problem() == Problem.STORAGE_UNAVAILABLE) {
                     endpoints.registry().metrics().storageError();
                 }
                 yield HttpError.from(s);

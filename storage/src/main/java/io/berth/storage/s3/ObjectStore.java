@@ -462,12 +462,23 @@ public final class ObjectStore implements AutoCloseable {
             if (isCredentialsProblem(code)) {
                 detail += ": it refuses Berth's credentials (check storage.s3.accesskey and secretkey)";
             }
-            return new StorageException(Problem.STORAGE_FAILED, detail, new StoreError(s3.statusCode(), code, s3));
+            // The store's own trouble (503 SlowDown once the retries are spent, 500, 502, 504) may pass: clients may retry.
+            Problem problem = s3.statusCode() >= 500 ? Problem.STORAGE_UNAVAILABLE : Problem.STORAGE_FAILED;
+            return new StorageException(problem, detail, new StoreError(s3.statusCode(), code, s3));
         }
         if (cause instanceof SdkClientException || cause instanceof SdkException) {
-            return new StorageException(Problem.STORAGE_FAILED, "the object store cannot be reached: " + cause.getMessage(), cause);
+            return new StorageException(Problem.STORAGE_UNAVAILABLE, "the object store cannot be reached: " + firstSentences(cause.getMessage()), cause);
         }
         return new StorageException(Problem.STORAGE_FAILED, "object store call failed: " + cause, cause);
+    }
+
+    /** The SDK's message without the advice it appends ("Consider …"), which is about the SDK, not the registry. */
+    private static String firstSentences(@Nullable String message) {
+        if (message == null) {
+            return "no detail";
+        }
+        int advice = message.indexOf(" Consider ");
+        return advice < 0 ? message : message.substring(0, advice);
     }
 
     private static boolean isCredentialsProblem(@Nullable String code) {
