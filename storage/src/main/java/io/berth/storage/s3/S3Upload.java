@@ -69,8 +69,9 @@ final class S3Upload implements Upload {
     private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
     private int nextPart;
     private int partsSinceSave;
-    /** The state as of the last acknowledged part of this request, or null before one. */
-    private @Nullable UploadState acknowledged;
+    /** The hash state and the bytes as of the last acknowledged part of this request; null before one. */
+    private byte @Nullable [] acknowledgedHash;
+    private long acknowledgedEnd;
 
     private byte @Nullable [] filling;
     private int filled;
@@ -79,8 +80,11 @@ final class S3Upload implements Upload {
     private Instant leaseUntil;
 
     private boolean open = true;
-    /** A part failed: what follows the last acknowledged part is lost, so the state may only go back to it. */
-    private boolean partFailed;
+    /**
+     * A part, or a request to the store while writing, failed: what follows the last acknowledged part is lost, so
+     * the state may only go back to it, and this handle writes nothing more.
+     */
+    private boolean broken;
     /** Another writer took the upload: nothing more is written to it. */
     private boolean leaseLost;
 
@@ -157,22 +161,27 @@ final class S3Upload implements Upload {
             throw new StorageException(Problem.SIZE_INVALID, "upload exceeds " + MAX_PARTS + " parts of "
                     + chunk + " bytes (storage.s3.chunksize), the most an S3 upload can have");
         }
-        for (ByteBuffer src : buffers) {
-            while (src.hasRemaining()) {
-                byte[] b = buffer();
-                int n = Math.min(src.remaining(), chunk - filled);
-                src.get(b, filled, n);
-                sha256.update(b, filled, n);
-                filled += n;
-                size += n;
-                if (filled == chunk) {
-                    sendPart();
+        try {
+            for (ByteBuffer src : buffers) {
+                while (src.hasRemaining()) {
+                    byte[] b = buffer();
+                    int n = Math.min(src.remaining(), chunk - filled);
+                    src.get(b, filled, n);
+                    sha256.update(b, filled, n);
+                    filled += n;
+                    size += n;
+                    if (filled == chunk) {
+                        sendPart();
+                    }
                 }
             }
-        }
-        if (!owner.now().isBefore(leaseUntil.minus(owner.lease().dividedBy(2)))) {
-            harvest();
-            save(lease());
+            if (!owner.now().isBefore(leaseUntil.minus(owner.lease().dividedBy(2)))) {
+                harvest();
+                save(lastGood(), lease());
+            }
+        } catch (RuntimeException e) {
+            broken = true;
+            throw e;
         }
     }
 
@@ -191,13 +200,7 @@ final class S3Upload implements Upload {
         if (multipart == null) {
             multipart = store.createMultipart(S3Layout.uploadData(repository, id));
             // Saved at once, so a purge can abort it whatever happens to this request.
-            saved = new UploadState(multipart, saved.parts(), saved.size(), saved.tail(), saved.tailKey(), saved.tailEtag(),
-                    saved.sha256(), null, null);
-            if (acknowledged != null) {
-                acknowledged = new UploadState(multipart, acknowledged.parts(), acknowledged.size(), 0, null, null,
-                        acknowledged.sha256(), null, null);
-            }
-            save(lease());
+            save(lastGood(), lease());
         }
         while (inFlight.size() >= owner.partConcurrency()) {
             awaitOldest();
@@ -210,7 +213,7 @@ final class S3Upload implements Upload {
         filled = 0;
         if (++partsSinceSave >= CHECKPOINT_PARTS) {
             harvest();
-            save(lease());
+            save(lastGood(), lease());
         }
     }
 
@@ -227,9 +230,10 @@ final class S3Upload implements Upload {
         try {
             ObjectStore.Part part = ObjectStore.join(p.future());
             done.add(part);
-            acknowledged = new UploadState(multipart, done, p.end(), 0, null, null, p.hash(), null, null);
+            acknowledgedHash = p.hash();
+            acknowledgedEnd = p.end();
         } catch (StorageException e) {
-            partFailed = true;
+            broken = true;
             throw new StorageException(Problem.STORAGE_FAILED, "part " + p.number() + " of upload " + id
                     + " could not be stored: " + e.getMessage() + "; the upload resumes from " + lastGood().size() + " bytes", e);
         } finally {
@@ -243,23 +247,27 @@ final class S3Upload implements Upload {
             try {
                 awaitOldest();
             } catch (StorageException e) {
-                // recorded in partFailed
+                // recorded in broken
             }
         }
     }
 
-    /** The newest state whose bytes are all in the bucket. */
+    /** The newest state whose bytes are all in the bucket: the last saved one, or its parts and those acknowledged since. */
     private UploadState lastGood() {
-        return acknowledged != null ? acknowledged : saved;
+        if (acknowledgedHash == null) {
+            // The multipart upload may be newer than the saved state.
+            return new UploadState(multipart, saved.parts(), saved.size(), saved.tail(), saved.tailKey(), saved.tailEtag(),
+                    saved.sha256(), null, null);
+        }
+        return new UploadState(multipart, done, acknowledgedEnd, 0, null, null, acknowledgedHash, null, null);
     }
 
     private Instant lease() {
         return owner.now().plus(owner.lease());
     }
 
-    /** Saves the last good state with a lease until {@code until} (or none when null); BLOB_UPLOAD_INVALID when the upload was taken. */
-    private void save(@Nullable Instant until) {
-        UploadState state = lastGood();
+    /** Saves {@code state} with a lease until {@code until} (or none when null); BLOB_UPLOAD_INVALID when the upload was taken. */
+    private void save(UploadState state, @Nullable Instant until) {
         String etag = store.putIfMatch(S3Layout.uploadState(repository, id),
                 state.withLease(until == null ? null : token, until).toJson(), stateEtag);
         if (etag == null) {
@@ -302,7 +310,7 @@ final class S3Upload implements Upload {
             requireMatch(expected, new Digest(DigestAlgorithm.SHA256, HexFormat.of().formatHex(out)));
         }
         if (owner.now().isAfter(leaseUntil.minus(owner.lease().dividedBy(2)))) {
-            save(lease());
+            save(lastGood(), lease());
         }
         S3Blobs blobs = owner.blobs();
         String blobKey = S3Layout.blobData(expected);
@@ -405,21 +413,24 @@ final class S3Upload implements Upload {
             if (leaseLost) {
                 return;
             }
-            boolean failedBefore = partFailed;
+            boolean failedBefore = broken;
             drainQuietly();
-            if (!partFailed) {
-                String tailKey = null;
-                String tailEtag = null;
-                if (filled > 0) {
-                    tailKey = S3Layout.TAIL + token;
+            String tailKey = null;
+            String tailEtag = null;
+            if (!broken && filled > 0) {
+                tailKey = S3Layout.TAIL + token;
+                try {
                     tailEtag = store.put(S3Layout.uploadDir(repository, id) + tailKey, Arrays.copyOf(buffer(), filled));
+                } catch (StorageException e) {
+                    broken = true;
                 }
-                acknowledged = new UploadState(multipart, done, size, filled, tailKey, tailEtag, sha256.getEncodedState(), null, null);
             }
-            save(null);
-            if (partFailed && !failedBefore) {
-                throw new StorageException(Problem.STORAGE_FAILED, "a part of upload " + id
-                        + " could not be stored; the upload resumes from " + saved.size() + " bytes");
+            UploadState state = broken ? lastGood()
+                    : new UploadState(multipart, done, size, filled, filled > 0 ? tailKey : null, tailEtag, sha256.getEncodedState(), null, null);
+            save(state, null);
+            if (broken && !failedBefore) {
+                throw new StorageException(Problem.STORAGE_FAILED, "a write to upload " + id
+                        + " failed; the upload resumes from " + saved.size() + " bytes");
             }
         } finally {
             giveBackBuffer();
@@ -455,9 +466,9 @@ final class S3Upload implements Upload {
         if (leaseLost) {
             throw taken();
         }
-        if (partFailed) {
-            throw new StorageException(Problem.STORAGE_FAILED, "a part of upload " + id
-                    + " could not be stored; close this request and resume from " + lastGood().size() + " bytes");
+        if (broken) {
+            throw new StorageException(Problem.STORAGE_FAILED, "a write to upload " + id
+                    + " failed; close this request and resume from " + lastGood().size() + " bytes");
         }
     }
 }

@@ -18,6 +18,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiPredicate;
 import java.util.regex.Pattern;
 import org.bouncycastle.crypto.digests.SHA256Digest;
@@ -36,6 +38,11 @@ import org.slf4j.LoggerFactory;
  * meanwhile gets BLOB_UPLOAD_INVALID, as on the filesystem. When a replica dies mid-request, its lease expires and
  * the next request resumes from the last saved state.
  *
+ * <p>Memory: each request holds at most {@code (partConcurrency + 1) * chunksize} bytes of part buffers
+ * ({@link S3Upload}), and all uploads of this replica together at most a budget of buffers (by default a quarter of
+ * the heap, and at least one upload's worth); a request that finds it spent waits up to {@link #BUFFER_WAIT} for a
+ * buffer, then fails with TOOMANYREQUESTS. Up to {@code partConcurrency + 1} idle buffers are kept for reuse.
+ *
  * <p>Open-upload limits ({@link #limitOpen}): a repository's uploads are counted from the bucket (one listing per
  * start), so the limit holds across replicas, give or take the starts that race each other; an account's are counted
  * per replica (the uploads it started there that are still in the bucket), so with N replicas an account may hold up
@@ -45,6 +52,8 @@ final class S3Uploads {
     private static final Logger log = LoggerFactory.getLogger(S3Uploads.class);
     /** How long a writer's hold on an upload lasts unless renewed; a dead replica's uploads are free again after it. */
     static final Duration LEASE = Duration.ofSeconds(15);
+    /** How long a request waits for a part buffer when the replica's budget is spent. */
+    static final Duration BUFFER_WAIT = Duration.ofSeconds(30);
     private static final Pattern ID = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.=-]{0,127}");
 
     private final ObjectStore store;
@@ -53,8 +62,11 @@ final class S3Uploads {
     private final Duration lease;
     private final int chunk;
     private final int partConcurrency;
-    /** Part buffers kept for reuse: as many as two uploads at full speed use. */
+    /** Part buffers kept for reuse: as many as one upload at full speed uses. */
     private final ArrayBlockingQueue<byte[]> pool;
+    /** Part buffers that may exist at once, in use or pooled, across all uploads. */
+    private final Semaphore budget;
+    private final Duration bufferWait;
 
     private volatile int maxOpen = Integer.MAX_VALUE;
     /** The uploads each account started on this replica (their directory keys), for {@link #limitOpen}. */
@@ -66,6 +78,14 @@ final class S3Uploads {
 
     /** With a lease other than {@link #LEASE}: for tests of expiry. */
     S3Uploads(ObjectStore store, S3Blobs blobs, Clock clock, Duration lease) {
+        this(store, blobs, clock, lease, defaultBudget(store.settings()), BUFFER_WAIT);
+    }
+
+    /**
+     * With {@code buffers} part buffers at most, in use or pooled, across all uploads (at least 1), and a request
+     * waiting at most {@code bufferWait} for one.
+     */
+    S3Uploads(ObjectStore store, S3Blobs blobs, Clock clock, Duration lease, int buffers, Duration bufferWait) {
         S3Settings settings = store.settings();
         if (settings.chunkSize() > Integer.MAX_VALUE - 16) {
             throw new IllegalArgumentException("storage.s3.chunksize above 2 GiB is not supported, got " + settings.chunkSize());
@@ -76,7 +96,15 @@ final class S3Uploads {
         this.lease = lease;
         this.chunk = (int) settings.chunkSize();
         this.partConcurrency = settings.partConcurrency();
-        this.pool = new ArrayBlockingQueue<>(2 * (partConcurrency + 1));
+        this.pool = new ArrayBlockingQueue<>(partConcurrency + 1);
+        this.budget = new Semaphore(Math.max(1, buffers));
+        this.bufferWait = bufferWait;
+    }
+
+    /** A quarter of the heap in part buffers, and at least one upload's worth at full speed. */
+    static int defaultBudget(S3Settings settings) {
+        long quarter = Runtime.getRuntime().maxMemory() / 4 / settings.chunkSize();
+        return (int) Math.max(settings.partConcurrency() + 1, Math.min(quarter, 1 << 16));
     }
 
     ObjectStore store() {
@@ -103,13 +131,27 @@ final class S3Uploads {
         return clock.instant();
     }
 
+    /**
+     * A part buffer, waiting up to the buffer wait for one when the budget is spent (another upload's part is
+     * acknowledged, or a request ends); TOOMANYREQUESTS after it.
+     */
     byte[] acquireBuffer() {
+        try {
+            if (!budget.tryAcquire(bufferWait.toNanos(), TimeUnit.NANOSECONDS)) {
+                throw new StorageException(Problem.TOOMANYREQUESTS, "every upload buffer of this replica is in use ("
+                        + budget.availablePermits() + " free of the budget: a quarter of the heap in parts of storage.s3.chunksize); retry");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageException(Problem.STORAGE_FAILED, "interrupted while waiting for an upload buffer", e);
+        }
         byte[] b = pool.poll();
         return b != null ? b : new byte[chunk];
     }
 
     void releaseBuffer(byte[] b) {
-        pool.offer(b);
+        pool.offer(b); // a full pool drops it for the collector
+        budget.release();
     }
 
     /** At most {@code max} unfinished uploads per repository, and per account (default: no limit). */

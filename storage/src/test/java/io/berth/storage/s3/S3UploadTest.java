@@ -363,4 +363,42 @@ class S3UploadTest {
         held.cancel();
         own.close();
     }
+
+    @Test
+    void partTheStoreRefusesFailsTheRequestAndTheUploadKeepsItsLastWholeState() {
+        RepositoryName repo = RepositoryName.of("faults/part");
+        S3Uploads uploads = replica(Clock.systemUTC());
+        byte[] content = data(2 * PART + 10, 31);
+        S3Upload u = uploads.start(repo, null);
+        write(u, content, 0, PART + 1); // part 1 sent; the multipart upload's id is saved at once
+        String multipart = UploadState.fromJson(store.get(S3Layout.uploadState(repo, u.id())).bytes(), u.id()).multipart();
+        assertThat(multipart).isNotNull();
+        store.abortMultipart(S3Layout.uploadData(repo, u.id()), multipart); // the store loses it: part 2 cannot be stored
+        assertThatThrownBy(() -> {
+            write(u, content, PART + 1, content.length);
+            u.close();
+        }).isInstanceOf(StorageException.class).extracting(e -> ((StorageException) e).problem()).isEqualTo(Problem.STORAGE_FAILED);
+        u.close();
+        long kept = uploads.progress(repo, u.id()); // released: no lease left behind
+        assertThat(kept).isIn(0L, (long) PART);
+        uploads.resume(repo, u.id()).cancel();
+    }
+
+    @Test
+    void uploadsShareTheReplicasBufferBudgetAndOneThatFindsItSpentIsToldToRetry() throws Exception {
+        S3Uploads uploads = new S3Uploads(store, new S3Blobs(store), Clock.systemUTC(), Duration.ofSeconds(10), 1, Duration.ofMillis(50));
+        RepositoryName repo = RepositoryName.of("limits/memory");
+        S3Upload holder = uploads.start(repo, null);
+        holder.write(new ByteBuffer[] {ByteBuffer.wrap(new byte[] {1})}, Long.MAX_VALUE); // takes the one buffer
+        S3Upload waiting = uploads.start(repo, null);
+        ByteBuffer body = ByteBuffer.wrap(new byte[] {2});
+        assertProblem(() -> waiting.write(new ByteBuffer[] {body}, Long.MAX_VALUE), Problem.TOOMANYREQUESTS);
+        assertThat(body.remaining()).isEqualTo(1);
+        waiting.close();
+        holder.close(); // its tail is saved; the buffer goes back
+        S3Upload retried = uploads.resume(repo, waiting.id());
+        retried.write(new ByteBuffer[] {body}, Long.MAX_VALUE);
+        assertThat(retried.commit(Digest.sha256(new byte[] {2}))).isEqualTo(1);
+        uploads.resume(repo, holder.id()).cancel();
+    }
 }
