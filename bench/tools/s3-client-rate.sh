@@ -3,6 +3,8 @@
 # and with CRT (io.berth.storage.s3.S3ClientRate, in the storage module's test classes: it needs the package's
 # internals), and the SHA-256 rates of the JDK and of BouncyCastle beside it. One JSON line per run.
 #   bench/tools/s3-client-rate.sh [MiB=512] [rounds=2] [chunk MiB=10] [partConcurrency=4]
+# Uploads hash with the JDK's SHA-256 (the JVM opens sun.security.provider to Berth); S3_RATE_SHA=bouncycastle
+# measures BouncyCastle's instead.
 # Needs versitygw (scripts/install-peers.sh) and the Maven repository that the build uses.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,5 +13,7 @@ mvn -B -ntp -o -q -pl storage -am test-compile
 cp="$(mktemp)"
 trap 'rm -f "$cp"' EXIT
 mvn -B -ntp -o -q -pl storage dependency:build-classpath -Dmdep.outputFile="$cp" -Dmdep.includeScope=test >/dev/null
-exec java -cp "storage/target/classes:storage/target/test-classes:test-support/target/classes:$(cat "$cp")" \
+opens=(--add-opens java.base/sun.security.provider=ALL-UNNAMED)
+[ "${S3_RATE_SHA:-jdk}" = bouncycastle ] && opens=()
+exec java "${opens[@]}" -cp "storage/target/classes:storage/target/test-classes:test-support/target/classes:$(cat "$cp")" \
     io.berth.storage.s3.S3ClientRate "$@"

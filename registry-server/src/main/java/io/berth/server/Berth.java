@@ -97,6 +97,12 @@ public final class Berth implements AutoCloseable {
         return meters;
     }
 
+    /** Where the registry's data is, for people: its directory, or its bucket and prefix ({@code storage.s3}). */
+    public synchronized String storageDescription() {
+        RegistryStorage s = storage;
+        return s != null ? s.describe() : config.storage().s3() != null ? "s3://" + config.storage().s3().bucket() : storageDirectory().toString();
+    }
+
     /** The directory holding the registry's data ({@code storage.filesystem.rootdirectory}). */
     public Path storageDirectory() {
         return config.storage().rootDirectory();

@@ -170,7 +170,7 @@ public final class BerthCommand {
         RegistryConfig cfg = configuration(optionalPath(line), out);
         Berth berth = Berth.builder().config(cfg).build();
         berth.start();
-        out.println("berth: serving " + berth.baseUri() + "/v2/ with data in " + berth.storageDirectory());
+        out.println("berth: serving " + berth.baseUri() + "/v2/ with data in " + berth.storageDescription());
         return runUntilShutdown(berth);
     }
 

@@ -111,7 +111,7 @@ class S3HttpTest {
             URI location = URI.create(r.headers().firstValue("Location").orElseThrow());
             assertThat(location.getPort()).isEqualTo(s3.endpoint().getPort());
             assertThat(location.getQuery()).contains("X-Amz-Signature=");
-            HttpResponse<byte[]> fetched = HttpClient.newHttpClient().send(HttpRequest.newBuilder(location).build(),
+            HttpResponse<byte[]> fetched = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(HttpRequest.newBuilder(location).build(),
                     HttpResponse.BodyHandlers.ofByteArray());
             assertThat(fetched.statusCode()).isEqualTo(200);
             assertThat(fetched.body()).isEqualTo(blob);

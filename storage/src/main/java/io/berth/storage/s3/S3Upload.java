@@ -17,7 +17,6 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import org.bouncycastle.crypto.digests.SHA256Digest;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,9 +30,9 @@ import org.slf4j.LoggerFactory;
  * {@code _uploads/<id>/data} (created at the first full part), sent while the next buffer fills, with at most
  * {@code partConcurrency} parts in flight. <b>Memory: at most {@code (partConcurrency + 1) * chunksize} bytes per
  * upload</b> (the buffers in flight and the one filling), taken from and returned to the owner's pool; a handle that
- * only reads its progress or closes holds none. SHA-256 advances as bytes arrive (BouncyCastle's
- * {@link SHA256Digest}, whose encoded state is saved in {@code berth-state}, so the next writer resumes the hash
- * without reading data back).
+ * only reads its progress or closes holds none. SHA-256 advances as bytes arrive ({@link Sha256State}: its state is
+ * saved in {@code berth-state} in BouncyCastle's encoded form, so the next writer resumes the hash without reading
+ * data back).
  *
  * <p>Every {@link #CHECKPOINT_PARTS} parts, and whenever half the lease has gone by, the state is saved up to the last
  * part whose predecessors are all acknowledged, renewing the lease: a replica killed mid-request loses only what came
@@ -76,7 +75,7 @@ final class S3Upload implements Upload {
     private byte @Nullable [] filling;
     private int filled;
     private long size;
-    private SHA256Digest sha256;
+    private Sha256State sha256;
     private Instant leaseUntil;
 
     private boolean open = true;
@@ -107,7 +106,7 @@ final class S3Upload implements Upload {
         this.done = new ArrayList<>(state.parts());
         this.nextPart = done.size() + 1;
         this.size = state.size();
-        this.sha256 = new SHA256Digest(state.sha256());
+        this.sha256 = Sha256State.restore(state.sha256());
         this.leaseUntil = until;
     }
 
@@ -205,10 +204,16 @@ final class S3Upload implements Upload {
         while (inFlight.size() >= owner.partConcurrency()) {
             awaitOldest();
         }
+        if (!owner.now().isBefore(leaseUntil.minus(owner.lease().dividedBy(2)))) {
+            // Renewed before a part is sent, not only after the request's bytes: a writer whose lease expired while it
+            // waited must not send a part that another writer has sent since under the same number.
+            harvest();
+            save(lastGood(), lease());
+        }
         int number = nextPart++;
         CompletableFuture<ObjectStore.Part> f = store.uploadPart(S3Layout.uploadData(repository, id), multipart, number,
                 ByteBuffer.wrap(full, 0, chunk));
-        inFlight.add(new InFlight(number, f, full, size, sha256.getEncodedState()));
+        inFlight.add(new InFlight(number, f, full, size, sha256.encodedState()));
         filling = null;
         filled = 0;
         if (++partsSinceSave >= CHECKPOINT_PARTS) {
@@ -305,9 +310,7 @@ final class S3Upload implements Upload {
         }
         boolean sha = expected.algorithm() == DigestAlgorithm.SHA256;
         if (sha) {
-            byte[] out = new byte[32];
-            new SHA256Digest(sha256).doFinal(out, 0);
-            requireMatch(expected, new Digest(DigestAlgorithm.SHA256, HexFormat.of().formatHex(out)));
+            requireMatch(expected, new Digest(DigestAlgorithm.SHA256, HexFormat.of().formatHex(sha256.digest())));
         }
         if (owner.now().isAfter(leaseUntil.minus(owner.lease().dividedBy(2)))) {
             save(lastGood(), lease());
@@ -426,7 +429,7 @@ final class S3Upload implements Upload {
                 }
             }
             UploadState state = broken ? lastGood()
-                    : new UploadState(multipart, done, size, filled, filled > 0 ? tailKey : null, tailEtag, sha256.getEncodedState(), null, null);
+                    : new UploadState(multipart, done, size, filled, filled > 0 ? tailKey : null, tailEtag, sha256.encodedState(), null, null);
             save(state, null);
             if (broken && !failedBefore) {
                 throw new StorageException(Problem.STORAGE_FAILED, "a write to upload " + id

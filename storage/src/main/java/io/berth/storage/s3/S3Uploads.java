@@ -38,6 +38,9 @@ import org.slf4j.LoggerFactory;
  * meanwhile gets BLOB_UPLOAD_INVALID, as on the filesystem. When a replica dies mid-request, its lease expires and
  * the next request resumes from the last saved state.
  *
+ * <p>registry:2 and Berth share a bucket's blobs and links, not its uploads in progress: Berth writes no
+ * {@code hashstates/}, and registry:2 knows nothing of {@code berth-state}; each purges the other's by age.
+ *
  * <p>Memory: each request holds at most {@code (partConcurrency + 1) * chunksize} bytes of part buffers
  * ({@link S3Upload}), and all uploads of this replica together at most a budget of buffers (by default a quarter of
  * the heap, and at least one upload's worth); a request that finds it spent waits up to {@link #BUFFER_WAIT} for a

@@ -14,7 +14,8 @@ import org.bouncycastle.crypto.digests.SHA256Digest;
 
 /**
  * Not a test: the rate of one upload pushed through {@link S3Upload} to versitygw on loopback, with the SDK's netty
- * client and with CRT, and the two SHA-256 implementations' rates beside it. Run by {@code bench/tools/s3-client-rate.sh}
+ * client and with CRT, and the two SHA-256 implementations' rates beside it (uploads use the JDK's when the JVM opens
+ * {@code sun.security.provider}, see {@link Sha256State}). Run by {@code bench/tools/s3-client-rate.sh}
  * (args: MiB to push, rounds, chunk MiB, partConcurrency). Prints one JSON line per run.
  */
 public final class S3ClientRate {
@@ -27,7 +28,8 @@ public final class S3ClientRate {
         int concurrency = args.length > 3 ? Integer.parseInt(args[3]) : 4;
         byte[] block = new byte[1 << 20];
         new SplittableRandom(1).nextBytes(block);
-        System.out.printf("{\"sha256_jdk_mib_s\":%.0f,\"sha256_bouncycastle_mib_s\":%.0f}%n", jdkRate(block), bcRate(block));
+        System.out.printf("{\"sha256_jdk_mib_s\":%.0f,\"sha256_bouncycastle_mib_s\":%.0f,\"upload_engine\":\"%s\"}%n",
+                jdkRate(block), bcRate(block), Sha256State.jdkEngine() ? "jdk" : "bouncycastle");
         Path work = Files.createTempDirectory("s3-client-rate");
         try (S3TestServer s3 = S3TestServer.start(work, "bucket")) {
             for (int round = 1; round <= rounds; round++) {

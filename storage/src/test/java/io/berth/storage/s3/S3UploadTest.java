@@ -401,4 +401,30 @@ class S3UploadTest {
         assertThat(retried.commit(Digest.sha256(new byte[] {2}))).isEqualTo(1);
         uploads.resume(repo, holder.id()).cancel();
     }
+
+    @Test
+    void writerWhoseLeaseExpiredSendsNoPartOverTheNewWritersParts() throws Exception {
+        RepositoryName repo = RepositoryName.of("replicas/stale-part");
+        TestClock clock = new TestClock();
+        S3Uploads a = replica(clock);
+        S3Uploads b = replica(clock);
+        byte[] mine = data(3 * PART, 41);
+        S3Upload stale = a.start(repo, null);
+        write(stale, mine, 0, PART + 10); // the multipart upload exists; part 1 is sent
+        clock.advance(Duration.ofSeconds(11));
+        byte[] theirs = data(2 * PART + 20, 42);
+        S3Upload taker = b.resume(repo, stale.id());
+        long from = taker.size();
+        byte[] content = java.util.Arrays.copyOf(mine, (int) from + theirs.length);
+        System.arraycopy(theirs, 0, content, (int) from, theirs.length);
+        write(taker, content, (int) from, content.length); // parts 1 and 2 (or 2 and 3) of its own
+        taker.close();
+        // The stale writer's next full part would be part 2: it must not be sent.
+        assertProblem(() -> stale.write(new ByteBuffer[] {ByteBuffer.wrap(mine, PART + 10, PART)}, Long.MAX_VALUE),
+                Problem.BLOB_UPLOAD_INVALID);
+        stale.close();
+        S3Upload last = b.resume(repo, stale.id());
+        assertThat(last.commit(Digest.sha256(content))).isEqualTo(content.length);
+        assertThat(read(Digest.sha256(content), content.length)).isEqualTo(content);
+    }
 }
