@@ -53,7 +53,9 @@ import org.slf4j.LoggerFactory;
  *       that check, the revision was visible to the second look. A collection that stops half way leaves tombstones;
  *       the next one copies back those something refers to and deletes the rest.
  * </ol>
- * One collection runs at a time in a process; run it from one replica (or {@code berth garbage-collect}) at a time.
+ * One collection runs at a time on the bucket: it holds the lease {@code _berth/gc-running} (created with
+ * {@code If-None-Match: *}, an expired one broken with {@code If-Match}); a replica that finds it held skips its turn.
+ * A dry run takes no lease.
  */
 final class S3GarbageCollector {
     private static final Logger log = LoggerFactory.getLogger(S3GarbageCollector.class);
@@ -61,6 +63,10 @@ final class S3GarbageCollector {
     private static final int THREADS = 8;
     /** A blob this collection is deleting, beside its data (as on the filesystem). */
     static final String TOMBSTONE = "data.berth-gc";
+    /** The bucket's collection lease: one replica collects at a time. */
+    static final String RUNNING_KEY = "_berth/gc-running";
+    /** How long a collection's lease lasts: longer than any collection, short enough that a killed one is not missed long. */
+    static final Duration LEASE = Duration.ofHours(1);
 
     private final ObjectStore store;
     private final S3Blobs blobs;
@@ -82,10 +88,46 @@ final class S3GarbageCollector {
         }
         RUNNING.lock();
         try {
-            return collect(dryRun, deleteUntagged, clock.instant().minus(gracePeriod));
+            if (dryRun) {
+                return collect(true, deleteUntagged, clock.instant().minus(gracePeriod));
+            }
+            String lease = takeLease();
+            if (lease == null) {
+                log.info("another replica is collecting garbage on this bucket ({}): skipped", RUNNING_KEY);
+                return new GarbageCollector.Result(0, 0, 0);
+            }
+            try {
+                return collect(false, deleteUntagged, clock.instant().minus(gracePeriod));
+            } finally {
+                store.deleteIfMatch(RUNNING_KEY, lease);
+            }
         } finally {
             RUNNING.unlock();
         }
+    }
+
+    /**
+     * Takes the bucket's collection lease ({@link #RUNNING_KEY}, its expiry in the body) so that replicas collecting on
+     * a schedule take turns; an expired one (a replica killed while collecting) is broken with If-Match. Null when
+     * another replica holds it. Two collections at once would still be safe, only wasteful.
+     */
+    private @Nullable String takeLease() {
+        Instant now = clock.instant();
+        byte[] body = ("expires=" + now.plus(LEASE).toEpochMilli() + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        String etag = store.putIfAbsent(RUNNING_KEY, body);
+        if (etag != null) {
+            return etag;
+        }
+        ObjectStore.Content current = store.get(RUNNING_KEY);
+        if (current == null) {
+            return store.putIfAbsent(RUNNING_KEY, body);
+        }
+        S3Locks.Lease held = S3Locks.Lease.parse(("owner=gc\n" + new String(current.bytes(), java.nio.charset.StandardCharsets.US_ASCII))
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        if (held != null && !held.expires().isBefore(now)) {
+            return null;
+        }
+        return store.putIfMatch(RUNNING_KEY, body, current.etag());
     }
 
     private GarbageCollector.Result collect(boolean dryRun, boolean deleteUntagged, Instant cutoff) {

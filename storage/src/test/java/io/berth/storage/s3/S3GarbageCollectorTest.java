@@ -150,4 +150,22 @@ class S3GarbageCollectorTest {
             assertThat(left).noneMatch(k -> k.endsWith(S3GarbageCollector.TOMBSTONE));
         }
     }
+
+    @Test
+    void oneReplicaCollectsAtATimeAndAKilledCollectionsLeaseIsBrokenWhenItExpires() {
+        String root = S3Fixtures.freshRoot();
+        try (S3Storage storage = S3Fixtures.replica(s3, root); S3Storage gc = later(root)) {
+            Digest orphan = pushBlob(storage, REPO, utf8("orphan"));
+            long future = Instant.now().plus(Duration.ofHours(3)).toEpochMilli();
+            storage.store().put(S3GarbageCollector.RUNNING_KEY, utf8("expires=" + future + "\n"));
+            assertThat(gc.collectGarbage(false, false, Duration.ofMinutes(5))).isEqualTo(new GarbageCollector.Result(0, 0, 0));
+            assertThat(stored(storage, orphan)).as("another replica is collecting").isTrue();
+
+            long past = Instant.now().minus(Duration.ofMinutes(1)).toEpochMilli();
+            storage.store().put(S3GarbageCollector.RUNNING_KEY, utf8("expires=" + past + "\n"));
+            assertThat(gc.collectGarbage(false, false, Duration.ofMinutes(5)).blobsDeleted()).isEqualTo(1);
+            assertThat(stored(storage, orphan)).isFalse();
+            assertThat(storage.store().stat(S3GarbageCollector.RUNNING_KEY)).as("released").isNull();
+        }
+    }
 }
