@@ -24,8 +24,12 @@ import org.slf4j.LoggerFactory;
  * <p>registry:2's order (names compared with {@code /} below every other character) is a depth-first walk with each
  * directory's children in byte order, a directory before its children. So a page after {@code last} skips the
  * subtrees wholly before it, and stops once it has {@code limit} names. Each directory costs one delimited listing;
- * the listings of the siblings ahead are sent in parallel ({@link #THREADS} at once, at most {@link #AHEAD} queued),
- * so a level of thousands of repositories takes about its count divided by the threads in round trips.
+ * the listings of the siblings ahead are sent in parallel ({@link #THREADS} at once, as many ahead as the page still
+ * needs, at most {@link #AHEAD}). A page of 100 in a namespace of 10,000 repositories costs the namespace's listing
+ * (10 pages of 1,000) and 100 listings over 16 threads: about 17 round trips. A whole walk (collection, counts) costs
+ * one listing per directory over the threads. (A single listing with the delimiter {@code /_} would name every
+ * candidate in one pass, but each still needs its own listing to tell a repository from an upload-only directory, and
+ * file-backed stores such as versitygw walk every key under {@code repositories/} to answer it: measured slower.)
  */
 final class S3Catalog {
     private static final Logger log = LoggerFactory.getLogger(S3Catalog.class);

@@ -34,30 +34,39 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * registry:2's mark and sweep on the bucket, with the same guarantees as the filesystem's {@link GarbageCollector}
- * where the store allows them.
+ * registry:2's mark and sweep on the bucket, safe to run while replicas serve, with the guarantees of the
+ * filesystem's {@link GarbageCollector}: no manifest push that succeeds loses a blob.
  *
  * <ol>
- *   <li><b>Mark.</b> Every revision of every repository and the blobs it refers to (its own blob, config, layers, an
- *       index's children). With {@code deleteUntagged}, a revision survives when a tag reaches it (directly or through
- *       an index), when it is a referrer of a surviving manifest, or when its revision link is younger than the grace
- *       period; the others are deleted under the repository's lock ({@link S3Locks}), as a delete by digest would be.
- *   <li><b>Sweep.</b> A blob is deleted when it is not marked and both its data object and its newest {@code _layers}
- *       link are older than the grace period, by the store's LastModified: an upload or a mount racing the collection
- *       (whose manifest is still to come) is young, and kept.
- *   <li><b>Second look.</b> Before deleting, every revision is listed again, and what the new ones refer to is marked;
- *       just before its delete, each blob's LastModified is read again.
+ *   <li><b>Mark.</b> Every revision of every repository and what it refers to (its config, layers, an index's
+ *       children). With {@code deleteUntagged}, a revision survives when a tag reaches it (directly or through an
+ *       index), when it is a referrer of a surviving manifest, or when its revision link is younger than the grace
+ *       period; the others are deleted under the repository's lock ({@link S3Locks}), as a delete by digest is.
+ *   <li><b>Grace period.</b> A blob is a candidate when it is not marked and both its data object and its newest
+ *       {@code _layers} link are older than the grace period, by the store's LastModified: an upload or a mount racing
+ *       the collection (whose manifest is still to come) is young, and kept.
+ *   <li><b>Bury, look again, delete.</b> An object store has no rename, so each candidate is copied (on the store's
+ *       side) to a tombstone beside it, {@code data.berth-gc} (registry:2 reads only {@code data}), then its
+ *       {@code data} is deleted. Then every revision is listed again, and the blobs that the new ones refer to are
+ *       copied back; only then are the remaining tombstones deleted. A manifest push checks its blobs in the bucket
+ *       after writing its revision, and copies back any tombstone it needs ({@link #rescue}): if a blob is buried after
+ *       that check, the revision was visible to the second look. A collection that stops half way leaves tombstones;
+ *       the next one copies back those something refers to and deletes the rest.
  * </ol>
- * An object store has no rename, so the filesystem's tombstones are not possible: a manifest push that refers to an
- * old, unreferenced blob, neither uploaded again nor mounted, and lands between the second look and the delete can
- * lose it. A grace period of a few minutes makes that a push of content nobody used for that long, as registry:2's
- * own collection (meant to run with the registry read-only) would also not protect. One collection runs at a time in
- * a process.
+ * One collection runs at a time on the bucket: it holds the lease {@code _berth/gc-running} (created with
+ * {@code If-None-Match: *}, an expired one broken with {@code If-Match}); a replica that finds it held skips its turn.
+ * A dry run takes no lease.
  */
 final class S3GarbageCollector {
     private static final Logger log = LoggerFactory.getLogger(S3GarbageCollector.class);
     private static final ReentrantLock RUNNING = new ReentrantLock();
     private static final int THREADS = 8;
+    /** A blob this collection is deleting, beside its data (as on the filesystem). */
+    static final String TOMBSTONE = "data.berth-gc";
+    /** The bucket's collection lease: one replica collects at a time. */
+    static final String RUNNING_KEY = "_berth/gc-running";
+    /** How long a collection's lease lasts: longer than any collection, short enough that a killed one is not missed long. */
+    static final Duration LEASE = Duration.ofHours(1);
 
     private final ObjectStore store;
     private final S3Blobs blobs;
@@ -79,10 +88,46 @@ final class S3GarbageCollector {
         }
         RUNNING.lock();
         try {
-            return collect(dryRun, deleteUntagged, clock.instant().minus(gracePeriod));
+            if (dryRun) {
+                return collect(true, deleteUntagged, clock.instant().minus(gracePeriod));
+            }
+            String lease = takeLease();
+            if (lease == null) {
+                log.info("another replica is collecting garbage on this bucket ({}): skipped", RUNNING_KEY);
+                return new GarbageCollector.Result(0, 0, 0);
+            }
+            try {
+                return collect(false, deleteUntagged, clock.instant().minus(gracePeriod));
+            } finally {
+                store.deleteIfMatch(RUNNING_KEY, lease);
+            }
         } finally {
             RUNNING.unlock();
         }
+    }
+
+    /**
+     * Takes the bucket's collection lease ({@link #RUNNING_KEY}, its expiry in the body) so that replicas collecting on
+     * a schedule take turns; an expired one (a replica killed while collecting) is broken with If-Match. Null when
+     * another replica holds it. Two collections at once would still be safe, only wasteful.
+     */
+    private @Nullable String takeLease() {
+        Instant now = clock.instant();
+        byte[] body = ("expires=" + now.plus(LEASE).toEpochMilli() + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        String etag = store.putIfAbsent(RUNNING_KEY, body);
+        if (etag != null) {
+            return etag;
+        }
+        ObjectStore.Content current = store.get(RUNNING_KEY);
+        if (current == null) {
+            return store.putIfAbsent(RUNNING_KEY, body);
+        }
+        S3Locks.Lease held = S3Locks.Lease.parse(("owner=gc\n" + new String(current.bytes(), java.nio.charset.StandardCharsets.US_ASCII))
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        if (held != null && !held.expires().isBefore(now)) {
+            return null;
+        }
+        return store.putIfMatch(RUNNING_KEY, body, current.etag());
     }
 
     private GarbageCollector.Result collect(boolean dryRun, boolean deleteUntagged, Instant cutoff) {
@@ -134,10 +179,20 @@ final class S3GarbageCollector {
             return new GarbageCollector.Result(manifestsDeleted.get(), 0, 0);
         }
         Map<Digest, Long> candidates = new ConcurrentHashMap<>();
+        Set<Digest> stored = ConcurrentHashMap.newKeySet();
+        Set<Digest> tombstones = ConcurrentHashMap.newKeySet();
         store.list(S3Layout.BLOBS, o -> {
-            Digest d = blobOfDataKey(o.key());
-            if (d != null && !marked.contains(d) && o.lastModified().isBefore(cutoff)) {
-                candidates.put(d, o.size());
+            Digest d = blobOfKey(o.key(), S3Layout.DATA);
+            if (d != null) {
+                stored.add(d);
+                if (!marked.contains(d) && o.lastModified().isBefore(cutoff)) {
+                    candidates.put(d, o.size());
+                }
+                return;
+            }
+            Digest buried = blobOfKey(o.key(), TOMBSTONE);
+            if (buried != null) {
+                tombstones.add(buried);
             }
         });
         dropRecentlyLinked(repositories, candidates, cutoff);
@@ -149,6 +204,29 @@ final class S3GarbageCollector {
             }
             return new GarbageCollector.Result(manifestsDeleted.get(), candidates.size(), bytes);
         }
+        // Tombstones a collection cut short left: those of blobs still stored, or marked, are settled first.
+        inParallel(new ArrayList<>(tombstones), d -> {
+            if (!stored.contains(d) && marked.contains(d)) {
+                rescue(store, d);
+            }
+            if (stored.contains(d) || marked.contains(d)) {
+                store.delete(tombstone(d));
+                tombstones.remove(d);
+            }
+        });
+        Set<Digest> buried = ConcurrentHashMap.newKeySet();
+        buried.addAll(tombstones);
+        inParallel(new ArrayList<>(candidates.keySet()), d -> {
+            ObjectStore.Stat stat = store.stat(S3Layout.blobData(d));
+            // Looked at again just before: an upload of the same content since the listing made it young.
+            if (stat == null || !stat.lastModified().isBefore(cutoff)) {
+                return;
+            }
+            store.copy(S3Layout.blobData(d), tombstone(d), stat.size());
+            store.delete(S3Layout.blobData(d));
+            blobs.forget(d);
+            buried.add(d);
+        });
         // The second look: revisions pushed since the mark, in repositories old and new.
         List<String> late = Collections.synchronizedList(new ArrayList<>());
         inParallel(catalog.all(), repo -> {
@@ -160,22 +238,21 @@ final class S3GarbageCollector {
         });
         if (!late.isEmpty()) {
             log.warn("manifest(s) pushed during the collection cannot be read, so no blob is deleted: {}", late);
+            inParallel(new ArrayList<>(buried), d -> rescue(store, d));
             return new GarbageCollector.Result(manifestsDeleted.get(), 0, 0);
         }
         AtomicLong freed = new AtomicLong();
         AtomicInteger deleted = new AtomicInteger();
-        inParallel(new ArrayList<>(candidates.keySet()), d -> {
+        inParallel(new ArrayList<>(buried), d -> {
             if (marked.contains(d)) {
+                rescue(store, d);
                 return;
             }
-            String key = S3Layout.blobData(d);
-            ObjectStore.Stat stat = store.stat(key);
-            // Looked at again just before: an upload of the same content since the listing made it young.
-            if (stat == null || !stat.lastModified().isBefore(cutoff)) {
+            ObjectStore.Stat stat = store.stat(tombstone(d));
+            if (stat == null) {
                 return;
             }
-            store.delete(key);
-            blobs.forget(d);
+            store.delete(tombstone(d));
             log.info("deleted blob {}", d);
             freed.addAndGet(stat.size());
             deleted.incrementAndGet();
@@ -183,6 +260,32 @@ final class S3GarbageCollector {
         log.info("collected {} blob(s) ({} bytes), {} manifest(s), {} blob(s) marked", deleted.get(), freed.get(),
                 manifestsDeleted.get(), marked.size());
         return new GarbageCollector.Result(manifestsDeleted.get(), deleted.get(), freed.get());
+    }
+
+    /** The key of a blob's tombstone: beside its {@code data}, which registry:2 alone reads. */
+    static String tombstone(Digest digest) {
+        return S3Layout.blobDir(digest) + TOMBSTONE;
+    }
+
+    /**
+     * Copies a buried blob back from its tombstone (a collection is deleting it and something needs it) and deletes
+     * the tombstone; false when there is none (deleted already, or never buried).
+     */
+    static boolean rescue(ObjectStore store, Digest digest) {
+        ObjectStore.Stat stat = store.stat(tombstone(digest));
+        if (stat == null) {
+            return store.stat(S3Layout.blobData(digest)) != null;
+        }
+        try {
+            store.copy(tombstone(digest), S3Layout.blobData(digest), stat.size());
+        } catch (StorageException e) {
+            if (store.stat(tombstone(digest)) == null) {
+                return store.stat(S3Layout.blobData(digest)) != null; // deleted under the copy
+            }
+            throw e;
+        }
+        store.delete(tombstone(digest));
+        return true;
     }
 
     /** Marks manifest {@code digest} of {@code repo} and what it refers to; an unreadable one is noted. */
@@ -277,10 +380,10 @@ final class S3GarbageCollector {
         }
     }
 
-    /** The digest of a key {@code blobs/<alg>/<xx>/<hex>/data}, or null. */
-    private static @Nullable Digest blobOfDataKey(String key) {
+    /** The digest of a key {@code blobs/<alg>/<xx>/<hex>/<name>}, or null. */
+    private static @Nullable Digest blobOfKey(String key, String name) {
         String[] parts = key.split("/");
-        if (parts.length != 5 || !parts[4].equals(S3Layout.DATA)) {
+        if (parts.length != 5 || !parts[4].equals(name)) {
             return null;
         }
         Digest d = S3Manifests.digestOfLinkKey(parts[1] + "/" + parts[3] + "/" + S3Layout.LINK);

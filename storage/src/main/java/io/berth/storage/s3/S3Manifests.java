@@ -208,10 +208,13 @@ final class S3Manifests implements ProtectedReach.View {
         }
     }
 
-    /** The first of the blobs the manifest refers to that the bucket lacks (asked of the store, not the cache), or null. */
+    /**
+     * The first of the blobs the manifest refers to that the bucket lacks (asked of the store, not the cache), or null.
+     */
     private @Nullable Digest missingBlob(ParsedManifest parsed) {
         for (Descriptor d : parsed.blobs()) {
-            if (store.stat(S3Layout.blobData(d.digest())) == null) {
+            // A blob a collection is deleting is brought back from its tombstone (S3GarbageCollector).
+            if (store.stat(S3Layout.blobData(d.digest())) == null && !S3GarbageCollector.rescue(store, d.digest())) {
                 blobs.forget(d.digest());
                 return d.digest();
             }

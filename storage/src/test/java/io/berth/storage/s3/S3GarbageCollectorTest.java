@@ -111,4 +111,61 @@ class S3GarbageCollectorTest {
             }
         }
     }
+
+    /** Buries a blob as a collection does before its second look: copied to its tombstone, its data deleted. */
+    static void bury(S3Storage storage, Digest d) {
+        long size = storage.store().stat(S3Layout.blobData(d)).size();
+        storage.store().copy(S3Layout.blobData(d), S3GarbageCollector.tombstone(d), size);
+        storage.store().delete(S3Layout.blobData(d));
+    }
+
+    @Test
+    void aPushThatNeedsABlobACollectionIsDeletingBringsItBack() {
+        String root = S3Fixtures.freshRoot();
+        try (S3Storage storage = S3Fixtures.replica(s3, root)) {
+            byte[] content = S3Fixtures.imageManifest(storage, REPO, "racing", null, null);
+            String json = new String(content, java.nio.charset.StandardCharsets.UTF_8);
+            Digest layer = Digest.parse(json.substring(json.lastIndexOf("sha256:"), json.lastIndexOf("sha256:") + 71));
+            bury(storage, layer);
+            storage.putManifest(REPO, content, S3Fixtures.OCI_MANIFEST, null, List.of(V1));
+            assertThat(stored(storage, layer)).isTrue();
+            assertThat(storage.store().stat(S3GarbageCollector.tombstone(layer))).isNull();
+        }
+    }
+
+    @Test
+    void tombstonesACollectionLeftAreBroughtBackWhenReferencedAndDeletedOtherwise() {
+        String root = S3Fixtures.freshRoot();
+        try (S3Storage storage = S3Fixtures.replica(s3, root); S3Storage gc = later(root)) {
+            S3Fixtures.Pushed image = pushImage(storage, REPO, "kept", V1);
+            Digest orphan = pushBlob(storage, REPO, utf8("orphan"));
+            bury(storage, image.blobs().get(1));
+            bury(storage, orphan);
+            GarbageCollector.Result result = gc.collectGarbage(false, false, Duration.ofMinutes(5));
+            assertThat(result.blobsDeleted()).isEqualTo(1);
+            assertThat(stored(storage, image.blobs().get(1))).isTrue();
+            assertThat(stored(storage, orphan)).isFalse();
+            List<String> left = new java.util.ArrayList<>();
+            storage.store().list(S3Layout.BLOBS, o -> left.add(o.key()));
+            assertThat(left).noneMatch(k -> k.endsWith(S3GarbageCollector.TOMBSTONE));
+        }
+    }
+
+    @Test
+    void oneReplicaCollectsAtATimeAndAKilledCollectionsLeaseIsBrokenWhenItExpires() {
+        String root = S3Fixtures.freshRoot();
+        try (S3Storage storage = S3Fixtures.replica(s3, root); S3Storage gc = later(root)) {
+            Digest orphan = pushBlob(storage, REPO, utf8("orphan"));
+            long future = Instant.now().plus(Duration.ofHours(3)).toEpochMilli();
+            storage.store().put(S3GarbageCollector.RUNNING_KEY, utf8("expires=" + future + "\n"));
+            assertThat(gc.collectGarbage(false, false, Duration.ofMinutes(5))).isEqualTo(new GarbageCollector.Result(0, 0, 0));
+            assertThat(stored(storage, orphan)).as("another replica is collecting").isTrue();
+
+            long past = Instant.now().minus(Duration.ofMinutes(1)).toEpochMilli();
+            storage.store().put(S3GarbageCollector.RUNNING_KEY, utf8("expires=" + past + "\n"));
+            assertThat(gc.collectGarbage(false, false, Duration.ofMinutes(5)).blobsDeleted()).isEqualTo(1);
+            assertThat(stored(storage, orphan)).isFalse();
+            assertThat(storage.store().stat(S3GarbageCollector.RUNNING_KEY)).as("released").isNull();
+        }
+    }
 }
