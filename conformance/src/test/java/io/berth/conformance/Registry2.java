@@ -73,6 +73,43 @@ final class Registry2 implements AutoCloseable {
     }
 
     /**
+     * registry:2 with its s3-aws driver on {@code bucket} of {@code s3} under {@code root} (redirects off, deletes on),
+     * its config written in {@code dir}. {@code AWS_CA_BUNDLE} is unset for it: that driver panics at start with it set.
+     */
+    static Registry2 onS3(io.berth.testing.S3TestServer s3, String bucket, String root, long chunkSize, Path dir) {
+        int port = freePort();
+        Path config = dir.resolve("registry2-s3.yml");
+        try {
+            Files.writeString(config, """
+                    version: 0.1
+                    log:
+                      level: warn
+                    storage:
+                      s3:
+                        region: us-east-1
+                        regionendpoint: %s
+                        forcepathstyle: true
+                        secure: false
+                        v4auth: true
+                        bucket: %s
+                        rootdirectory: /%s
+                        accesskey: %s
+                        secretkey: %s
+                        chunksize: %d
+                      delete:
+                        enabled: true
+                      redirect:
+                        disable: true
+                    http:
+                      addr: 127.0.0.1:%d
+                    """.formatted(s3.endpoint(), bucket, root, s3.accessKey(), s3.secretKey(), chunkSize, port));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return serveConfig(config, "127.0.0.1:" + port, "AWS_CA_BUNDLE");
+    }
+
+    /**
      * Starts registry:2 on a config.yml the caller wrote (listening on {@code hostAndPort}), without the variables
      * {@code unset} in its environment (registry:2 2.8's s3 driver panics at start when AWS_CA_BUNDLE is set).
      */

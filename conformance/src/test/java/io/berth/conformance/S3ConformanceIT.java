@@ -12,9 +12,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,20 +26,11 @@ import org.junit.jupiter.api.io.TempDir;
 class S3ConformanceIT {
     private static final String BUCKET = "registry";
 
+    @RegisterExtension
+    static final S3TestServer.PerClass S3 = S3TestServer.perClass(BUCKET);
+
     @TempDir
     static Path work;
-
-    private static S3TestServer s3;
-
-    @BeforeAll
-    static void startS3() {
-        s3 = S3TestServer.start(work, BUCKET);
-    }
-
-    @AfterAll
-    static void stopS3() {
-        Daemon.closeAll(s3);
-    }
 
     @Test
     void releaseSuiteV111PassesOnS3WithEveryWorkflowOn(@TempDir Path reports) throws Exception {
@@ -113,7 +103,7 @@ class S3ConformanceIT {
                 return;
             }
             String location = get.headers().firstValue("Location").orElseThrow();
-            assertThat(location).startsWith(s3.endpoint().toString() + "/" + BUCKET + "/");
+            assertThat(location).startsWith(S3.get().endpoint().toString() + "/" + BUCKET + "/");
             HttpResponse<byte[]> presigned = plain.send(HttpRequest.newBuilder(URI.create(location)).build(), HttpResponse.BodyHandlers.ofByteArray());
             assertThat(presigned.statusCode()).isEqualTo(200);
             assertThat(presigned.body()).isEqualTo(content);
@@ -137,6 +127,6 @@ class S3ConformanceIT {
 
     /** A Berth of its own on the bucket, under rootdirectory {@code root}. */
     private static S3Berth berth(String root, S3Berth.Options options) {
-        return S3Berth.start(s3, BUCKET, work.resolve(root), options.rootDirectory(root));
+        return S3Berth.start(S3.get(), BUCKET, work.resolve(root), options.rootDirectory(root));
     }
 }

@@ -17,9 +17,8 @@ import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -34,24 +33,12 @@ class S3FaultsIT {
     /** The spec's error body: {"errors":[{"code":...,"message":...}]}. */
     private static final Pattern ERROR_BODY = Pattern.compile("(?s)\\{\\s*\"errors\"\\s*:\\s*\\[\\s*\\{.*\"code\"\\s*:.*");
 
-    @TempDir
-    static Path work;
-
-    private static S3TestServer s3;
-
-    @BeforeAll
-    static void startS3() {
-        s3 = S3TestServer.start(work, BUCKET);
-    }
-
-    @AfterAll
-    static void stopS3() {
-        Daemon.closeAll(s3);
-    }
+    @RegisterExtension
+    static final S3TestServer.PerClass S3 = S3TestServer.perClass(BUCKET);
 
     @Test
     void occasionalSlowDownIsRetriedAndThePushSucceeds(@TempDir Path dir) {
-        try (S3FaultProxy proxy = S3FaultProxy.start(s3.endpoint());
+        try (S3FaultProxy proxy = S3FaultProxy.start(S3.get().endpoint());
                 S3Berth berth = berth(dir, "slowdown-some", proxy);
                 RegistryClient c = berth.client()) {
             withEvents(proxy, () -> {
@@ -82,7 +69,7 @@ class S3FaultsIT {
 
     @Test
     void slowDownOnEveryRequestGivesTheClientARegistryErrorNotAHang(@TempDir Path dir) {
-        try (S3FaultProxy proxy = S3FaultProxy.start(s3.endpoint());
+        try (S3FaultProxy proxy = S3FaultProxy.start(S3.get().endpoint());
                 S3Berth berth = berth(dir, "slowdown-all", proxy);
                 RegistryClient c = RegistryClient.builder(berth.baseUri()).timeout(Duration.ofMinutes(3)).build()) {
             withEvents(proxy, () -> {
@@ -114,7 +101,7 @@ class S3FaultsIT {
 
     @Test
     void aConnectionDroppedInAnUploadPartBodyIsRetriedOrRefusedAndNoPartialBlobIsEverServed(@TempDir Path dir) {
-        try (S3FaultProxy proxy = S3FaultProxy.start(s3.endpoint());
+        try (S3FaultProxy proxy = S3FaultProxy.start(S3.get().endpoint());
                 S3Berth berth = berth(dir, "drop-once", proxy);
                 RegistryClient c = RegistryClient.builder(berth.baseUri()).timeout(Duration.ofMinutes(3)).build()) {
             withEvents(proxy, () -> {
@@ -138,7 +125,7 @@ class S3FaultsIT {
 
     @Test
     void uploadPartsThatAlwaysDropGiveAClearErrorAndNoBlob(@TempDir Path dir) {
-        try (S3FaultProxy proxy = S3FaultProxy.start(s3.endpoint());
+        try (S3FaultProxy proxy = S3FaultProxy.start(S3.get().endpoint());
                 S3Berth berth = berth(dir, "drop-always", proxy);
                 RegistryClient c = RegistryClient.builder(berth.baseUri()).timeout(Duration.ofMinutes(3)).build()) {
             withEvents(proxy, () -> {
@@ -165,10 +152,10 @@ class S3FaultsIT {
     @Test
     void aWrongSecretKeyIsReportedAsACredentialsProblem(@TempDir Path dir) {
         S3Berth.Options options = S3Berth.options().rootDirectory("wrong-secret")
-                .credentials(s3.accessKey(), "not-" + s3.secretKey())
+                .credentials(S3.get().accessKey(), "not-" + S3.get().secretKey())
                 .yaml("health:\n  storagedriver:\n    enabled: true\n    interval: 1s\n    threshold: 1\n");
         Pattern namesCredentials = Pattern.compile("(?is).*(credential|secret ?key|signature|access ?key).*");
-        try (S3Berth berth = S3Berth.launch(s3, BUCKET, dir.resolve("berth"), options)) {
+        try (S3Berth berth = S3Berth.launch(S3.get(), BUCKET, dir.resolve("berth"), options)) {
             Integer exit = startedOrExited(berth, Duration.ofMinutes(2));
             if (exit != null) {
                 assertThat(exit).as("Berth's exit code with a wrong secret key").isNotZero();
@@ -202,7 +189,7 @@ class S3FaultsIT {
     }
 
     private static S3Berth berth(Path dir, String root, S3FaultProxy proxy) {
-        return S3Berth.start(s3, BUCKET, dir.resolve("berth"), S3Berth.options().rootDirectory(root).chunkSize(CHUNK)
+        return S3Berth.start(S3.get(), BUCKET, dir.resolve("berth"), S3Berth.options().rootDirectory(root).chunkSize(CHUNK)
                 .endpoint(proxy.endpoint()));
     }
 
@@ -257,7 +244,7 @@ class S3FaultsIT {
     }
 
     private static Path objectOf(String root, String digest) {
-        return s3.dir().resolve(BUCKET).resolve(root).resolve(blobPath(digest));
+        return S3.get().dir().resolve(BUCKET).resolve(root).resolve(blobPath(digest));
     }
 
     /** Waits until /v2/ answers (null) or the process exits (its code). */

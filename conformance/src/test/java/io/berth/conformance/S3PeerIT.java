@@ -29,31 +29,7 @@ class S3PeerIT {
     @Test
     void registry2S3DriverPushesAndPullsThroughVersitygw() throws IOException {
         try (S3TestServer s3 = S3TestServer.start(work, BUCKET)) {
-            int port = Registry2.freePort();
-            Path config = work.resolve("registry2-s3.yml");
-            Files.writeString(config, """
-                    version: 0.1
-                    log:
-                      level: warn
-                    storage:
-                      s3:
-                        region: us-east-1
-                        regionendpoint: %s
-                        forcepathstyle: true
-                        secure: false
-                        v4auth: true
-                        bucket: %s
-                        rootdirectory: /%s
-                        accesskey: %s
-                        secretkey: %s
-                      delete:
-                        enabled: true
-                      redirect:
-                        disable: true
-                    http:
-                      addr: 127.0.0.1:%d
-                    """.formatted(s3.endpoint(), BUCKET, ROOT, s3.accessKey(), s3.secretKey(), port));
-            try (Registry2 r2 = Registry2.serveConfig(config, "127.0.0.1:" + port, "AWS_CA_BUNDLE")) {
+            try (Registry2 r2 = Registry2.onS3(s3, BUCKET, ROOT, 5L << 20, work)) {
                 Path layer = TestImages.randomLayer(work, "layer", 300_000, 42);
                 String ref = r2.hostAndPort() + "/s3peer/app:v1";
                 String pushed = pushImage(ref, layer);

@@ -27,9 +27,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.assertj.core.api.SoftAssertions;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -41,20 +40,8 @@ class S3RoundTripIT {
     private static final String BUCKET = "registry";
     private static final long CHUNK = 5L << 20;
 
-    @TempDir
-    static Path work;
-
-    private static S3TestServer s3;
-
-    @BeforeAll
-    static void startS3() {
-        s3 = S3TestServer.start(work, BUCKET);
-    }
-
-    @AfterAll
-    static void stopS3() {
-        Daemon.closeAll(s3);
-    }
+    @RegisterExtension
+    static final S3TestServer.PerClass S3 = S3TestServer.perClass(BUCKET);
 
     @Test
     void registry2WritesBerthServesAndRegistry2ServesBerthsAdditions(@TempDir Path dir) {
@@ -208,45 +195,16 @@ class S3RoundTripIT {
 
     /** The rootdirectory's objects, as versitygw's posix backend stores them (one file per key). */
     private static Path rootOf(String root) {
-        return s3.dir().resolve(BUCKET).resolve(root);
+        return S3.get().dir().resolve(BUCKET).resolve(root);
     }
 
     private static S3Berth berth(Path dir, String root) {
-        return S3Berth.start(s3, BUCKET, dir.resolve("berth"), S3Berth.options().rootDirectory(root).chunkSize(CHUNK));
+        return S3Berth.start(S3.get(), BUCKET, dir.resolve("berth"), S3Berth.options().rootDirectory(root).chunkSize(CHUNK));
     }
 
-    /** registry:2 (its s3-aws driver, as S3PeerIT runs it) on the same bucket and rootdirectory. */
+    /** registry:2 (its s3-aws driver) on the same bucket and rootdirectory. */
     static Registry2 registry2(Path dir, String root) {
-        int port = Registry2.freePort();
-        Path config = dir.resolve("registry2-s3.yml");
-        try {
-            Files.writeString(config, """
-                    version: 0.1
-                    log:
-                      level: warn
-                    storage:
-                      s3:
-                        region: us-east-1
-                        regionendpoint: %s
-                        forcepathstyle: true
-                        secure: false
-                        v4auth: true
-                        bucket: %s
-                        rootdirectory: /%s
-                        accesskey: %s
-                        secretkey: %s
-                        chunksize: %d
-                      delete:
-                        enabled: true
-                      redirect:
-                        disable: true
-                    http:
-                      addr: 127.0.0.1:%d
-                    """.formatted(s3.endpoint(), BUCKET, root, s3.accessKey(), s3.secretKey(), CHUNK, port));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return Registry2.serveConfig(config, "127.0.0.1:" + port, "AWS_CA_BUNDLE");
+        return Registry2.onS3(S3.get(), BUCKET, root, CHUNK, dir);
     }
 
     /** Seeded layers. */

@@ -25,7 +25,7 @@ final class Manifests {
     private final Blobs blobs;
     private final RepositoryLocks locks;
     private final ProtectedReach reach = new ProtectedReach(this);
-    private final Cache<Digest, StoredParsed> cache;
+    private final Cache<Digest, LoadedManifest> cache;
     private final Set<RepositoryName> referrersIndexed = ConcurrentHashMap.newKeySet();
     private volatile boolean readOnly;
     private final ConcurrentHashMap<RepositoryName, java.util.Map<Digest, Set<Digest>>> unindexed = new ConcurrentHashMap<>();
@@ -41,8 +41,6 @@ final class Manifests {
 
     private record TagKey(RepositoryName repo, Tag tag) {}
 
-    /** A manifest's bytes with what was parsed from them. */
-    record StoredParsed(byte[] content, ParsedManifest parsed) {}
 
     Manifests(Layout layout, Blobs blobs, RepositoryLocks locks, long cacheBytes) {
         this.layout = layout;
@@ -50,7 +48,7 @@ final class Manifests {
         this.locks = locks;
         this.cache = Caffeine.newBuilder()
                 .maximumWeight(cacheBytes)
-                .weigher((Digest d, StoredParsed m) -> m.content().length + 512)
+                .weigher((Digest d, LoadedManifest m) -> m.content().length + 512)
                 .build();
     }
 
@@ -115,8 +113,8 @@ final class Manifests {
                 writeTag(repo, tag, digest);
             }
         });
-        cache.put(digest, new StoredParsed(content, parsed));
-        return new StoredManifest(digest, parsed.mediaType(), content, subjectOf(parsed));
+        cache.put(digest, new LoadedManifest(content, parsed));
+        return new LoadedManifest(content, parsed).stored(digest);
     }
 
     /** Renews a link's time; writes it again when it vanished meanwhile (a concurrent delete). */
@@ -157,16 +155,7 @@ final class Manifests {
     }
 
     private void verifyReferences(RepositoryName repo, ParsedManifest parsed) {
-        for (Descriptor d : parsed.blobs()) {
-            if (!blobs.isLinked(repo, d.digest()) || blobs.globalSize(d.digest()) < 0) {
-                throw new StorageException(Problem.MANIFEST_BLOB_UNKNOWN, "blob unknown to registry: " + d.digest());
-            }
-        }
-        for (Descriptor d : parsed.children()) {
-            if (!isRevision(repo, d.digest())) {
-                throw new StorageException(Problem.MANIFEST_BLOB_UNKNOWN, "manifest unknown to registry: " + d.digest());
-            }
-        }
+        ManifestChecks.requireReferences(parsed, d -> blobs.isLinked(repo, d) && blobs.globalSize(d) >= 0, d -> isRevision(repo, d));
     }
 
     /** The first of the manifest's own blob and the blobs it refers to that the store lacks, or null. */
@@ -188,8 +177,8 @@ final class Manifests {
 
     StoredManifest get(RepositoryName repo, Reference reference) {
         Digest digest = resolve(repo, reference);
-        StoredParsed m = load(digest);
-        return new StoredManifest(digest, m.parsed().mediaType(), m.content(), subjectOf(m.parsed()));
+        LoadedManifest m = load(digest);
+        return m.stored(digest);
     }
 
     @Nullable Digest tagTarget(RepositoryName repo, Tag tag) {
@@ -217,10 +206,10 @@ final class Manifests {
         };
     }
 
-    StoredParsed load(Digest digest) {
+    LoadedManifest load(Digest digest) {
         return cache.get(digest, d -> {
             byte[] content = blobs.read(d);
-            return new StoredParsed(content, ParsedManifest.parse(content, null));
+            return new LoadedManifest(content, ParsedManifest.parse(content, null));
         });
     }
 
@@ -357,19 +346,7 @@ final class Manifests {
                 throw IoFailures.of("listing the referrers of " + subject, root, e);
             }
         }
-        List<Descriptor> out = new ArrayList<>();
-        for (Digest referrer : found) {
-            if (!isRevision(repo, referrer)) {
-                continue;
-            }
-            StoredParsed m = load(referrer);
-            ParsedManifest p = m.parsed();
-            if (artifactType == null || artifactType.equals(p.artifactType())) {
-                out.add(new Descriptor(p.mediaType(), referrer, m.content().length, p.artifactType(), p.annotations()));
-            }
-        }
-        out.sort((a, b) -> a.digest().toString().compareTo(b.digest().toString()));
-        return out;
+        return ManifestChecks.referrers(found, d -> isRevision(repo, d), this::load, artifactType);
     }
 
     /** Read-only mode ({@code storage.maintenance.readonly}): reads write nothing, not even the referrers index. */
@@ -436,11 +413,7 @@ final class Manifests {
         return out;
     }
 
-    private static @Nullable Digest subjectOf(ParsedManifest parsed) {
-        return parsed.subject() == null ? null : parsed.subject().digest();
-    }
-
     private static StorageException unknown(RepositoryName repo, Reference reference) {
-        return new StorageException(Problem.MANIFEST_UNKNOWN, "manifest unknown: " + repo + (reference instanceof Reference.ByDigest ? "@" : ":") + reference);
+        return ManifestChecks.unknown(repo, reference);
     }
 }

@@ -42,6 +42,61 @@ public final class S3TestServer implements AutoCloseable {
         this.secretKey = secretKey;
     }
 
+    /**
+     * One server for a test class, started before its first test in a temporary directory and stopped after its last:
+     * {@code @RegisterExtension static final S3TestServer.PerClass S3 = S3TestServer.perClass("bucket");}, then
+     * {@code S3.get()}.
+     */
+    public static PerClass perClass(String... buckets) {
+        return new PerClass(buckets);
+    }
+
+    /** The extension {@link #perClass} makes. */
+    public static final class PerClass implements org.junit.jupiter.api.extension.BeforeAllCallback,
+            org.junit.jupiter.api.extension.AfterAllCallback {
+        private final String[] buckets;
+        private @org.jspecify.annotations.Nullable S3TestServer server;
+        private @org.jspecify.annotations.Nullable Path work;
+
+        private PerClass(String[] buckets) {
+            this.buckets = buckets.clone();
+        }
+
+        /** The running server; only between the class's first and last test. */
+        public S3TestServer get() {
+            S3TestServer s = server;
+            if (s == null) {
+                throw new IllegalStateException("the S3 server runs only while the test class does");
+            }
+            return s;
+        }
+
+        @Override
+        public void beforeAll(org.junit.jupiter.api.extension.ExtensionContext context) throws IOException {
+            Path dir = Files.createTempDirectory("berth-s3-test-");
+            work = dir;
+            server = start(dir, buckets);
+        }
+
+        @Override
+        public void afterAll(org.junit.jupiter.api.extension.ExtensionContext context) throws IOException {
+            S3TestServer s = server;
+            server = null;
+            if (s != null) {
+                s.close();
+            }
+            Path dir = work;
+            work = null;
+            if (dir != null) {
+                try (var files = Files.walk(dir)) {
+                    for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+            }
+        }
+    }
+
     /** Starts versitygw over a fresh directory under {@code work}, with {@code buckets} created, and waits until it answers. */
     public static S3TestServer start(Path work, String... buckets) {
         SecureRandom random = new SecureRandom();

@@ -18,9 +18,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -29,19 +28,11 @@ import org.junit.jupiter.api.io.TempDir;
  * Berth and finished on another, both on the bucket.
  */
 class S3HttpTest {
+    @RegisterExtension
+    static final S3TestServer.PerClass S3 = S3TestServer.perClass("registry");
+
     @TempDir
     static Path work;
-    static S3TestServer s3;
-
-    @BeforeAll
-    static void startStore() {
-        s3 = S3TestServer.start(work, "registry");
-    }
-
-    @AfterAll
-    static void stopStore() {
-        s3.close();
-    }
 
     private static Berth berth(String root, boolean redirect) throws IOException {
         Path dir = Files.createTempDirectory(work, "berth-");
@@ -63,7 +54,7 @@ class S3HttpTest {
                     enabled: true
                 http:
                   addr: 127.0.0.1:0
-                """.formatted(s3.endpoint(), root, s3.accessKey(), s3.secretKey(), !redirect));
+                """.formatted(S3.get().endpoint(), root, S3.get().accessKey(), S3.get().secretKey(), !redirect));
         Berth berth = Berth.builder().config(ConfigLoader.load(config, Map.of())).build();
         berth.start();
         return berth;
@@ -81,7 +72,7 @@ class S3HttpTest {
             byte[] blob = random(12 << 20, 1); // more than two parts of 5 MiB
             String digest = client.pushBlob("team/app", blob);
             assertThat(digest).isEqualTo(sha256(blob));
-            assertThat(Files.exists(s3.dir().resolve("registry/streamed/docker/registry/v2/blobs/sha256/"
+            assertThat(Files.exists(S3.get().dir().resolve("registry/streamed/docker/registry/v2/blobs/sha256/"
                     + digest.substring(7, 9) + "/" + digest.substring(7) + "/data"))).isTrue();
 
             HttpResponse<byte[]> full = expect(client.get("/v2/team/app/blobs/" + digest), 200);
@@ -109,7 +100,7 @@ class S3HttpTest {
 
             HttpResponse<byte[]> r = expect(client.get("/v2/app/blobs/" + digest), 307);
             URI location = URI.create(r.headers().firstValue("Location").orElseThrow());
-            assertThat(location.getPort()).isEqualTo(s3.endpoint().getPort());
+            assertThat(location.getPort()).isEqualTo(S3.get().endpoint().getPort());
             assertThat(location.getQuery()).contains("X-Amz-Signature=");
             HttpResponse<byte[]> fetched = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(HttpRequest.newBuilder(location).build(),
                     HttpResponse.BodyHandlers.ofByteArray());

@@ -4,6 +4,8 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.berth.storage.Descriptor;
 import io.berth.storage.Digest;
+import io.berth.storage.ManifestChecks;
+import io.berth.storage.LoadedManifest;
 import io.berth.storage.DigestAlgorithm;
 import io.berth.storage.ParsedManifest;
 import io.berth.storage.Problem;
@@ -62,13 +64,11 @@ final class S3Manifests implements ProtectedReach.View {
     /** Runs the reads of many tags' current links in parallel; never a thread that calls this class. */
     private final Executor reads;
     private final ProtectedReach reach = new ProtectedReach(this);
-    private final Cache<Digest, Loaded> cache;
+    private final Cache<Digest, LoadedManifest> cache;
     private final Set<RepositoryName> referrersIndexed = ConcurrentHashMap.newKeySet();
     private final ConcurrentHashMap<RepositoryName, Map<Digest, Set<Digest>>> unindexed = new ConcurrentHashMap<>();
     private volatile boolean readOnly;
 
-    /** A manifest's bytes with what was parsed from them. */
-    record Loaded(byte[] content, ParsedManifest parsed) {}
 
     /** A tag's {@code current/link} as read: its digest and the ETag to write it back conditionally. */
     private record Current(@Nullable Digest digest, String etag) {}
@@ -80,7 +80,7 @@ final class S3Manifests implements ProtectedReach.View {
         this.locks = locks;
         this.cache = Caffeine.newBuilder()
                 .maximumWeight(cacheBytes)
-                .weigher((Digest d, Loaded m) -> m.content().length + 512)
+                .weigher((Digest d, LoadedManifest m) -> m.content().length + 512)
                 .build();
     }
 
@@ -151,8 +151,8 @@ final class S3Manifests implements ProtectedReach.View {
         } else {
             locks.locked(repo, write);
         }
-        cache.put(digest, new Loaded(content, parsed));
-        return new StoredManifest(digest, parsed.mediaType(), content, subjectOf(parsed));
+        cache.put(digest, new LoadedManifest(content, parsed));
+        return new LoadedManifest(content, parsed).stored(digest);
     }
 
     /**
@@ -196,16 +196,7 @@ final class S3Manifests implements ProtectedReach.View {
     }
 
     private void verifyReferences(RepositoryName repo, ParsedManifest parsed) {
-        for (Descriptor d : parsed.blobs()) {
-            if (!blobs.isLinked(repo, d.digest()) || blobs.globalSize(d.digest()) < 0) {
-                throw new StorageException(Problem.MANIFEST_BLOB_UNKNOWN, "blob unknown to registry: " + d.digest());
-            }
-        }
-        for (Descriptor d : parsed.children()) {
-            if (!isRevision(repo, d.digest())) {
-                throw new StorageException(Problem.MANIFEST_BLOB_UNKNOWN, "manifest unknown to registry: " + d.digest());
-            }
-        }
+        ManifestChecks.requireReferences(parsed, d -> blobs.isLinked(repo, d) && blobs.globalSize(d) >= 0, d -> isRevision(repo, d));
     }
 
     /**
@@ -230,8 +221,8 @@ final class S3Manifests implements ProtectedReach.View {
 
     StoredManifest get(RepositoryName repo, Reference reference) {
         Digest digest = resolve(repo, reference);
-        Loaded m = load(digest);
-        return new StoredManifest(digest, m.parsed().mediaType(), m.content(), subjectOf(m.parsed()));
+        LoadedManifest m = load(digest);
+        return m.stored(digest);
     }
 
     @Override
@@ -251,10 +242,10 @@ final class S3Manifests implements ProtectedReach.View {
         return digest;
     }
 
-    Loaded load(Digest digest) {
+    LoadedManifest load(Digest digest) {
         return cache.get(digest, d -> {
             byte[] content = blobs.readContent(d);
-            return new Loaded(content, ParsedManifest.parse(content, null));
+            return new LoadedManifest(content, ParsedManifest.parse(content, null));
         });
     }
 
@@ -365,19 +356,7 @@ final class S3Manifests implements ProtectedReach.View {
                 found.add(d);
             }
         });
-        List<Descriptor> out = new ArrayList<>();
-        for (Digest referrer : found) {
-            if (!isRevision(repo, referrer)) {
-                continue;
-            }
-            Loaded m = load(referrer);
-            ParsedManifest p = m.parsed();
-            if (artifactType == null || artifactType.equals(p.artifactType())) {
-                out.add(new Descriptor(p.mediaType(), referrer, m.content().length, p.artifactType(), p.annotations()));
-            }
-        }
-        out.sort((a, b) -> a.digest().toString().compareTo(b.digest().toString()));
-        return out;
+        return ManifestChecks.referrers(found, d -> isRevision(repo, d), this::load, artifactType);
     }
 
     /**
@@ -535,11 +514,7 @@ final class S3Manifests implements ProtectedReach.View {
         }
     }
 
-    private static @Nullable Digest subjectOf(ParsedManifest parsed) {
-        return parsed.subject() == null ? null : parsed.subject().digest();
-    }
-
     private static StorageException unknown(RepositoryName repo, Reference reference) {
-        return new StorageException(Problem.MANIFEST_UNKNOWN, "manifest unknown: " + repo + (reference instanceof Reference.ByDigest ? "@" : ":") + reference);
+        return ManifestChecks.unknown(repo, reference);
     }
 }

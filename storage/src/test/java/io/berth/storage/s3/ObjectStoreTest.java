@@ -18,32 +18,19 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** ObjectStore against a real S3 server (versitygw), through both of the SDK's HTTP clients. */
 class ObjectStoreTest {
-    @TempDir
-    static Path work;
-    static S3TestServer s3;
-
-    @BeforeAll
-    static void start() {
-        s3 = S3TestServer.start(work, "bucket");
-    }
-
-    @AfterAll
-    static void stop() {
-        s3.close();
-    }
+    @RegisterExtension
+    static final S3TestServer.PerClass S3 = S3TestServer.perClass("bucket");
 
     static ObjectStore store(S3Settings.Client client, String root) {
-        return ObjectStore.open(S3Settings.defaults("bucket", "us-east-1").withEndpoint(s3.endpoint(), true)
-                .withCredentials(s3.accessKey(), s3.secretKey()).withRootDirectory(root).withClient(client, 4));
+        return ObjectStore.open(S3Settings.defaults("bucket", "us-east-1").withEndpoint(S3.get().endpoint(), true)
+                .withCredentials(S3.get().accessKey(), S3.get().secretKey()).withRootDirectory(root).withClient(client, 4));
     }
 
     @ParameterizedTest
@@ -51,7 +38,7 @@ class ObjectStoreTest {
     void writesUnderRegistry2sPrefixAndReadsBack(S3Settings.Client client) throws Exception {
         try (ObjectStore store = store(client, "/root-" + client + "/")) {
             String etag = store.put("repositories/a/_layers/link", "x".getBytes(StandardCharsets.UTF_8));
-            assertThat(Files.readString(s3.dir().resolve("bucket/root-" + client + "/docker/registry/v2/repositories/a/_layers/link"))).isEqualTo("x");
+            assertThat(Files.readString(S3.get().dir().resolve("bucket/root-" + client + "/docker/registry/v2/repositories/a/_layers/link"))).isEqualTo("x");
             ObjectStore.Content c = store.get("repositories/a/_layers/link");
             assertThat(c).isNotNull();
             assertThat(new String(c.bytes(), StandardCharsets.UTF_8)).isEqualTo("x");
@@ -117,9 +104,9 @@ class ObjectStoreTest {
 
     @Test
     void multipartCopyAboveTheThreshold() throws Exception {
-        S3Settings settings = S3Settings.defaults("bucket", "us-east-1").withEndpoint(s3.endpoint(), true)
-                .withCredentials(s3.accessKey(), s3.secretKey()).withRootDirectory("copy");
-        settings = new S3Settings(settings.region(), settings.regionEndpoint(), true, "bucket", "copy", s3.accessKey(), s3.secretKey(),
+        S3Settings settings = S3Settings.defaults("bucket", "us-east-1").withEndpoint(S3.get().endpoint(), true)
+                .withCredentials(S3.get().accessKey(), S3.get().secretKey()).withRootDirectory("copy");
+        settings = new S3Settings(settings.region(), settings.regionEndpoint(), true, "bucket", "copy", S3.get().accessKey(), S3.get().secretKey(),
                 false, false, true, S3Settings.MIN_PART, S3Settings.MIN_PART, 3, S3Settings.MIN_PART, null, false, null, false,
                 S3Settings.Client.NETTY, 2);
         try (ObjectStore store = ObjectStore.open(settings)) {
@@ -135,8 +122,8 @@ class ObjectStoreTest {
 
     @Test
     void wrongCredentialsAreNamed() {
-        S3Settings settings = S3Settings.defaults("bucket", "us-east-1").withEndpoint(s3.endpoint(), true)
-                .withCredentials(s3.accessKey(), "wrong");
+        S3Settings settings = S3Settings.defaults("bucket", "us-east-1").withEndpoint(S3.get().endpoint(), true)
+                .withCredentials(S3.get().accessKey(), "wrong");
         try (ObjectStore store = ObjectStore.open(settings)) {
             assertThatThrownBy(() -> store.get("x")).isInstanceOf(StorageException.class)
                     .hasMessageContaining("refuses Berth's credentials");

@@ -19,26 +19,23 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** S3Blobs on a real S3 server (versitygw): registry:2's keys, links, small content. */
 class S3BlobsTest {
-    @TempDir
-    static Path work;
-    static S3TestServer s3;
+    @RegisterExtension
+    static final S3TestServer.PerClass S3 = S3TestServer.perClass("bucket");
     static ObjectStore store;
 
     @BeforeAll
     static void start() {
-        s3 = S3TestServer.start(work, "bucket");
-        store = ObjectStore.open(S3Settings.defaults("bucket", "us-east-1").withEndpoint(s3.endpoint(), true)
-                .withCredentials(s3.accessKey(), s3.secretKey()).withRootDirectory("root"));
+        store = ObjectStore.open(S3Settings.defaults("bucket", "us-east-1").withEndpoint(S3.get().endpoint(), true)
+                .withCredentials(S3.get().accessKey(), S3.get().secretKey()).withRootDirectory("root"));
     }
 
     @AfterAll
     static void stop() {
         store.close();
-        s3.close();
     }
 
     static final RepositoryName REPO = RepositoryName.of("team/app");
@@ -50,7 +47,7 @@ class S3BlobsTest {
         Digest d = Digest.sha256(content);
         assertThat(blobs.globalSize(d)).isEqualTo(-1);
         blobs.putContent(d, content);
-        Path v2 = s3.dir().resolve("bucket/root/docker/registry/v2");
+        Path v2 = S3.get().dir().resolve("bucket/root/docker/registry/v2");
         assertThat(Files.readAllBytes(v2.resolve("blobs/sha256/" + d.hex().substring(0, 2) + "/" + d.hex() + "/data"))).isEqualTo(content);
         assertThat(blobs.readContent(d)).isEqualTo(content);
         assertThat(new S3Blobs(store).globalSize(d)).as("another replica sees it").isEqualTo(content.length);

@@ -9,26 +9,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The catalog on the bucket: registry:2's repositories and order, pages after a name, without caching. */
 class S3CatalogTest {
-    @TempDir
-    static Path work;
-    static S3TestServer s3;
-
-    @BeforeAll
-    static void start() {
-        s3 = S3TestServer.start(work, "bucket");
-    }
-
-    @AfterAll
-    static void stop() {
-        s3.close();
-    }
+    @RegisterExtension
+    static final S3TestServer.PerClass S3 = S3TestServer.perClass("bucket");
 
     /** Writes one object under {@code marker} of {@code name}, as registry:2 would when it makes the repository. */
     static void repository(ObjectStore store, String name, String marker) {
@@ -37,7 +24,7 @@ class S3CatalogTest {
 
     @Test
     void nestedRepositoriesAreListedInRegistry2sOrderAndPaged() {
-        try (S3Storage storage = S3Fixtures.replica(s3, S3Fixtures.freshRoot())) {
+        try (S3Storage storage = S3Fixtures.replica(S3.get(), S3Fixtures.freshRoot())) {
             ObjectStore store = storage.store();
             List<String> names = List.of("ab", "a-b", "a", "a/b", "a/b/c", "ns/x", "ns/y", "z9/deep/er/repo", "a.b");
             for (String name : names) {
@@ -73,7 +60,7 @@ class S3CatalogTest {
     @Test
     void aRepositoryCreatedThroughAnotherReplicaIsListedAtOnce() {
         String root = S3Fixtures.freshRoot();
-        try (S3Storage a = S3Fixtures.replica(s3, root); S3Storage b = S3Fixtures.replica(s3, root)) {
+        try (S3Storage a = S3Fixtures.replica(S3.get(), root); S3Storage b = S3Fixtures.replica(S3.get(), root)) {
             assertThat(b.catalog(null, 10)).isEmpty();
             S3Fixtures.pushImage(a, RepositoryName.of("team/new"), "x");
             assertThat(b.catalog(null, 10)).containsExactly(RepositoryName.of("team/new"));
@@ -83,7 +70,7 @@ class S3CatalogTest {
 
     @Test
     void manyRepositoriesAreListedWithTheirListingsInParallel() {
-        try (S3Storage storage = S3Fixtures.replica(s3, S3Fixtures.freshRoot())) {
+        try (S3Storage storage = S3Fixtures.replica(S3.get(), S3Fixtures.freshRoot())) {
             List<String> names = Stream.iterate(0, i -> i + 1).limit(120).map(i -> "org" + (i % 3) + "/repo-" + i).toList();
             names.parallelStream().forEach(n -> repository(storage.store(), n, "_manifests"));
             List<RepositoryName> all = storage.catalog(null, 1000);

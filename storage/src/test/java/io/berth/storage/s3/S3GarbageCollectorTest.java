@@ -20,33 +20,20 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** registry:2's mark and sweep on the bucket: what is referenced or recent stays, the rest goes. */
 class S3GarbageCollectorTest {
-    @TempDir
-    static Path work;
-    static S3TestServer s3;
+    @RegisterExtension
+    static final S3TestServer.PerClass S3 = S3TestServer.perClass("bucket");
     static final RepositoryName REPO = RepositoryName.of("team/app");
     static final Tag V1 = Tag.of("v1");
-
-    @BeforeAll
-    static void start() {
-        s3 = S3TestServer.start(work, "bucket");
-    }
-
-    @AfterAll
-    static void stop() {
-        s3.close();
-    }
 
     /** A replica whose clock is an hour ahead, so that everything in the bucket is older than a grace period of minutes. */
     static S3Storage later(String root) {
         Clock later = Clock.fixed(Instant.now().plus(Duration.ofHours(1)), ZoneOffset.UTC);
-        return S3Fixtures.replica(s3, root, later, S3Locks.DEFAULT_MAX_WAIT);
+        return S3Fixtures.replica(S3.get(), root, later, S3Locks.DEFAULT_MAX_WAIT);
     }
 
     static boolean stored(S3Storage storage, Digest d) {
@@ -56,7 +43,7 @@ class S3GarbageCollectorTest {
     @Test
     void keepsWhatRevisionsReferAndDeletesUnreferencedBlobs() {
         String root = S3Fixtures.freshRoot();
-        try (S3Storage storage = S3Fixtures.replica(s3, root); S3Storage gc = later(root)) {
+        try (S3Storage storage = S3Fixtures.replica(S3.get(), root); S3Storage gc = later(root)) {
             S3Fixtures.Pushed tagged = pushImage(storage, REPO, "tagged", V1);
             S3Fixtures.Pushed untagged = pushImage(storage, REPO, "untagged");
             Digest orphan = pushBlob(storage, REPO, utf8("orphan layer"));
@@ -82,7 +69,7 @@ class S3GarbageCollectorTest {
     @Test
     void blobsYoungerThanTheGracePeriodAreKept() {
         String root = S3Fixtures.freshRoot();
-        try (S3Storage storage = S3Fixtures.replica(s3, root)) {
+        try (S3Storage storage = S3Fixtures.replica(S3.get(), root)) {
             Digest racing = pushBlob(storage, REPO, utf8("an upload whose manifest is still to come"));
             assertThat(storage.collectGarbage(false, false, Duration.ofHours(1)).blobsDeleted()).isZero();
             assertThat(stored(storage, racing)).isTrue();
@@ -92,7 +79,7 @@ class S3GarbageCollectorTest {
     @Test
     void deleteUntaggedKeepsWhatTagsReachAndReferrersOfIt() {
         String root = S3Fixtures.freshRoot();
-        try (S3Storage storage = S3Fixtures.replica(s3, root); S3Storage gc = later(root)) {
+        try (S3Storage storage = S3Fixtures.replica(S3.get(), root); S3Storage gc = later(root)) {
             S3Fixtures.Pushed amd = pushImage(storage, REPO, "amd64");
             S3Fixtures.Pushed arm = pushImage(storage, REPO, "arm64");
             S3Fixtures.Pushed index = pushIndex(storage, REPO, List.of(amd, arm), V1);
@@ -122,7 +109,7 @@ class S3GarbageCollectorTest {
     @Test
     void aPushThatNeedsABlobACollectionIsDeletingBringsItBack() {
         String root = S3Fixtures.freshRoot();
-        try (S3Storage storage = S3Fixtures.replica(s3, root)) {
+        try (S3Storage storage = S3Fixtures.replica(S3.get(), root)) {
             byte[] content = S3Fixtures.imageManifest(storage, REPO, "racing", null, null);
             String json = new String(content, java.nio.charset.StandardCharsets.UTF_8);
             Digest layer = Digest.parse(json.substring(json.lastIndexOf("sha256:"), json.lastIndexOf("sha256:") + 71));
@@ -136,7 +123,7 @@ class S3GarbageCollectorTest {
     @Test
     void tombstonesACollectionLeftAreBroughtBackWhenReferencedAndDeletedOtherwise() {
         String root = S3Fixtures.freshRoot();
-        try (S3Storage storage = S3Fixtures.replica(s3, root); S3Storage gc = later(root)) {
+        try (S3Storage storage = S3Fixtures.replica(S3.get(), root); S3Storage gc = later(root)) {
             S3Fixtures.Pushed image = pushImage(storage, REPO, "kept", V1);
             Digest orphan = pushBlob(storage, REPO, utf8("orphan"));
             bury(storage, image.blobs().get(1));
@@ -154,7 +141,7 @@ class S3GarbageCollectorTest {
     @Test
     void oneReplicaCollectsAtATimeAndAKilledCollectionsLeaseIsBrokenWhenItExpires() {
         String root = S3Fixtures.freshRoot();
-        try (S3Storage storage = S3Fixtures.replica(s3, root); S3Storage gc = later(root)) {
+        try (S3Storage storage = S3Fixtures.replica(S3.get(), root); S3Storage gc = later(root)) {
             Digest orphan = pushBlob(storage, REPO, utf8("orphan"));
             long future = Instant.now().plus(Duration.ofHours(3)).toEpochMilli();
             storage.store().put(S3GarbageCollector.RUNNING_KEY, utf8("expires=" + future + "\n"));

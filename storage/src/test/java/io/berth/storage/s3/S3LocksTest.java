@@ -13,32 +13,19 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The bucket's per-repository lock between two processes' worth of S3Locks. */
 class S3LocksTest {
-    @TempDir
-    static Path work;
-    static S3TestServer s3;
+    @RegisterExtension
+    static final S3TestServer.PerClass S3 = S3TestServer.perClass("bucket");
     static final RepositoryName REPO = RepositoryName.of("team/app");
-
-    @BeforeAll
-    static void start() {
-        s3 = S3TestServer.start(work, "bucket");
-    }
-
-    @AfterAll
-    static void stop() {
-        s3.close();
-    }
 
     @Test
     void twoReplicasNeverHoldOneRepositorysLockAtOnce() throws Exception {
         String root = S3Fixtures.freshRoot();
-        try (ObjectStore one = ObjectStore.open(S3Fixtures.settings(s3, root)); ObjectStore two = ObjectStore.open(S3Fixtures.settings(s3, root))) {
+        try (ObjectStore one = ObjectStore.open(S3Fixtures.settings(S3.get(), root)); ObjectStore two = ObjectStore.open(S3Fixtures.settings(S3.get(), root))) {
             List<S3Locks> replicas = List.of(new S3Locks(one, Clock.systemUTC(), Duration.ofMinutes(1), Duration.ofMinutes(1)),
                     new S3Locks(two, Clock.systemUTC(), Duration.ofMinutes(1), Duration.ofMinutes(1)));
             AtomicBoolean inside = new AtomicBoolean();
@@ -75,7 +62,7 @@ class S3LocksTest {
     @Test
     void aLockHeldLongerThanItsLeaseIsRenewedNotBroken() throws Exception {
         String root = S3Fixtures.freshRoot();
-        try (ObjectStore one = ObjectStore.open(S3Fixtures.settings(s3, root)); ObjectStore two = ObjectStore.open(S3Fixtures.settings(s3, root))) {
+        try (ObjectStore one = ObjectStore.open(S3Fixtures.settings(S3.get(), root)); ObjectStore two = ObjectStore.open(S3Fixtures.settings(S3.get(), root))) {
             S3Locks holder = new S3Locks(one, Clock.systemUTC(), Duration.ofSeconds(1), Duration.ofSeconds(30));
             S3Locks other = new S3Locks(two, Clock.systemUTC(), Duration.ofSeconds(1), Duration.ofSeconds(30));
             AtomicBoolean inside = new AtomicBoolean();

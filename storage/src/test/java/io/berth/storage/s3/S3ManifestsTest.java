@@ -21,37 +21,24 @@ import io.berth.testing.S3TestServer;
 import java.nio.file.Path;
 import java.util.List;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Manifests, tags, referrers and deletes on the bucket: the filesystem storage's key behaviours, on versitygw. */
 class S3ManifestsTest {
-    @TempDir
-    static Path work;
-    static S3TestServer s3;
+    @RegisterExtension
+    static final S3TestServer.PerClass S3 = S3TestServer.perClass("bucket");
     static final RepositoryName REPO = RepositoryName.of("team/app");
     static final Tag V1 = Tag.of("v1");
     static final Tag LATEST = Tag.of("latest");
 
     S3Storage storage;
 
-    @BeforeAll
-    static void start() {
-        s3 = S3TestServer.start(work, "bucket");
-    }
-
-    @AfterAll
-    static void stop() {
-        s3.close();
-    }
-
     @BeforeEach
     void open() {
-        storage = S3Fixtures.replica(s3, S3Fixtures.freshRoot());
+        storage = S3Fixtures.replica(S3.get(), S3Fixtures.freshRoot());
     }
 
     @AfterEach
@@ -176,12 +163,12 @@ class S3ManifestsTest {
         Digest d = Digest.sha256(content);
         storage.blobs().putContent(d, content);
         storage.store().put(S3Layout.revisionLink(REPO, d), utf8(d.toString()));
-        try (S3Storage fresh = S3Fixtures.replica(s3, storage.store().settings().rootDirectory())) {
+        try (S3Storage fresh = S3Fixtures.replica(S3.get(), storage.store().settings().rootDirectory())) {
             fresh.readOnly(true);
             assertThat(fresh.referrers(REPO, image.digest(), null)).extracting(Descriptor::digest).containsExactly(d);
             assertThat(fresh.store().stat(S3Layout.referrerLink(REPO, image.digest(), d))).as("read-only writes nothing").isNull();
         }
-        try (S3Storage fresh = S3Fixtures.replica(s3, storage.store().settings().rootDirectory())) {
+        try (S3Storage fresh = S3Fixtures.replica(S3.get(), storage.store().settings().rootDirectory())) {
             assertThat(fresh.referrers(REPO, image.digest(), null)).extracting(Descriptor::digest).containsExactly(d);
             assertThat(fresh.store().stat(S3Layout.referrerLink(REPO, image.digest(), d))).isNotNull();
         }

@@ -27,18 +27,15 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.jspecify.annotations.Nullable;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Two S3Storage instances on one bucket, as two replicas: each sees the other's writes at once, and tag rules hold across them. */
 class S3ReplicasTest {
-    @TempDir
-    static Path work;
-    static S3TestServer s3;
+    @RegisterExtension
+    static final S3TestServer.PerClass S3 = S3TestServer.perClass("bucket");
     static final RepositoryName REPO = RepositoryName.of("team/app");
     static final Tag V1 = Tag.of("v1");
 
@@ -46,21 +43,11 @@ class S3ReplicasTest {
     S3Storage a;
     S3Storage b;
 
-    @BeforeAll
-    static void start() {
-        s3 = S3TestServer.start(work, "bucket");
-    }
-
-    @AfterAll
-    static void stop() {
-        s3.close();
-    }
-
     @BeforeEach
     void open() {
         root = S3Fixtures.freshRoot();
-        a = S3Fixtures.replica(s3, root);
-        b = S3Fixtures.replica(s3, root);
+        a = S3Fixtures.replica(S3.get(), root);
+        b = S3Fixtures.replica(S3.get(), root);
     }
 
     @AfterEach
@@ -180,7 +167,7 @@ class S3ReplicasTest {
     void aLockHeldByALiveReplicaMakesTheOtherWaitThenGiveUp() {
         S3Fixtures.Pushed image = pushImage(a, REPO, "img", V1);
         a.store().put(S3Layout.lock(REPO), utf8("owner=other\nexpires=" + Instant.now().plusSeconds(600).toEpochMilli() + "\n"));
-        try (S3Storage impatient = S3Fixtures.replica(s3, root, Clock.systemUTC(), Duration.ofMillis(300))) {
+        try (S3Storage impatient = S3Fixtures.replica(S3.get(), root, Clock.systemUTC(), Duration.ofMillis(300))) {
             assertProblem(() -> impatient.deleteManifest(REPO, new Reference.ByTag(V1)), Problem.TOOMANYREQUESTS);
         }
         assertThat(b.tagTarget(REPO, V1)).isEqualTo(image.digest());

@@ -15,33 +15,20 @@ import io.berth.testing.S3TestServer;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** S3Storage as a RegistryStorage: uploads and blobs wired through, health, and what an object store reports. */
 class S3StorageTest {
-    @TempDir
-    static Path work;
-    static S3TestServer s3;
+    @RegisterExtension
+    static final S3TestServer.PerClass S3 = S3TestServer.perClass("bucket");
     static final RepositoryName REPO = RepositoryName.of("team/app");
-
-    @BeforeAll
-    static void start() {
-        s3 = S3TestServer.start(work, "bucket");
-    }
-
-    @AfterAll
-    static void stop() {
-        s3.close();
-    }
 
     @Test
     void anUploadStartedOnOneReplicaIsFinishedOnTheOtherAndReadBackOnTheFirst() throws Exception {
         String root = S3Fixtures.freshRoot();
-        try (RegistryStorage a = S3Storage.open(S3Fixtures.settings(s3, root).withRedirect(false));
-                RegistryStorage b = S3Storage.open(S3Fixtures.settings(s3, root).withRedirect(false))) {
+        try (RegistryStorage a = S3Storage.open(S3Fixtures.settings(S3.get(), root).withRedirect(false));
+                RegistryStorage b = S3Storage.open(S3Fixtures.settings(S3.get(), root).withRedirect(false))) {
             byte[] first = utf8("the first half, ");
             byte[] second = utf8("the second half");
             Digest digest = Digest.sha256(utf8("the first half, the second half"));
@@ -66,19 +53,19 @@ class S3StorageTest {
 
     @Test
     void healthIsOneAuthenticatedCallThatFailsWithTheStoresError() throws Exception {
-        try (RegistryStorage storage = S3Storage.open(S3Fixtures.settings(s3, S3Fixtures.freshRoot()))) {
+        try (RegistryStorage storage = S3Storage.open(S3Fixtures.settings(S3.get(), S3Fixtures.freshRoot()))) {
             storage.checkHealth();
             assertThat(storage.usableBytes()).isEqualTo(Long.MAX_VALUE);
             assertThat(storage.describe()).contains("bucket");
         }
-        S3Settings wrongKey = S3Fixtures.settings(s3, "x").withCredentials(s3.accessKey(), "not-the-secret");
+        S3Settings wrongKey = S3Fixtures.settings(S3.get(), "x").withCredentials(S3.get().accessKey(), "not-the-secret");
         try (RegistryStorage storage = S3Storage.open(wrongKey)) {
             assertThatThrownBy(storage::checkHealth).isInstanceOf(StorageException.class)
                     .hasMessageContaining("credentials")
                     .extracting(e -> ((StorageException) e).problem()).isEqualTo(Problem.STORAGE_FAILED);
         }
-        S3Settings noBucket = S3Settings.defaults("no-such-bucket", "us-east-1").withEndpoint(s3.endpoint(), true)
-                .withCredentials(s3.accessKey(), s3.secretKey());
+        S3Settings noBucket = S3Settings.defaults("no-such-bucket", "us-east-1").withEndpoint(S3.get().endpoint(), true)
+                .withCredentials(S3.get().accessKey(), S3.get().secretKey());
         try (RegistryStorage storage = S3Storage.open(noBucket)) {
             assertThatThrownBy(storage::checkHealth).isInstanceOf(StorageException.class).hasMessageContaining("NoSuchBucket");
         }

@@ -25,7 +25,7 @@ import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -33,23 +33,20 @@ import org.junit.jupiter.params.provider.ValueSource;
 class S3UploadTest {
     static final int PART = (int) S3Settings.MIN_PART;
 
-    @TempDir
-    static Path work;
-    static S3TestServer s3;
+    @RegisterExtension
+    static final S3TestServer.PerClass S3 = S3TestServer.perClass("bucket");
     static ObjectStore store;
 
     @BeforeAll
     static void start() {
-        s3 = S3TestServer.start(work, "bucket");
-        store = ObjectStore.open(S3Settings.defaults("bucket", "us-east-1").withEndpoint(s3.endpoint(), true)
-                .withCredentials(s3.accessKey(), s3.secretKey()).withRootDirectory("up").withChunkSize(PART)
+        store = ObjectStore.open(S3Settings.defaults("bucket", "us-east-1").withEndpoint(S3.get().endpoint(), true)
+                .withCredentials(S3.get().accessKey(), S3.get().secretKey()).withRootDirectory("up").withChunkSize(PART)
                 .withClient(S3Settings.Client.NETTY, 2));
     }
 
     @AfterAll
     static void stop() {
         store.close();
-        s3.close();
     }
 
     /** A clock the test moves by hand. */
