@@ -52,7 +52,7 @@ class Registry2RoundTripIT {
     @Test
     void registry2WritesBerthServes(@TempDir Path work) {
         Path volume = work.resolve("volume");
-        Layers l = new Layers(work);
+        TestImages.Layers l = new TestImages.Layers(work);
         Snapshot written;
         String v1;
         String referrer;
@@ -119,7 +119,7 @@ class Registry2RoundTripIT {
     @Test
     void berthWritesRegistry2ServesAndCollects(@TempDir Path work) {
         Path volume = work.resolve("volume");
-        Layers l = new Layers(work);
+        TestImages.Layers l = new TestImages.Layers(work);
         Snapshot written;
         App app;
         Garbage garbage;
@@ -159,7 +159,7 @@ class Registry2RoundTripIT {
     @Test
     void berthGarbageCollectKeepsIndexChildrenWhereRegistry2WouldNot(@TempDir Path work) {
         Path volume = work.resolve("volume");
-        Layers l = new Layers(work);
+        TestImages.Layers l = new TestImages.Layers(work);
         Snapshot live;
         App app;
         String untagged;
@@ -227,7 +227,7 @@ class Registry2RoundTripIT {
 
     @Test
     void berthWritesTheSameFilesAsRegistry2ForTheSameCranePushes(@TempDir Path work) {
-        Layers l = new Layers(work);
+        TestImages.Layers l = new TestImages.Layers(work);
         Path r2Volume = work.resolve("registry2-volume");
         Path berthVolume = work.resolve("berth-volume");
         Pushed byRegistry2;
@@ -269,7 +269,7 @@ class Registry2RoundTripIT {
 
     @Test
     void registry2FindsEveryRepositoryBerthWroteAndItsGarbageCollectKeepsTheirManifests(@TempDir Path work) {
-        Layers l = new Layers(work);
+        TestImages.Layers l = new TestImages.Layers(work);
         Path r2Volume = work.resolve("registry2-volume");
         Path berthVolume = work.resolve("berth-volume");
         List<String> r2Catalog;
@@ -299,7 +299,7 @@ class Registry2RoundTripIT {
      * Pushes rt/solo:v1, then deletes its config and layer from the repository (the manifest and tag
      * stay), and uploads a blob to rt/blobs-only with no manifest. Returns the catalog.
      */
-    private static List<String> deleteBlobsOfATaggedImageAndUploadAnUnusedBlob(String h, Layers l) {
+    private static List<String> deleteBlobsOfATaggedImageAndUploadAnUnusedBlob(String h, TestImages.Layers l) {
         RegistryHttp http = new RegistryHttp(h);
         String solo = pushImage(h + "/rt/solo:v1", l.a);
         for (String blob : referencedBlobs(http.requireManifest("rt/solo", solo).json())) {
@@ -311,7 +311,7 @@ class Registry2RoundTripIT {
     }
 
     /** The same crane and HTTP pushes, in the same order, to either registry. */
-    private static Pushed pushSameContent(String h, Layers l) {
+    private static Pushed pushSameContent(String h, TestImages.Layers l) {
         RegistryHttp http = new RegistryHttp(h);
         App app = pushApp(http, h, l, "sbom of v1", l.a, l.b);
         crane("tag", h + "/rt/app:v1", "latest");
@@ -325,7 +325,7 @@ class Registry2RoundTripIT {
      * Pushes rt/app:v1 of {@code appLayers}, rt/base:1 of layer a, the index rt/app:multi of two platform images
      * made from rt/base:1, and an SBOM of rt/app:v1 (with {@code sbom} as its content) that refers to it.
      */
-    private static App pushApp(RegistryHttp http, String h, Layers l, String sbom, Path... appLayers) {
+    private static App pushApp(RegistryHttp http, String h, TestImages.Layers l, String sbom, Path... appLayers) {
         String v1 = pushImage(h + "/rt/app:v1", appLayers);
         pushImage(h + "/rt/base:1", l.a);
         MultiArch multi = pushMultiArch(h, h + "/rt/base:1", "rt/app", "multi", l.amd64, l.arm64);
@@ -335,31 +335,6 @@ class Registry2RoundTripIT {
     private record Pushed(String v1, String v1Body, MultiArch multi, String referrer) {
         JsonNode v1Manifest() {
             return json(v1Body);
-        }
-    }
-
-    /** Seeded, so every test and both registries get byte-identical layers. */
-    private static final class Layers {
-        final Path a;
-        final Path b;
-        final Path c;
-        final Path d;
-        final Path amd64;
-        final Path arm64;
-        final Path amd64b;
-        final Path arm64b;
-        final Path doomed;
-
-        Layers(Path work) {
-            a = TestImages.randomLayer(work, "a", 3000, 1);
-            b = TestImages.randomLayer(work, "b", 5000, 2);
-            c = TestImages.randomLayer(work, "c", 7000, 3);
-            d = TestImages.randomLayer(work, "d", 2000, 4);
-            amd64 = TestImages.randomLayer(work, "amd64", 1500, 5);
-            arm64 = TestImages.randomLayer(work, "arm64", 1600, 6);
-            amd64b = TestImages.randomLayer(work, "amd64b", 1700, 7);
-            arm64b = TestImages.randomLayer(work, "arm64b", 1800, 8);
-            doomed = TestImages.randomLayer(work, "doomed", 4000, 9);
         }
     }
 

@@ -46,7 +46,7 @@ class S3RoundTripIT {
     @Test
     void registry2WritesBerthServesAndRegistry2ServesBerthsAdditions(@TempDir Path dir) {
         String root = "r2-writes";
-        Layers l = new Layers(dir);
+        TestImages.Layers l = new TestImages.Layers(dir, 300_000);
         try (Registry2 r2 = registry2(dir, root); S3Berth berth = berth(dir, root)) {
             String h = r2.hostAndPort();
             RegistryHttp r2Http = new RegistryHttp(h);
@@ -90,7 +90,7 @@ class S3RoundTripIT {
     @Test
     void berthWritesRegistry2ServesTheSameKeysItWouldHaveWritten(@TempDir Path dir) {
         String root = "berth-writes";
-        Layers l = new Layers(dir);
+        TestImages.Layers l = new TestImages.Layers(dir, 300_000);
         try (S3Berth berth = berth(dir, root); Registry2 r2 = registry2(dir, root)) {
             String b = berth.hostAndPort();
             RegistryHttp berthHttp = new RegistryHttp(b);
@@ -205,28 +205,5 @@ class S3RoundTripIT {
     /** registry:2 (its s3-aws driver) on the same bucket and rootdirectory. */
     static Registry2 registry2(Path dir, String root) {
         return Registry2.onS3(S3.get(), BUCKET, root, CHUNK, dir);
-    }
-
-    /** Seeded layers. */
-    private static final class Layers {
-        final Path a;
-        final Path b;
-        final Path c;
-        final Path d;
-        final Path amd64;
-        final Path arm64;
-        final Path amd64b;
-        final Path arm64b;
-
-        Layers(Path work) {
-            a = TestImages.randomLayer(work, "a", 3000, 1);
-            b = TestImages.randomLayer(work, "b", 300_000, 2);
-            c = TestImages.randomLayer(work, "c", 7000, 3);
-            d = TestImages.randomLayer(work, "d", 2000, 4);
-            amd64 = TestImages.randomLayer(work, "amd64", 1500, 5);
-            arm64 = TestImages.randomLayer(work, "arm64", 1600, 6);
-            amd64b = TestImages.randomLayer(work, "amd64b", 1700, 7);
-            arm64b = TestImages.randomLayer(work, "arm64b", 1800, 8);
-        }
     }
 }

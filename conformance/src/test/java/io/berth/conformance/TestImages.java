@@ -50,4 +50,33 @@ final class TestImages {
                 Map.of(), Duration.ofMinutes(1));
         return out;
     }
+
+    /** Seeded layers, so every test and every registry gets byte-identical ones; {@code b} is the one of a chosen size. */
+    static final class Layers {
+        final Path a;
+        final Path b;
+        final Path c;
+        final Path d;
+        final Path amd64;
+        final Path arm64;
+        final Path amd64b;
+        final Path arm64b;
+        final Path doomed;
+
+        Layers(Path work) {
+            this(work, 5000);
+        }
+
+        Layers(Path work, int bSize) {
+            a = randomLayer(work, "a", 3000, 1);
+            b = randomLayer(work, "b", bSize, 2);
+            c = randomLayer(work, "c", 7000, 3);
+            d = randomLayer(work, "d", 2000, 4);
+            amd64 = randomLayer(work, "amd64", 1500, 5);
+            arm64 = randomLayer(work, "arm64", 1600, 6);
+            amd64b = randomLayer(work, "amd64b", 1700, 7);
+            arm64b = randomLayer(work, "arm64b", 1800, 8);
+            doomed = randomLayer(work, "doomed", 4000, 9);
+        }
+    }
 }
