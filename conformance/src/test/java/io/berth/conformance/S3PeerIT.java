@@ -8,6 +8,7 @@ import static io.berth.conformance.RoundTripContent.storedBlobs;
 import static io.berth.conformance.RoundTripContent.tree;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.berth.testing.S3TestServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +28,7 @@ class S3PeerIT {
 
     @Test
     void registry2S3DriverPushesAndPullsThroughVersitygw() throws IOException {
-        try (S3Server s3 = S3Server.start(work, BUCKET)) {
+        try (S3TestServer s3 = S3TestServer.start(work, BUCKET)) {
             int port = Registry2.freePort();
             Path config = work.resolve("registry2-s3.yml");
             Files.writeString(config, """

@@ -62,7 +62,8 @@ class ManifestsIT {
     static Stream<String> variants() {
         return Stream.of("", "cert-manager", "cert-manager,cert-manager-acme", "ovh", "ingress-traefik", "ingress-nginx",
                 "gateway-api", "admission-warn", "cert-manager,cert-manager-acme,ovh,ingress-traefik,registry-host", "example-overlay",
-                "admission-standalone", "cert-manager,admission-standalone,registry-host", "example-standalone", "monitoring");
+                "admission-standalone", "cert-manager,admission-standalone,registry-host", "example-standalone", "monitoring",
+                "example-ovh-object-storage");
     }
 
     static Manifests variant(String v) {
@@ -74,6 +75,9 @@ class ManifestsIT {
         }
         if (v.equals("example-standalone")) {
             return exampleStandalone();
+        }
+        if (v.equals("example-ovh-object-storage")) {
+            return S3ComponentIT.ovhObjectStorageExample();
         }
         return withComponents(v.split(","));
     }

@@ -33,6 +33,7 @@ public final class Berth implements AutoCloseable {
     private final Clock clock;
     private final @Nullable Path temporary;
     private @Nullable RegistryServer server;
+    private @Nullable RegistryStorage storage;
     private final PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
     private Berth(RegistryConfig config, Clock clock, @Nullable Path temporary) {
@@ -50,13 +51,18 @@ public final class Berth implements AutoCloseable {
         if (server != null) {
             throw new IllegalStateException("already started");
         }
-        RegistryStorage storage = RegistryStorage.open(config.storage().rootDirectory(), clock, RegistryStorage.DEFAULT_MANIFEST_CACHE_BYTES);
+        RegistryStorage opened = openStorage(config, clock);
         try {
-            server = RegistryServer.start(config, storage, meters, clock);
+            server = RegistryServer.start(config, opened, meters, clock);
         } catch (InterruptedException e) {
+            opened.close();
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while binding", e);
+        } catch (RuntimeException e) {
+            opened.close();
+            throw e;
         }
+        storage = opened;
         return server.address();
     }
 
@@ -103,12 +109,28 @@ public final class Berth implements AutoCloseable {
         return server;
     }
 
+    /**
+     * Opens the storage {@code config} names: the bucket of {@code storage.s3} when it is set, else the directory of
+     * {@code storage.filesystem}. The caller closes it.
+     */
+    public static RegistryStorage openStorage(RegistryConfig config, Clock clock) {
+        io.berth.storage.s3.S3Settings s3 = config.storage().s3();
+        if (s3 != null) {
+            return io.berth.storage.s3.S3Storage.open(s3, clock, RegistryStorage.DEFAULT_MANIFEST_CACHE_BYTES);
+        }
+        return RegistryStorage.open(config.storage().rootDirectory(), clock, RegistryStorage.DEFAULT_MANIFEST_CACHE_BYTES);
+    }
+
     /** Stops serving; temporary storage is deleted. */
     @Override
     public synchronized void close() {
         if (server != null) {
             server.close();
             server = null;
+        }
+        if (storage != null) {
+            storage.close();
+            storage = null;
         }
         if (temporary != null) {
             FileTrees.delete(temporary);

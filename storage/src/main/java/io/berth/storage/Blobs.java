@@ -158,7 +158,7 @@ final class Blobs {
         for (int attempt = 0; ; attempt++) {
             try {
                 FileChannel ch = FileChannel.open(layout.blobData(digest), StandardOpenOption.READ);
-                return new BlobContent(digest, ch, ch.size());
+                return new BlobContent.File(digest, ch, ch.size());
             } catch (NoSuchFileException e) {
                 if (attempt > 0 || !rescue(digest)) {
                     throw new StorageException(Problem.BLOB_UNKNOWN, "blob unknown to registry: " + digest);

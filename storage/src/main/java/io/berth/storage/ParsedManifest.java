@@ -32,7 +32,7 @@ import org.jspecify.annotations.Nullable;
  * @param artifactType the artifact type as the referrers API reports it, or null
  * @param annotations the manifest's annotations
  */
-record ParsedManifest(
+public record ParsedManifest(
         String mediaType,
         List<Descriptor> blobs,
         List<Descriptor> children,
@@ -55,7 +55,7 @@ record ParsedManifest(
      * 2.8's fix of CVE-2021-41190). So whenever {@code parse(content, declared)} succeeds,
      * {@code parse(content, null)} yields the same media type, blobs and children.
      */
-    static ParsedManifest parse(byte[] content, @Nullable String declared) {
+    public static ParsedManifest parse(byte[] content, @Nullable String declared) {
         JsonNode root = readStrictJson(content);
         if (!(root instanceof ObjectNode)) {
             throw invalid("manifest is not a JSON object");

@@ -3,6 +3,7 @@ package io.berth.storage;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
@@ -14,20 +15,50 @@ import org.jspecify.annotations.Nullable;
  * <p>Each delete walks the protected tags' manifests, parsed from the manifest cache: deletes are rare, and the
  * walk skips manifests an earlier tag already covered.
  */
-final class ProtectedReach {
-    private final Manifests manifests;
+public final class ProtectedReach {
+    /** What the walk reads of a repository: its tags, their targets, and parsed manifests. */
+    public interface View {
+        List<Tag> allTags(RepositoryName repo);
+
+        @Nullable Digest tagTarget(RepositoryName repo, Tag tag);
+
+        /** The manifest's parsed form, or null when it cannot be read or parsed. */
+        @Nullable ParsedManifest tryParse(Digest digest);
+    }
+
+    private final View manifests;
 
     ProtectedReach(Manifests manifests) {
-        this.manifests = manifests;
+        this(new View() {
+            @Override
+            public List<Tag> allTags(RepositoryName repo) {
+                return manifests.allTags(repo);
+            }
+
+            @Override
+            public @Nullable Digest tagTarget(RepositoryName repo, Tag tag) {
+                return manifests.tagTarget(repo, tag);
+            }
+
+            @Override
+            public @Nullable ParsedManifest tryParse(Digest digest) {
+                return manifests.tryParse(digest);
+            }
+        });
+    }
+
+    /** The walk over what {@code view} shows, for another storage backend (the S3 one). */
+    public ProtectedReach(View view) {
+        this.manifests = view;
     }
 
     /** Why manifest {@code digest} may not be deleted from {@code repo}, or null when no protected tag reaches it. */
-    @Nullable String refuseManifestDelete(RepositoryName repo, Digest digest, TagGuard guard) {
+    public @Nullable String refuseManifestDelete(RepositoryName repo, Digest digest, TagGuard guard) {
         return refuse(repo, guard, digest, false);
     }
 
     /** Why blob {@code digest} may not be deleted from {@code repo}, or null when no protected tag reaches it. */
-    @Nullable String refuseBlobDelete(RepositoryName repo, Digest digest, TagGuard guard) {
+    public @Nullable String refuseBlobDelete(RepositoryName repo, Digest digest, TagGuard guard) {
         return refuse(repo, guard, digest, true);
     }
 

@@ -1,142 +1,71 @@
 package io.berth.storage;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The registry's storage: blobs, uploads, manifests, tags and referrers on registry:2's filesystem
- * layout under one root directory. Safe for concurrent use; every write is crash-safe.
+ * The registry's storage: blobs, uploads, manifests, tags and referrers, in registry:2's layout. Two
+ * implementations: {@link FileStorage} on a filesystem (a PersistentVolume), and {@code io.berth.storage.s3.S3Storage}
+ * on an S3-compatible object store, which several replicas may share. Safe for concurrent use.
  *
- * <p>Tag rules are passed into each operation they rule on as a {@link TagGuard}, and checked under a lock per
- * repository together with the writes: manifest pushes, manifest and tag deletes and blob deletes of one
- * repository are serialised in this process (see {@link RepositoryLocks} for what several replicas would need).
+ * <p>Tag rules are passed into each operation they rule on as a {@link TagGuard}, and checked together with the
+ * writes, so that no other push or delete (from this process or, on shared storage, another replica) can come between
+ * the check and the write.
  */
-public final class RegistryStorage {
+public interface RegistryStorage extends AutoCloseable {
     /** The default size of the in-memory cache of parsed manifests. */
-    public static final long DEFAULT_MANIFEST_CACHE_BYTES = 64L << 20;
+    long DEFAULT_MANIFEST_CACHE_BYTES = 64L << 20;
 
-    private final Path root;
-    private final Layout layout;
-    private final Blobs blobs;
-    private final UploadIo uploadIo = UploadIo.withDefaults();
-    private final Uploads uploads;
-    private final Manifests manifests;
-    private static final int GENERATION_SLOTS = 1024;
-    private final java.util.concurrent.atomic.AtomicLongArray generations = new java.util.concurrent.atomic.AtomicLongArray(GENERATION_SLOTS);
-    private final java.util.concurrent.atomic.AtomicLong collections = new java.util.concurrent.atomic.AtomicLong();
-    private final RepositoryLocks locks = new RepositoryLocks();
-    private final Clock clock;
-
-    private RegistryStorage(Path root, Clock clock, long manifestCacheBytes) {
-        this.root = root;
-        this.clock = clock;
-        this.layout = new Layout(root);
-        this.blobs = new Blobs(layout);
-        this.uploads = new Uploads(layout, blobs, clock, uploadIo);
-        this.manifests = new Manifests(layout, blobs, locks, manifestCacheBytes);
+    /** Opens (creating if needed) the filesystem storage rooted at {@code rootDirectory}, registry:2's {@code rootdirectory}. */
+    static FileStorage open(Path rootDirectory) {
+        return FileStorage.open(rootDirectory);
     }
 
-    /** Opens (creating if needed) the storage rooted at {@code rootDirectory}, registry:2's {@code rootdirectory}. */
-    public static RegistryStorage open(Path rootDirectory) {
-        return open(rootDirectory, Clock.systemUTC(), DEFAULT_MANIFEST_CACHE_BYTES);
+    static FileStorage open(Path rootDirectory, Clock clock, long manifestCacheBytes) {
+        return FileStorage.open(rootDirectory, clock, manifestCacheBytes);
     }
 
-    public static RegistryStorage open(Path rootDirectory, Clock clock, long manifestCacheBytes) {
-        Path root = rootDirectory.toAbsolutePath().normalize();
-        try {
-            Files.createDirectories(root);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create storage root " + root, e);
-        }
-        return new RegistryStorage(root, clock, manifestCacheBytes);
-    }
+    /** What the storage is, for logs and errors: its root directory, or its bucket and prefix. */
+    String describe();
 
-    public Path root() {
-        return root;
-    }
-
-    /** This storage's upload buffers, warmer and direct-I/O state; no other storage shares them. */
-    UploadIo uploadIo() {
-        return uploadIo;
-    }
-
-    /** The bytes the volume holding the storage root has free for Berth (the file store's usable space). */
-    public long usableBytes() {
-        try {
-            return Files.getFileStore(root).getUsableSpace();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the free space of " + root, e);
-        }
-    }
+    /** The bytes the storage has free for Berth: a volume's usable space; an object store does not fill. */
+    long usableBytes();
 
     /** How many blobs and repositories the storage holds: see {@link #countContent()}. */
-    public record ContentCounts(long blobs, long repositories) {}
+    record ContentCounts(long blobs, long repositories) {}
 
     /**
-     * Counts the blobs (the digest directories under {@code blobs/<algorithm>/<xx>/}) and the repositories, by listing
-     * directories only: no file is opened or hashed, so it costs one directory entry per blob. For gauges refreshed
-     * now and then, not for every request.
+     * Counts the blobs and the repositories by listing, without opening or hashing anything. For gauges refreshed now
+     * and then, not for every request.
      */
-    public ContentCounts countContent() {
-        long blobs = 0;
-        try (DirectoryStream<Path> algorithms = Files.newDirectoryStream(layout.blobsRoot(), Files::isDirectory)) {
-            for (Path algorithm : algorithms) {
-                try (DirectoryStream<Path> prefixes = Files.newDirectoryStream(algorithm, Files::isDirectory)) {
-                    for (Path prefix : prefixes) {
-                        try (DirectoryStream<Path> digests = Files.newDirectoryStream(prefix)) {
-                            for (Path ignored : digests) {
-                                blobs++;
-                            }
-                        } catch (NoSuchFileException e) {
-                            // a prefix directory emptied and removed by a collection meanwhile
-                        }
-                    }
-                }
-            }
-        } catch (NoSuchFileException e) {
-            // no blob yet
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot count the blobs under " + layout.blobsRoot(), e);
-        }
-        long[] repositories = {0};
-        RepositoryWalker.forEachRepository(layout, (name, dir) -> repositories[0]++);
-        return new ContentCounts(blobs, repositories[0]);
-    }
+    ContentCounts countContent();
 
-    /** Checks that the storage root can be read and written, for health checks. */
-    public void checkHealth() throws IOException {
-        Path probe = Files.createTempFile(root, ".health", ".tmp");
-        Files.delete(probe);
-    }
+    /** Checks that the storage can be read and written, for health checks; throws saying what failed. */
+    void checkHealth() throws IOException;
+
+    /** Releases what the storage holds (an object store's connections); a filesystem holds nothing. */
+    @Override
+    default void close() {}
 
     // ---- blobs
 
     /** The size of a blob in {@code repository}; BLOB_UNKNOWN when it is not there. */
-    public long blobSize(RepositoryName repository, Digest digest) {
-        return blobs.size(repository, digest);
-    }
+    long blobSize(RepositoryName repository, Digest digest);
 
     /** Whether blob {@code digest} is stored, in any repository. */
-    public boolean hasBlob(Digest digest) {
-        return blobs.globalSize(digest) >= 0;
-    }
+    boolean hasBlob(Digest digest);
 
-    /** Opens a blob of {@code repository} for reading; the caller closes it. */
-    public BlobContent openBlob(RepositoryName repository, Digest digest) {
-        return blobs.open(repository, digest);
-    }
+    /** Opens a blob of {@code repository} for reading; the caller closes it. BLOB_UNKNOWN when it is not there. */
+    BlobContent openBlob(RepositoryName repository, Digest digest);
 
     /** Like {@link #deleteBlob(RepositoryName, Digest, TagGuard)} with no tag rules. */
-    public void deleteBlob(RepositoryName repository, Digest digest) {
+    default void deleteBlob(RepositoryName repository, Digest digest) {
         deleteBlob(repository, digest, TagGuard.NONE);
     }
 
@@ -144,86 +73,56 @@ public final class RegistryStorage {
      * Removes the blob from {@code repository}; its data goes at the next garbage collection. BLOB_UNKNOWN when it
      * is not there; DENIED, with {@code guard}'s reason, when a tag it protects reaches the blob.
      */
-    public void deleteBlob(RepositoryName repository, Digest digest, TagGuard guard) {
-        try {
-            manifests.deleteBlob(repository, digest, guard);
-        } finally {
-            changed(repository);
-        }
-    }
+    void deleteBlob(RepositoryName repository, Digest digest, TagGuard guard);
 
     /**
      * Makes a stored blob available in {@code target} without uploading it again. With {@code from},
      * the blob must be in that repository; without it, any stored blob with that digest is linked
      * (automatic mount). Returns the blob's size, or -1 when nothing could be mounted.
      */
-    public long mountBlob(RepositoryName target, @Nullable RepositoryName from, Digest digest) {
-        if (from != null && !blobs.isLinked(from, digest)) {
-            return -1;
-        }
-        long size = blobs.globalSize(digest);
-        if (size >= 0) {
-            blobs.touch(digest);
-            blobs.link(target, digest);
-        }
-        return size;
-    }
+    long mountBlob(RepositoryName target, @Nullable RepositoryName from, Digest digest);
 
     // ---- uploads
 
     /** Starts a new upload in {@code repository}; the caller closes the returned handle. */
-    public Upload startUpload(RepositoryName repository) {
-        return uploads.start(repository, null);
+    default Upload startUpload(RepositoryName repository) {
+        return startUpload(repository, null);
     }
 
     /**
-     * Starts a new upload in {@code repository} for {@code account}, counted against the open-upload limit of both
-     * ({@link #limitOpenUploads}); TOOMANYREQUESTS when either is reached. The caller closes the returned handle.
+     * Starts a new upload in {@code repository} for {@code account} (null: nobody's), counted against the open-upload
+     * limit of both ({@link #limitOpenUploads}); TOOMANYREQUESTS when either is reached. The caller closes the handle.
      */
-    public Upload startUpload(RepositoryName repository, String account) {
-        return uploads.start(repository, account);
-    }
+    Upload startUpload(RepositoryName repository, @Nullable String account);
 
     /**
      * Read-only mode ({@code storage.maintenance.readonly.enabled}, for a snapshot or a migration): reads write
      * nothing, not even the referrers index of manifests another writer left; those are found by reading instead.
      */
-    public void readOnly(boolean on) {
-        manifests.readOnly(on);
-    }
+    void readOnly(boolean on);
 
     /** At most {@code max} unfinished uploads per repository and per account ({@code berth.uploads.maxOpen}). */
-    public void limitOpenUploads(int max) {
-        uploads.limitOpen(max);
-    }
+    void limitOpenUploads(int max);
 
     /** Deletes uploads nothing has written to for {@code idle}; returns how many were deleted. */
-    public int purgeIdleUploads(Duration idle) {
-        return uploads.purgeIdle(idle);
-    }
+    int purgeIdleUploads(Duration idle);
 
     /** Takes hold of an existing upload of {@code repository}; BLOB_UPLOAD_UNKNOWN when there is none. */
-    public Upload resumeUpload(RepositoryName repository, String id) {
-        return uploads.resume(repository, id);
-    }
+    Upload resumeUpload(RepositoryName repository, String id);
 
     /**
      * The bytes an existing upload of {@code repository} holds, without taking hold of it; BLOB_UPLOAD_UNKNOWN when
      * there is none, BLOB_UPLOAD_INVALID while a request writes to it.
      */
-    public long uploadProgress(RepositoryName repository, String id) {
-        return uploads.progress(repository, id);
-    }
+    long uploadProgress(RepositoryName repository, String id);
 
     /** Deletes uploads older than {@code age}; returns how many were deleted. */
-    public int purgeUploads(Duration age) {
-        return uploads.purge(age);
-    }
+    int purgeUploads(Duration age);
 
     // ---- manifests and tags
 
     /** Like {@link #putManifest(RepositoryName, byte[], String, Digest, List, TagGuard)} with no tag rules. */
-    public StoredManifest putManifest(RepositoryName repository, byte[] content, @Nullable String mediaType,
+    default StoredManifest putManifest(RepositoryName repository, byte[] content, @Nullable String mediaType,
             @Nullable Digest digest, List<Tag> tags) {
         return putManifest(repository, content, mediaType, digest, tags, TagGuard.NONE);
     }
@@ -231,37 +130,23 @@ public final class RegistryStorage {
     /**
      * Stores a manifest. {@code digest}, when given, must match the content; {@code tags} are pointed
      * at it once it and everything it refers to are stored. DENIED, with {@code guard}'s reason and nothing
-     * tagged, when {@code guard} refuses any of the tags; the check and the writes hold the repository's lock.
+     * tagged, when {@code guard} refuses any of the tags; the check and the writes are one step.
      */
-    public StoredManifest putManifest(RepositoryName repository, byte[] content, @Nullable String mediaType,
-            @Nullable Digest digest, List<Tag> tags, TagGuard guard) {
-        try {
-            return manifests.put(repository, content, mediaType, digest, tags, guard);
-        } finally {
-            changed(repository);
-        }
-    }
+    StoredManifest putManifest(RepositoryName repository, byte[] content, @Nullable String mediaType,
+            @Nullable Digest digest, List<Tag> tags, TagGuard guard);
 
     /**
      * Stores a manifest fetched from another registry by a pull-through cache, with {@code tags} pointed at it, though
      * the blobs and manifests it refers to may not be stored yet: they are fetched when they are asked for.
      * {@code digest}, when given, must match the content.
      */
-    public StoredManifest cacheManifest(RepositoryName repository, byte[] content, @Nullable String mediaType,
-            @Nullable Digest digest, List<Tag> tags) {
-        try {
-            return manifests.put(repository, content, mediaType, digest, tags, TagGuard.NONE, false);
-        } finally {
-            changed(repository);
-        }
-    }
+    StoredManifest cacheManifest(RepositoryName repository, byte[] content, @Nullable String mediaType,
+            @Nullable Digest digest, List<Tag> tags);
 
-    public StoredManifest getManifest(RepositoryName repository, Reference reference) {
-        return manifests.get(repository, reference);
-    }
+    StoredManifest getManifest(RepositoryName repository, Reference reference);
 
     /** Like {@link #deleteManifest(RepositoryName, Reference, TagGuard)} with no tag rules. */
-    public void deleteManifest(RepositoryName repository, Reference reference) {
+    default void deleteManifest(RepositoryName repository, Reference reference) {
         deleteManifest(repository, reference, TagGuard.NONE);
     }
 
@@ -269,89 +154,51 @@ public final class RegistryStorage {
      * Deletes a tag, or a manifest with every tag pointing at it. DENIED, with {@code guard}'s reason, when the tag
      * is protected, or when a protected tag reaches the manifest (points at it, or at an index that contains it).
      */
-    public void deleteManifest(RepositoryName repository, Reference reference, TagGuard guard) {
-        try {
-            manifests.delete(repository, reference, guard);
-        } finally {
-            changed(repository);
-        }
-    }
+    void deleteManifest(RepositoryName repository, Reference reference, TagGuard guard);
 
     /**
-     * A number that changes whenever a manifest, tag or blob link of {@code repository} may have changed through this
-     * storage (and on every collection), so that what was derived from the repository's contents (signature
-     * verdicts) can tell it is stale. Repositories share 1024 counters, so an unrelated change can also move it.
+     * A number that changes whenever a manifest, tag or blob link of {@code repository} may have changed (and on every
+     * collection), so that what was derived from the repository's contents (signature verdicts) can tell it is stale.
+     * On shared storage it sees the changes other replicas made. An unrelated change may also move it.
      */
-    public long generation(RepositoryName repository) {
-        return generations.get(slot(repository)) + collections.get();
-    }
-
-    private void changed(RepositoryName repository) {
-        generations.incrementAndGet(slot(repository));
-    }
-
-    private static int slot(RepositoryName repository) {
-        return repository.hashCode() & (GENERATION_SLOTS - 1);
-    }
+    long generation(RepositoryName repository);
 
     /** The repository's tags in lexical order, after {@code last}, at most {@code limit}. */
-    public List<Tag> tags(RepositoryName repository, @Nullable String last, int limit) {
-        return page(manifests.listTags(repository), last == null ? null : t -> t.value().compareTo(last) > 0, limit);
-    }
+    List<Tag> tags(RepositoryName repository, @Nullable String last, int limit);
 
     /** The digest {@code tag} points at, or null when the repository has no such tag. */
-    public @Nullable Digest tagTarget(RepositoryName repository, Tag tag) {
-        return manifests.tagTarget(repository, tag);
-    }
+    @Nullable Digest tagTarget(RepositoryName repository, Tag tag);
 
     /** The tags that point at {@code digest}. */
-    public List<Tag> tagsOf(RepositoryName repository, Digest digest) {
-        return manifests.allTags(repository).stream().filter(t -> digest.equals(manifests.tagTarget(repository, t))).toList();
-    }
+    List<Tag> tagsOf(RepositoryName repository, Digest digest);
 
     /** The manifests whose subject is {@code subject}, optionally filtered by artifact type. */
-    public List<Descriptor> referrers(RepositoryName repository, Digest subject, @Nullable String artifactType) {
-        return manifests.referrers(repository, subject, artifactType);
-    }
+    List<Descriptor> referrers(RepositoryName repository, Digest subject, @Nullable String artifactType);
 
     /** Repository names in registry:2's order, after {@code last}, at most {@code limit}. */
-    public List<RepositoryName> catalog(@Nullable String last, int limit) {
+    default List<RepositoryName> catalog(@Nullable String last, int limit) {
         return catalog(last, limit, name -> true);
     }
 
     /** Like {@link #catalog(String, int)}, listing only the repositories {@code visible} accepts. */
-    public List<RepositoryName> catalog(@Nullable String last, int limit, java.util.function.Predicate<RepositoryName> visible) {
-        List<RepositoryName> all = new ArrayList<>();
-        RepositoryWalker.forEachRepository(layout, (name, dir) -> {
-            if (visible.test(name)) {
-                all.add(name);
-            }
-        });
-        all.sort(null);
-        String after = last == null ? null : last.replace('/', '\0');
-        return page(all, after == null ? null : r -> r.value().replace('/', '\0').compareTo(after) > 0, limit);
-    }
+    List<RepositoryName> catalog(@Nullable String last, int limit, Predicate<RepositoryName> visible);
 
     /** Like {@link #collectGarbage(boolean, boolean, Duration)} with no grace period: registry:2's collection. */
-    public GarbageCollector.Result collectGarbage(boolean dryRun, boolean deleteUntagged) {
+    default GarbageCollector.Result collectGarbage(boolean dryRun, boolean deleteUntagged) {
         return collectGarbage(dryRun, deleteUntagged, Duration.ZERO);
     }
 
     /**
-     * Runs a mark-and-sweep collection of unreferenced blobs and, optionally, untagged manifests. It is safe while the
-     * registry serves, from this process or another one on the same volume (see {@link GarbageCollector}): blobs (and,
-     * with {@code deleteUntagged}, revisions) changed within {@code gracePeriod} are kept, and no manifest push that
+     * Runs a mark-and-sweep collection of unreferenced blobs and, optionally, untagged manifests. Blobs (and, with
+     * {@code deleteUntagged}, revisions) changed within {@code gracePeriod} are kept, and no manifest push that
      * succeeds loses a blob.
      */
-    public GarbageCollector.Result collectGarbage(boolean dryRun, boolean deleteUntagged, Duration gracePeriod) {
-        try {
-            return new GarbageCollector(layout, blobs, manifests, locks, clock).run(dryRun, deleteUntagged, gracePeriod);
-        } finally {
-            collections.incrementAndGet();
-        }
-    }
+    GarbageCollector.Result collectGarbage(boolean dryRun, boolean deleteUntagged, Duration gracePeriod);
 
-    private static <T> List<T> page(List<T> sorted, java.util.function.@Nullable Predicate<T> after, int limit) {
+    // ---- helpers for implementations
+
+    /** The first {@code limit} of {@code sorted} that {@code after} accepts (all when it is null). */
+    static <T> List<T> page(List<T> sorted, @Nullable Predicate<T> after, int limit) {
         List<T> out = new ArrayList<>(Math.min(sorted.size(), Math.max(limit, 0)));
         for (T t : sorted) {
             if (out.size() >= limit) {
@@ -362,5 +209,16 @@ public final class RegistryStorage {
             }
         }
         return out;
+    }
+
+    /**
+     * A page of the catalog from every repository name: sorted as registry:2 sorts them (path components compared in
+     * turn, so {@code a/b} comes before {@code a-b}), after {@code last}, at most {@code limit}.
+     */
+    static List<RepositoryName> catalogPage(List<RepositoryName> all, @Nullable String last, int limit) {
+        List<RepositoryName> sorted = new ArrayList<>(all);
+        sorted.sort(null);
+        String after = last == null ? null : last.replace('/', '\0');
+        return page(sorted, after == null ? null : r -> r.value().replace('/', '\0').compareTo(after) > 0, limit);
     }
 }

@@ -170,7 +170,7 @@ final class Uploads {
             throw new StorageException(Problem.BLOB_UPLOAD_UNKNOWN, "unknown upload id: " + Digest.abbreviate(id));
         }
         Path dir = layout.uploadDir(repository, id);
-        if (!Upload.exists(dir)) {
+        if (!FileUpload.exists(dir)) {
             throw unknown(repository, id);
         }
         return dir;
@@ -190,10 +190,10 @@ final class Uploads {
             throw inUse(id);
         }
         try {
-            if (!Upload.exists(dir)) {
+            if (!FileUpload.exists(dir)) {
                 throw unknown(repository, id);
             }
-            return new Upload(this, repository, id, state, dir);
+            return new FileUpload(this, repository, id, state, dir);
         } catch (IOException e) {
             state.permit.release();
             throw IoFailures.of("opening upload " + id, dir, e);

@@ -37,14 +37,14 @@ class DirectIoPerStorageTest {
         byte[] content = new byte[Math.toIntExact(UploadFile.DIRECT_FROM + 3 * UploadFile.STAGING + 5)];
         new Random(11).nextBytes(content);
         try (ScratchVolume ram = ScratchVolume.ramfs()) {
-            RegistryStorage refusing = RegistryStorage.open(ram.path());
+            FileStorage refusing = RegistryStorage.open(ram.path());
             push(refusing, content);
 
             assertThat(refusing.uploadIo().directRefused()).isTrue();
             assertThat(refusing.uploadIo().directBytes()).isZero();
             assertThat(Files.readAllBytes(Fixtures.blobData(ram.path(), sha256(content)))).isEqualTo(content);
 
-            RegistryStorage onDisk = RegistryStorage.open(disk);
+            FileStorage onDisk = RegistryStorage.open(disk);
             push(onDisk, content);
 
             assertThat(onDisk.uploadIo().directRefused()).isFalse();

@@ -229,7 +229,7 @@ class OnlineGarbageCollectionTest extends StorageTestBase {
 
     /** The blob's content as UTF-8 (every test blob is text), or why it cannot be read. */
     private String read(RepositoryName repo, Digest digest) {
-        try (BlobContent blob = storage.openBlob(repo, digest)) {
+        try (BlobContent.File blob = (BlobContent.File) storage.openBlob(repo, digest)) {
             ByteBuffer buf = ByteBuffer.allocate((int) blob.size());
             while (buf.hasRemaining() && blob.channel().read(buf, buf.position()) > 0) {
                 // read on

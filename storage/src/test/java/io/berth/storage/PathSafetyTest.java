@@ -100,7 +100,7 @@ class PathSafetyTest {
 
     @Test
     void relativeRootIsMadeAbsoluteAndNormalised() {
-        RegistryStorage s = RegistryStorage.open(sandbox.resolve("x/../root2"));
+        FileStorage s = RegistryStorage.open(sandbox.resolve("x/../root2"));
 
         assertThat(s.root()).isEqualTo(sandbox.resolve("root2").toAbsolutePath());
         assertThat(s.root().isAbsolute()).isTrue();

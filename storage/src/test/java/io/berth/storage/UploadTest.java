@@ -38,7 +38,7 @@ class UploadTest extends StorageTestBase {
         Digest d = sha256(utf8("hello, world"));
         assertThat(size).isEqualTo(12);
         assertThat(storage.blobSize(REPO, d)).isEqualTo(12);
-        try (BlobContent blob = storage.openBlob(REPO, d)) {
+        try (BlobContent.File blob = (BlobContent.File) storage.openBlob(REPO, d)) {
             ByteBuffer buf = ByteBuffer.allocate(32);
             blob.channel().read(buf);
             assertThat(new String(buf.array(), 0, buf.position(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("hello, world");

@@ -12,7 +12,6 @@ import io.berth.storage.StorageException;
 import io.berth.storage.Tag;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 
@@ -81,11 +80,10 @@ public final class StoredSignatures implements LocalVerdicts.Trust {
                 if (content.size() != size || size > Integer.MAX_VALUE) {
                     return null; // not what the descriptor says: the verifier refuses it as missing
                 }
-                ByteBuffer buf = ByteBuffer.allocate((int) size);
-                while (buf.hasRemaining() && content.channel().read(buf, buf.position()) >= 0) {
-                    // positional reads until full or end of file
+                try (java.io.InputStream in = content.stream()) {
+                    byte[] bytes = in.readNBytes((int) size);
+                    return bytes.length == size ? bytes : null;
                 }
-                return buf.array();
             }
         }
     }

@@ -211,7 +211,6 @@ public final class BerthCommand {
         }
         boolean dryRun = line.hasOption("dry-run");
         RegistryConfig cfg = configuration(config, out);
-        RegistryStorage storage = RegistryStorage.open(cfg.storage().rootDirectory());
         Duration grace = cfg.gc().gracePeriod();
         if (line.hasOption("grace-period")) {
             try {
@@ -220,7 +219,10 @@ public final class BerthCommand {
                 throw new ParseException("--grace-period: not a duration such as 1h, 30m or 0s: " + line.getOptionValue("grace-period"));
             }
         }
-        GarbageCollector.Result r = storage.collectGarbage(dryRun, line.hasOption("delete-untagged"), grace);
+        GarbageCollector.Result r;
+        try (RegistryStorage storage = io.berth.server.Berth.openStorage(cfg, java.time.Clock.systemUTC())) {
+            r = storage.collectGarbage(dryRun, line.hasOption("delete-untagged"), grace);
+        }
         out.printf("%s%d manifests and %d blobs eligible for deletion (%d bytes)%n",
                 dryRun ? "dry run: " : "", r.manifestsDeleted(), r.blobsDeleted(), r.bytesFreed());
         return 0;

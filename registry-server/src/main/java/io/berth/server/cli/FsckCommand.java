@@ -22,6 +22,12 @@ final class FsckCommand {
      */
     static int run(Path configFile, boolean repair, PrintWriter out, PrintWriter err) {
         RegistryConfig cfg = BerthCommand.configuration(configFile, out);
+        if (cfg.storage().s3() != null) {
+            // An object store keeps no half-written file to find: objects appear whole or not at all.
+            err.println("berth: fsck checks a filesystem volume; storage.s3 is an object store, where writes are whole objects and"
+                    + " nothing is left half-written (use garbage-collect for what is unreferenced)");
+            return BerthCommand.USAGE;
+        }
         Path root = cfg.storage().rootDirectory();
         if (!Files.isDirectory(root.resolve("docker/registry/v2"))) {
             err.println("berth: fsck: " + root + " holds no registry volume (no docker/registry/v2); check storage.filesystem.rootdirectory");

@@ -29,8 +29,8 @@ import org.jspecify.annotations.Nullable;
  */
 public final class ConfigLoader {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
-    private static final Set<String> OTHER_DRIVERS = Set.of("inmemory", "s3", "azure", "gcs", "swift", "oss");
-    private static final Set<String> STORAGE_SECTIONS = Set.of("filesystem", "cache", "delete", "maintenance", "redirect", "tag");
+    private static final Set<String> OTHER_DRIVERS = Set.of("inmemory", "azure", "gcs", "swift", "oss");
+    private static final Set<String> STORAGE_SECTIONS = Set.of("filesystem", "s3", "cache", "delete", "maintenance", "redirect", "tag");
 
     private final ConfigTree t;
 
@@ -62,10 +62,16 @@ public final class ConfigLoader {
         ((ObjectNode) root.get("storage")).putObject("delete").put("enabled", true);
         root.putObject("http").put("addr", "127.0.0.1:5000");
         applyEnvironment(root, env);
+        if (root.get("storage").has("s3")) {
+            ((ObjectNode) root.get("storage")).remove("filesystem"); // REGISTRY_STORAGE_S3_*: the bucket replaces dataDir
+        }
         return new ConfigLoader(root).read();
     }
 
-    /** Applies every {@code REGISTRY_A_B_C=value} as {@code a.b.c: value}, the value parsed as YAML. */
+    /**
+     * Applies every {@code REGISTRY_A_B_C=value} as {@code a.b.c: value}, the value parsed as YAML; a number whose
+     * YAML reading would change its text ({@code 0123}, a secret key) stays the string given.
+     */
     static void applyEnvironment(ObjectNode root, Map<String, String> env) {
         for (Map.Entry<String, String> e : new TreeMap<>(env).entrySet()) {
             String key = e.getKey();
@@ -102,7 +108,10 @@ public final class ConfigLoader {
     private static JsonNode parseValue(String value) {
         try {
             JsonNode n = YAML.readTree(value);
-            return n == null || n.isMissingNode() ? JsonNodeFactory.instance.textNode(value) : n;
+            if (n == null || n.isMissingNode() || n.isNumber() && !n.asText().equals(value.strip())) {
+                return JsonNodeFactory.instance.textNode(value);
+            }
+            return n;
         } catch (IOException e) {
             return JsonNodeFactory.instance.textNode(value);
         }
@@ -130,8 +139,11 @@ public final class ConfigLoader {
         JsonNode storage = root.path("storage");
         for (String driver : OTHER_DRIVERS) {
             if (storage.has(driver)) {
-                throw new ConfigException("storage." + driver + ": Berth stores on a filesystem (a PersistentVolume); use storage.filesystem");
+                throw new ConfigException("storage." + driver + ": Berth stores on a filesystem (a PersistentVolume) or on S3; use storage.filesystem or storage.s3");
             }
+        }
+        if (storage.has("filesystem") && storage.has("s3")) {
+            throw new ConfigException("storage: filesystem and s3 are both given; keep the one Berth should store on");
         }
         storage.fieldNames().forEachRemaining(name -> {
             if (!STORAGE_SECTIONS.contains(name)) {
@@ -149,7 +161,6 @@ public final class ConfigLoader {
         boolean accessLog = !t.bool("log.accesslog.disabled", false);
         RegistryConfig.LogOutputConfig logOutput = logOutput();
         t.accept("storage.cache.blobdescriptor");
-        t.accept("storage.redirect.disable");
         RegistryConfig.UploadPurging purging = new RegistryConfig.UploadPurging(
                 t.bool("storage.maintenance.uploadpurging.enabled", true),
                 t.duration("storage.maintenance.uploadpurging.age", Duration.ofHours(168)),
@@ -159,7 +170,8 @@ public final class ConfigLoader {
                 Path.of(t.string("storage.filesystem.rootdirectory", "/var/lib/registry")),
                 t.bool("storage.delete.enabled", false),
                 t.bool("storage.maintenance.readonly.enabled", false),
-                purging);
+                purging,
+                S3Section.read(t));
         String prefix = t.string("http.prefix", "/");
         if (!prefix.startsWith("/")) {
             prefix = "/" + prefix;

@@ -1,5 +1,6 @@
 package io.berth.server.config;
 
+import io.berth.storage.s3.S3Settings;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -59,12 +60,15 @@ public record RegistryConfig(
     }
 
     /**
-     * @param rootDirectory {@code storage.filesystem.rootdirectory}
+     * @param rootDirectory {@code storage.filesystem.rootdirectory}; unused when {@code s3} is set
      * @param deleteEnabled {@code storage.delete.enabled}
      * @param readOnly {@code storage.maintenance.readonly.enabled}
      * @param purging {@code storage.maintenance.uploadpurging}
+     * @param s3 {@code storage.s3} (with {@code storage.redirect} and {@code berth.s3}): Berth stores in this bucket;
+     *     null to store under {@code rootDirectory}
      */
-    public record Storage(Path rootDirectory, boolean deleteEnabled, boolean readOnly, UploadPurging purging) {}
+    public record Storage(Path rootDirectory, boolean deleteEnabled, boolean readOnly, UploadPurging purging,
+            @Nullable S3Settings s3) {}
 
     /**
      * @param enabled whether stale uploads are purged
@@ -299,7 +303,7 @@ public record RegistryConfig(
 
     public RegistryConfig withRootDirectory(Path rootDirectory) {
         return new RegistryConfig(logLevel, accessLog, logOutput,
-                new Storage(rootDirectory, storage.deleteEnabled(), storage.readOnly(), storage.purging()),
+                new Storage(rootDirectory, storage.deleteEnabled(), storage.readOnly(), storage.purging(), storage.s3()),
                 http, health, catalogMaxEntries, manifestMaxBytes, security, trust, limits, gc, notifications, proxies, warnings);
     }
 }

@@ -76,6 +76,14 @@ final class BlobEndpoints {
             }
             long offset = range == null ? 0 : range.start();
             long length = range == null ? size : range.length();
+            if (blob instanceof BlobContent.Redirect redirect && !ex.isHead()) {
+                // registry:2's storage.redirect: the client fetches the bytes from the object store itself, Range and all.
+                FullHttpResponse r = Responses.empty(HttpResponseStatus.TEMPORARY_REDIRECT);
+                r.headers().set(HttpHeaderNames.LOCATION, redirect.location().toString());
+                r.headers().set(ManifestEndpoints.DOCKER_CONTENT_DIGEST, digest.toString());
+                RegistryEvents.blob(registry, ex, "pull", ex.route().repository(), digest, size, null);
+                return Reply.of(r);
+            }
             HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, range == null ? HttpResponseStatus.OK : HttpResponseStatus.PARTIAL_CONTENT);
             head.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
             head.headers().set(HttpHeaderNames.CONTENT_LENGTH, length);
@@ -87,7 +95,17 @@ final class BlobEndpoints {
                 head.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes " + range.start() + "-" + range.end() + "/" + size);
             }
             RegistryEvents.blob(registry, ex, "pull", ex.route().repository(), digest, size, null);
-            return new Reply.Blob(head, blob, offset, length);
+            return switch (blob) {
+                case BlobContent.File file -> new Reply.Blob(head, file, offset, length);
+                case BlobContent.Stream stream when !ex.isHead() && length > 0 -> new Reply.Streamed(head, StreamingBody.pump(stream, offset, length));
+                default -> {
+                    // A HEAD, or nothing to send: the headers say it all.
+                    closeQuietly(blob);
+                    FullHttpResponse r = Responses.empty(head.status());
+                    r.headers().set(head.headers());
+                    yield Reply.of(r);
+                }
+            };
         } catch (RuntimeException e) {
             closeQuietly(blob);
             throw e;

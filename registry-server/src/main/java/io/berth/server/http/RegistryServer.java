@@ -133,8 +133,7 @@ public final class RegistryServer implements AutoCloseable {
         try {
             storage.limitOpenUploads(config.limits().uploadsMaxOpen());
             storage.readOnly(config.storage().readOnly());
-            notifier = Notifier.start(config.notifications(),
-                    storage.root().resolve("docker/registry/v2/_berth/notifications"), config.notifications().spoolMaxBytes(), meters);
+            notifier = Notifier.start(config.notifications(), notificationSpool(storage), config.notifications().spoolMaxBytes(), meters);
             for (RegistryConfig.Proxy p : config.proxies()) {
                 proxies.add(new PullThroughCache(p.prefix(), storage, Upstream.of(p.remoteUrl(), p.username(), p.password(), clock),
                         p.ttl(), p.stallTimeout(), clock));
@@ -294,4 +293,17 @@ public final class RegistryServer implements AutoCloseable {
         bossDone.syncUninterruptibly();
         workersDone.syncUninterruptibly();
     }
+
+    /**
+     * Where undelivered events wait: beside the registry's data on a filesystem volume, so they survive a restart; on
+     * an object store, which has no append, in this replica's temporary directory (an emptyDir in Kubernetes), so
+     * each replica delivers the events of the requests it served.
+     */
+    private static java.nio.file.Path notificationSpool(RegistryStorage storage) {
+        if (storage instanceof io.berth.storage.FileStorage files) {
+            return files.root().resolve("docker/registry/v2/_berth/notifications");
+        }
+        return java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "berth-notifications-" + Integer.toHexString(storage.describe().hashCode()));
+    }
+
 }

@@ -13,7 +13,7 @@ sealed interface Reply permits Reply.Full, Reply.Blob, Reply.Streamed {
     record Full(FullHttpResponse head) implements Reply {}
 
     /** A blob body sent from its file: zero-copy without TLS, chunked reads with it. */
-    record Blob(HttpResponse head, BlobContent content, long offset, long length) implements Reply {}
+    record Blob(HttpResponse head, BlobContent.File content, long offset, long length) implements Reply {}
 
     /** A blob body written as the pull-through cache fetches it. */
     record Streamed(HttpResponse head, StreamingBody body) implements Reply {}

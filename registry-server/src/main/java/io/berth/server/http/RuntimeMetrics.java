@@ -52,10 +52,12 @@ final class RuntimeMetrics implements AutoCloseable {
         new FileDescriptorMetrics().bindTo(meters);
         JvmGcMetrics gc = new JvmGcMetrics();
         gc.bindTo(meters);
-        Path root = storage.root();
-        volume(meters, root, "free", "bytes free for Berth on the storage volume", FileStore::getUsableSpace);
-        volume(meters, root, "total", "size of the storage volume", FileStore::getTotalSpace);
-        volume(meters, root, "used", "bytes in use on the storage volume", s -> s.getTotalSpace() - s.getUnallocatedSpace());
+        if (storage instanceof io.berth.storage.FileStorage files) { // an object store has no volume to fill
+            Path root = files.root();
+            volume(meters, root, "free", "bytes free for Berth on the storage volume", FileStore::getUsableSpace);
+            volume(meters, root, "total", "size of the storage volume", FileStore::getTotalSpace);
+            volume(meters, root, "used", "bytes in use on the storage volume", s -> s.getTotalSpace() - s.getUnallocatedSpace());
+        }
         RuntimeMetrics metrics = new RuntimeMetrics(gc, storage, maintenance);
         Gauge.builder("berth.storage.blobs", metrics, m -> m.blobs)
                 .description("blobs in storage, counted every " + COUNT_INTERVAL.toMinutes() + " minutes").register(meters);

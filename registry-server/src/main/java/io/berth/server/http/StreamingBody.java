@@ -13,10 +13,10 @@ import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A blob's body written while the pull-through cache fetches it: the fetch thread hands in chunks ({@link
- * PullThroughCache.Receiver}), and Netty's {@code ChunkedWriteHandler} takes them as the client can read them. At most
- * {@link #QUEUED} chunks wait in between, so a slow client slows the fetch instead of filling the heap. A failed
- * fetch makes the next read throw, which cuts the response short.
+ * A blob's body written while it is fetched, by the pull-through cache or from an object store ({@link #pump}): the
+ * fetch thread hands in chunks ({@link PullThroughCache.Receiver}), and Netty's {@code ChunkedWriteHandler} takes them
+ * as the client can read them. At most {@link #QUEUED} chunks wait in between, so a slow client slows the fetch instead
+ * of filling the heap. A failed fetch makes the next read throw, which cuts the response short.
  */
 final class StreamingBody implements ChunkedInput<ByteBuf>, PullThroughCache.Receiver {
     static final int QUEUED = 8;
@@ -31,6 +31,37 @@ final class StreamingBody implements ChunkedInput<ByteBuf>, PullThroughCache.Rec
 
     StreamingBody(long length) {
         this.length = length;
+    }
+
+    /** Bytes read from the store per chunk handed on. */
+    private static final int PUMP_CHUNK = 256 << 10;
+
+    /**
+     * A body fed with {@code length} bytes of {@code blob} from {@code offset}, read on a virtual thread of its own: the
+     * store's stream blocks that thread only, and stops being read when the client goes.
+     */
+    static StreamingBody pump(io.berth.storage.BlobContent.Stream blob, long offset, long length) {
+        StreamingBody body = new StreamingBody(length);
+        Thread.ofVirtual().name("berth-blob-" + blob.digest().hex().substring(0, 12)).start(() -> {
+            long left = length;
+            try (java.io.InputStream in = blob.opener().open(offset, length)) {
+                byte[] buf = new byte[PUMP_CHUNK];
+                while (left > 0) {
+                    int n = in.readNBytes(buf, 0, (int) Math.min(buf.length, left));
+                    if (n <= 0) {
+                        throw new IOException("the store's stream of " + blob.digest() + " ended " + left + " bytes early");
+                    }
+                    left -= n;
+                    if (!body.bytes(ByteBuffer.wrap(buf, 0, n))) {
+                        return; // the client went away
+                    }
+                }
+                body.end();
+            } catch (IOException | RuntimeException e) {
+                body.fail(e);
+            }
+        });
+        return body;
     }
 
     /** Called when a chunk arrives, to wake the writer up (the pipeline's {@code ChunkedWriteHandler.resumeTransfer}). */
@@ -93,7 +124,7 @@ final class StreamingBody implements ChunkedInput<ByteBuf>, PullThroughCache.Rec
     private void throwIfFailed() throws IOException {
         Exception f = failure;
         if (f != null) {
-            throw new IOException("the upstream fetch failed: " + f.getMessage(), f);
+            throw new IOException("the fetch failed: " + f.getMessage(), f);
         }
     }
 

@@ -80,6 +80,59 @@ class ConfigEnvironmentTest {
     }
 
     @Test
+    void s3CredentialsFromTheEnvironmentReplaceTheFiles() {
+        RegistryConfig c = load("storage:\n  s3:\n    region: r\n    bucket: b\n    accesskey: fromfile\n    secretkey: fromfile\n",
+                Map.of("REGISTRY_STORAGE_S3_ACCESSKEY", "AKIAENV", "REGISTRY_STORAGE_S3_SECRETKEY", "wJalr/K7MDENG+bPxRfiCY"));
+
+        assertThat(c.storage().s3().accessKey()).isEqualTo("AKIAENV");
+        assertThat(c.storage().s3().secretKey()).isEqualTo("wJalr/K7MDENG+bPxRfiCY");
+    }
+
+    @Test
+    void aSecretKeyThatLooksLikeANumberKeepsItsText() {
+        RegistryConfig c = load("storage:\n  s3:\n    region: r\n    bucket: b\n",
+                Map.of("REGISTRY_STORAGE_S3_ACCESSKEY", "00123", "REGISTRY_STORAGE_S3_SECRETKEY", "1e10"));
+
+        assertThat(c.storage().s3().accessKey()).isEqualTo("00123");
+        assertThat(c.storage().s3().secretKey()).isEqualTo("1e10");
+    }
+
+    @Test
+    void theWholeS3SectionCanComeFromTheEnvironment() {
+        RegistryConfig c = ConfigLoader.load(null, Map.of(
+                "REGISTRY_STORAGE_S3_REGION", "us-east-1",
+                "REGISTRY_STORAGE_S3_BUCKET", "registry",
+                "REGISTRY_STORAGE_S3_REGIONENDPOINT", "http://127.0.0.1:7070",
+                "REGISTRY_STORAGE_S3_CHUNKSIZE", "16777216",
+                "REGISTRY_STORAGE_S3_ROOTDIRECTORY", "/r2root",
+                "REGISTRY_STORAGE_REDIRECT_DISABLE", "true",
+                "REGISTRY_BERTH_S3_CLIENT", "crt",
+                "REGISTRY_BERTH_S3_PARTCONCURRENCY", "2"));
+
+        assertThat(c.storage().s3().endpoint()).isEqualTo(java.net.URI.create("http://127.0.0.1:7070"));
+        assertThat(c.storage().s3().chunkSize()).isEqualTo(16L << 20);
+        assertThat(c.storage().s3().v2Prefix()).isEqualTo("r2root/docker/registry/v2/");
+        assertThat(c.storage().s3().redirect()).isFalse();
+        assertThat(c.storage().s3().client()).isEqualTo(io.berth.storage.s3.S3Settings.Client.CRT);
+        assertThat(c.storage().s3().partConcurrency()).isEqualTo(2);
+        assertThat(c.warnings()).isEmpty();
+    }
+
+    @Test
+    void s3FromTheEnvironmentReplacesTheEmbeddedDataDirectory() {
+        RegistryConfig c = ConfigLoader.loadDefaults(dir, Map.of("REGISTRY_STORAGE_S3_REGION", "r", "REGISTRY_STORAGE_S3_BUCKET", "b"));
+
+        assertThat(c.storage().s3().bucket()).isEqualTo("b");
+    }
+
+    @Test
+    void s3FromTheEnvironmentBesideAFilesystemInTheFileIsRefused() {
+        assertThatThrownBy(() -> load(ConfigFiles.REGISTRY2_IMAGE, Map.of("REGISTRY_STORAGE_S3_REGION", "r", "REGISTRY_STORAGE_S3_BUCKET", "b")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("storage: ");
+    }
+
+    @Test
     void overridesApplyToEmbeddedDefaultsToo() {
         RegistryConfig c = ConfigLoader.loadDefaults(dir, Map.of("REGISTRY_STORAGE_DELETE_ENABLED", "false", "REGISTRY_HTTP_ADDR", ":0"));
 

@@ -3,6 +3,8 @@ package io.berth.server.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.berth.storage.s3.S3Settings;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -131,7 +133,7 @@ class ConfigLoaderTest {
         assertThat(c.logLevel()).isEqualTo("debug");
         assertThat(c.accessLog()).isFalse();
         assertThat(c.storage()).isEqualTo(new RegistryConfig.Storage(Path.of("/data"), true, true,
-                new RegistryConfig.UploadPurging(false, Duration.ofMinutes(90), Duration.ofMinutes(10), true)));
+                new RegistryConfig.UploadPurging(false, Duration.ofMinutes(90), Duration.ofMinutes(10), true), null));
         assertThat(c.http().addr().getHostString()).isEqualTo("127.0.0.1");
         assertThat(c.http().addr().getPort()).isEqualTo(6000);
         assertThat(c.http().host()).isEqualTo("https://registry.example.com");
@@ -242,6 +244,87 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> load("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /tmp/x\nhealth:\n"
                 + "  storagedriver:\n    interval: 99999999999h\n"))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("too long");
+    }
+
+    @Test
+    void readsEveryKeyOfRegistry2sS3Section() {
+        RegistryConfig c = load("""
+                version: 0.1
+                storage:
+                  s3:
+                    region: eu-west-3
+                    regionendpoint: https://s3.gra.io.cloud.ovh.net/
+                    forcepathstyle: false
+                    bucket: registry
+                    rootdirectory: /r2root/
+                    accesskey: AKIA0123
+                    secretkey: s3cr3t
+                    secure: true
+                    skipverify: true
+                    v4auth: true
+                    chunksize: 16777216
+                    multipartcopychunksize: "67108864"
+                    multipartcopymaxconcurrency: "10"
+                    multipartcopythresholdsize: 134217728
+                    storageclass: standard_ia
+                    encrypt: "true"
+                    keyid: arn:aws:kms:eu-west-3:1:key/k
+                  redirect:
+                    disable: true
+                  delete:
+                    enabled: true
+                berth:
+                  s3:
+                    client: crt
+                    partConcurrency: 8
+                """);
+
+        assertThat(c.storage().s3()).isEqualTo(new S3Settings("eu-west-3", URI.create("https://s3.gra.io.cloud.ovh.net"), false,
+                "registry", "r2root", "AKIA0123", "s3cr3t", true, true, true, 16L << 20, 64L << 20, 10, 128L << 20,
+                "STANDARD_IA", true, "arn:aws:kms:eu-west-3:1:key/k", false, S3Settings.Client.CRT, 8));
+        assertThat(c.storage().deleteEnabled()).isTrue();
+        assertThat(c.warnings()).isEmpty();
+    }
+
+    @Test
+    void s3SectionTakesRegistry2sDefaults() {
+        RegistryConfig c = load("storage:\n  s3:\n    region: us-east-1\n    bucket: registry\n");
+
+        assertThat(c.storage().s3()).isEqualTo(new S3Settings("us-east-1", null, false, "registry", "", null, null, true, false,
+                true, 10L << 20, 32L << 20, 100, 32L << 20, "STANDARD", false, null, true, S3Settings.Client.NETTY, 4));
+        assertThat(c.warnings()).isEmpty();
+    }
+
+    @Test
+    void anEndpointWithoutSchemeTakesItFromSecureAndForcesPathStyleAsInRegistry2() {
+        S3Settings plain = load("storage:\n  s3:\n    region: r\n    bucket: b\n    regionendpoint: 127.0.0.1:7070\n    secure: false\n")
+                .storage().s3();
+        S3Settings tls = load("storage:\n  s3:\n    region: r\n    bucket: b\n    regionendpoint: minio.local:9000\n").storage().s3();
+
+        assertThat(plain.endpoint()).isEqualTo(URI.create("http://127.0.0.1:7070"));
+        assertThat(plain.forcePathStyle()).isTrue();
+        assertThat(tls.endpoint()).isEqualTo(URI.create("https://minio.local:9000"));
+    }
+
+    @Test
+    void storageClassNoneSendsNone() {
+        S3Settings s = load("storage:\n  s3:\n    region: r\n    bucket: b\n    storageclass: NONE\n").storage().s3();
+
+        assertThat(s.storageClass()).isNull();
+    }
+
+    @Test
+    void aFilesystemConfigHasNoS3Settings() {
+        RegistryConfig c = load(ConfigFiles.REGISTRY2_IMAGE);
+
+        assertThat(c.storage().s3()).isNull();
+    }
+
+    @Test
+    void s3SettingsNeverPrintTheSecretKey() {
+        RegistryConfig c = load("storage:\n  s3:\n    region: r\n    bucket: b\n    accesskey: AK\n    secretkey: hunter2-secret\n");
+
+        assertThat(c.toString()).doesNotContain("hunter2-secret");
     }
 
     private RegistryConfig load(String yaml) {

@@ -41,9 +41,42 @@ class ConfigValidationTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"s3", "inmemory", "azure", "gcs", "swift", "oss"})
+    @ValueSource(strings = {"inmemory", "azure", "gcs", "swift", "oss"})
     void otherStorageDriversAreRefused(String driver) {
         assertRefused("storage:\n  " + driver + ":\n    region: x\n", "storage." + driver + ": ");
+    }
+
+    @Test
+    void filesystemAndS3TogetherAreRefused() {
+        assertRefused("storage:\n  filesystem:\n    rootdirectory: /d\n  s3:\n    region: r\n    bucket: b\n", "storage: ");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "bucket: b|storage.s3.region: ",
+            "region: r|storage.s3.bucket: ",
+            "region: r\\n    bucket: \"\"|storage.s3.bucket: ",
+            "region: r\\n    bucket: b\\n    v4auth: false|storage.s3.v4auth: ",
+            "region: r\\n    bucket: b\\n    v4auth: \"false\"|storage.s3.v4auth: ",
+            "region: r\\n    bucket: b\\n    chunksize: 5242879|storage.s3.chunksize ",
+            "region: r\\n    bucket: b\\n    chunksize: ten|storage.s3.chunksize: ",
+            "region: r\\n    bucket: b\\n    multipartcopychunksize: 1024|storage.s3.multipartcopy",
+            "region: r\\n    bucket: b\\n    multipartcopymaxconcurrency: 0|storage.s3.multipartcopy",
+            "region: r\\n    bucket: b\\n    accesskey: AK|storage.s3.accesskey ",
+            "region: r\\n    bucket: b\\n    secure: sometimes|storage.s3.secure: ",
+            "region: r\\n    bucket: b\\n    storageclass: COLD|storage.s3.storageclass: ",
+            "region: r\\n    bucket: b\\n    regionendpoint: ftp://host|storage.s3.regionendpoint: ",
+            "region: r\\n    bucket: b\\n    regionendpoint: \"http://\"|storage.s3.regionendpoint: "})
+    void invalidS3SettingsNameTheirKey(String s3, String prefix) {
+        assertRefused("storage:\n  s3:\n    " + s3.replace("\\n", "\n") + "\n", prefix);
+    }
+
+    @Test
+    void invalidBerthS3SettingsNameTheirKey() {
+        String s3 = "storage:\n  s3:\n    region: r\n    bucket: b\n";
+        assertRefused(s3 + "berth:\n  s3:\n    client: okhttp\n", "berth.s3.client: ");
+        assertRefused(s3 + "berth:\n  s3:\n    partConcurrency: 0\n", "berth.s3.partConcurrency ");
+        assertRefused("storage:\n  s3: []\n", "storage.s3: ");
     }
 
     @Test
