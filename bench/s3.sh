@@ -7,20 +7,20 @@
 #
 # The S3 server is versitygw (scripts/install-peers.sh) with its posix backend on $BENCH_WORK/s3 (the disk the
 # other benches use), 127.0.0.1:15400, random root keys, one bucket `registry`; it is stopped at the end. The
-# servers, all plain HTTP on loopback, no auth, each with the same registry:2 config.yml but for its port and
-# storage.s3.rootdirectory (chunksize 10 MiB, registry:2's default; redirect disabled so pulls go through the
-# registry; blobdescriptor cache inmemory; delete on):
+# servers, all plain HTTP on loopback, no auth, each with the same registry:2 config.yml but for its port (one
+# storage.s3.rootdirectory, /bench, for all: every server sees the very same objects; chunksize 10 MiB, registry:2's
+# default; redirect disabled so pulls go through the registry; blobdescriptor cache inmemory; delete on):
 #   berth-netty  Berth (the jar bench/run.sh runs, a private copy), berth.s3.client: netty, partConcurrency 4 (15401)
 #   berth-crt    the same with berth.s3.client: crt (15402)
 #   distribution distribution v3.0.0's s3-aws driver (scripts/install-bench.sh builds it) (15403)
 #   registry2    Debian's registry:2 2.8.2, s3-aws driver, started without AWS_CA_BUNDLE (it panics with it) (15404)
 #   limit        no registry: bench/s3limit (aws-sdk-go-v2) straight to the S3 server, the same bytes
-# Every server's root holds the same objects: before round 1 a registry:2 on the root `seed` receives the pull
-# layer (bench/big) and the 64 MiB image (bench/app:v1); bench/s3limit writes registry:2's keys for the catalog's
-# repositories cat/r00000.. into the same root straight through S3 (each an image tagged v1: tag, index, revision
-# and layer links, and the two blobs once); then the seed directory is copied with its xattrs (versitygw's ETags
-# and checksums) to each server's root, as hard links. Each round runs every workload on every server in turn, the order rotating
-# from round to round:
+# The shared root is seeded before round 1: a distribution v3 on it (the fastest peer to push through) receives the
+# pull layer (bench/big) and the 64 MiB image (bench/app:v1); bench/s3limit writes registry:2's keys for the
+# catalog's repositories cat/r00000.. straight through S3 (each an image tagged v1: tag, index, revision and layer
+# links, and the two blobs once), 10,000 registry pushes being a seeding, not a measurement. Pushes add new blobs
+# (unique digests) to bench/push and are deleted after each; no workload rewrites a seeded key. Each round runs
+# every workload on every server in turn, the order rotating from round to round:
 #   push     one 1 GiB blob, a single streamed PATCH with a chunked body, then PUT ?digest= (bench/client push);
 #            each push is new content (a nonce), and its blob is deleted from the bucket afterwards.
 #            limit: a multipart upload of the same size, same part size (10 MiB), 4 parts in flight (manager.Uploader),
@@ -73,9 +73,10 @@ CHUNK=$((10 * MiB))        # storage.s3.chunksize, registry:2's default, and the
 PART_CONCURRENCY=4         # berth.s3.partConcurrency (its default), and the limit's Uploader concurrency
 PAGE=1000                  # _catalog?n=
 BUCKET=registry
+RROOT=bench                # storage.s3.rootdirectory, the same for every server
 S3_PORT=15400
 SERVERS=(berth-netty berth-crt distribution registry2)
-declare -A NAME=([berth-netty]="Berth (netty)" [berth-crt]="Berth (crt)" [distribution]="distribution v3" [registry2]=registry:2 [seed]="registry:2 (seeding)")
+declare -A NAME=([berth-netty]="Berth (netty)" [berth-crt]="Berth (crt)" [distribution]="distribution v3" [registry2]=registry:2 [seed]="distribution v3 (seeding)")
 declare -A PORT=([berth-netty]=15401 [berth-crt]=15402 [distribution]=15403 [registry2]=15404 [seed]=15405)
 
 # ------------------------------------------------------------ processes -----
@@ -145,7 +146,7 @@ limit() { timeout 1800 "$BENCH_S3LIMIT" "$1" -endpoint "$S3_URL" -bucket "$BUCKE
 
 # config WHO: the same registry:2 config.yml for every server but its port and root directory (and Berth's client).
 config() {
-  local s=$1 root=$1 f="$WORK/conf/$1.yml"
+  local s=$1 f="$WORK/conf/$1.yml"
   {
     echo "version: 0.1"
     echo "log:"
@@ -158,7 +159,7 @@ config() {
     echo "    regionendpoint: $S3_URL"
     echo "    forcepathstyle: true"
     echo "    bucket: $BUCKET"
-    echo "    rootdirectory: /$root"
+    echo "    rootdirectory: /$RROOT"
     echo "    accesskey: $S3_ACCESS_KEY"
     echo "    secretkey: $S3_SECRET_KEY"
     echo "    secure: false"
@@ -196,8 +197,8 @@ start() {
   case "$s" in
     # AWS_CA_BUNDLE: registry:2 2.8's s3 driver panics with it set; the endpoint is plain http, so no server
     # needs it, and all run without it alike.
-    registry2|seed) env -u AWS_CA_BUNDLE "$BENCH_REGISTRY2" serve "$conf" >"$logf" 2>&1 & ;;
-    distribution) env -u AWS_CA_BUNDLE "$BENCH_DISTRIBUTION" serve "$conf" >"$logf" 2>&1 & ;;
+    registry2) env -u AWS_CA_BUNDLE "$BENCH_REGISTRY2" serve "$conf" >"$logf" 2>&1 & ;;
+    distribution|seed) env -u AWS_CA_BUNDLE "$BENCH_DISTRIBUTION" serve "$conf" >"$logf" 2>&1 & ;;
     berth-*)
       # shellcheck disable=SC2086
       env -u AWS_CA_BUNDLE "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED $BERTH_JAVA_OPTS \
@@ -213,25 +214,21 @@ start() {
   return 1
 }
 
-v2() { echo "$BUCKET_DIR/$1/docker/registry/v2"; }   # v2 ROOT: the registry's directory in the bucket
 
 # ---------------------------------------------------------------- seeding ---
-log "seeding the root 'seed': bench/big ($((BIG / MiB)) MiB) and bench/app:v1 ($((APP_LAYER / MiB)) MiB) through registry:2, $REPOS catalog repositories through S3"
-start seed || { log "registry:2 did not start on S3; its log:"; tail -20 "$OUT/logs/seed.log" >&2; exit 1; }
+log "seeding /$RROOT: bench/big ($((BIG / MiB)) MiB) and bench/app:v1 ($((APP_LAYER / MiB)) MiB) through distribution v3, $REPOS catalog repositories through S3"
+start seed || { log "distribution v3 did not start on S3; its log:"; tail -20 "$OUT/logs/seed.log" >&2; exit 1; }
 BIG_DIGEST=$(jget "$(client seed seed-blob -repo bench/big -size "$BIG" -seed 2 -nonce s3-pull-layer)" digest)
 client seed seed-image -repo bench/app -tag v1 -layers 1 -layer-size "$APP_LAYER" -seed 3 >/dev/null
 APP_LAYER_DIGEST=$(curl -fsS -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$(url seed)/v2/bench/app/manifests/v1" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["digest"])')
 stop_pid seed 100
-out=$(limit seed-catalog -prefix seed/docker/registry/v2 -repos "$REPOS" -concurrency 16)
+out=$(limit seed-catalog -prefix $RROOT/docker/registry/v2 -repos "$REPOS" -concurrency 16)
 log "  $REPOS repositories: $(jget "$out" objects) objects in $(jget "$out" seconds) s"
-blob_key() { local hex=${2#sha256:}; echo "$1/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data"; }
-BIG_KEY=$(blob_key seed "$BIG_DIGEST")
-APP_LAYER_KEY=$(blob_key seed "$APP_LAYER_DIGEST")
+blob_key() { local hex=${1#sha256:}; echo "$RROOT/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data"; }
+BIG_KEY=$(blob_key "$BIG_DIGEST")
+APP_LAYER_KEY=$(blob_key "$APP_LAYER_DIGEST")
 [[ -f "$BUCKET_DIR/$BIG_KEY" && -f "$BUCKET_DIR/$APP_LAYER_KEY" ]] || { log "the seeded blobs are not in the bucket"; exit 1; }
-# Hard links: the objects (and their xattrs) are shared, only the directories are new. No workload rewrites a seeded
-# key (versitygw replaces an object by renaming a new file into place; a delete unlinks), so the roots stay identical.
-for s in "${SERVERS[@]}"; do cp -al "$BUCKET_DIR/seed" "$BUCKET_DIR/$s"; done
 
 # ----------------------------------------------------------- the servers ---
 BERTH_NOTE=""
@@ -276,8 +273,8 @@ push() { # push ROUND WHO
     record "$r" push "$s" mib_per_s "$(jget "$out" mib_per_s)"
     record "$r" push "$s" commit_seconds "$(jget "$out" commit_seconds)"
     d=$(jget "$out" digest); hex=${d#sha256:}
-    limit delete -key "$(blob_key "$s" "$d")" >/dev/null
-    limit delete -key "$s/docker/registry/v2/repositories/bench/push/_layers/sha256/$hex/link" >/dev/null
+    limit delete -key "$(blob_key "$d")" >/dev/null
+    limit delete -key "$RROOT/docker/registry/v2/repositories/bench/push/_layers/sha256/$hex/link" >/dev/null
   fi
   log "  push ${NAME[$s]:-$s}: $(jget "$out" mib_per_s | cut -d. -f1) MiB/s"
 }
@@ -313,7 +310,7 @@ catalog() {
   local r=$1 s=$2 out i n
   for ((i = 1; i <= CATALOG_REPEAT; i++)); do
     if [[ $s == limit ]]; then
-      out=$(limit list -prefix "seed/docker/registry/v2/repositories/cat/" -delimiter /)
+      out=$(limit list -prefix "$RROOT/docker/registry/v2/repositories/cat/" -delimiter /)
       n=$(jget "$out" prefixes)
     else
       out=$(client "$s" catalog -n "$PAGE")
