@@ -14,12 +14,15 @@
 #       openssl        the throwaway CA and server certificate, and the SHA-256 physical limit
 #   - from the Go module proxy, built once into $BERTH_TOOLS/distribution-<version>/registry:
 #       github.com/distribution/distribution/v3/cmd/registry at DISTRIBUTION_VERSION
+#   - bench/s3limit (bench/s3.sh's physical limit and seeder: aws-sdk-go-v2's feature/s3/manager v1.23.28 and
+#     service/s3 v1.116.0, pinned by its go.mod and go.sum), built once per source hash into
+#     $BERTH_TOOLS/s3limit-<hash>/s3limit
 #   - only when asked (argument policy-controller), built once into
 #     $BERTH_TOOLS/policy-controller-<version>/ (the webhook binary and the project's config/ manifests):
 #       github.com/sigstore/policy-controller/cmd/webhook at POLICY_CONTROLLER_VERSION, built inside its own
 #       module, because its go.mod carries replace directives that a build from another module would ignore
 #
-# Sources used: Debian apt and the Go module proxy only.
+# Sources used: Debian apt and the Go module proxy only. bench/s3.sh also needs versitygw (scripts/install-peers.sh).
 set -euo pipefail
 
 BERTH_TOOLS="${BERTH_TOOLS:-/var/cache/berth-tools}"
@@ -72,6 +75,24 @@ build_distribution() {
   printf '%s\n' "$bin"
 }
 
+# bench/s3.sh's direct S3 client, from its own module (pinned by go.sum); rebuilt only when its sources change.
+build_s3limit() {
+  local src dir hash
+  src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../bench/s3limit" && pwd)"
+  hash=$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-12)
+  dir="$BERTH_TOOLS/s3limit-$hash"
+  if [[ -x "$dir/s3limit" ]]; then
+    log "go: s3limit present ($dir/s3limit)"
+    printf '%s\n' "$dir/s3limit"; return
+  fi
+  command -v go >/dev/null || { log "go not found on PATH"; exit 1; }
+  log "go: building bench/s3limit (aws-sdk-go-v2)"
+  mkdir -p "$dir"
+  (cd "$src" && GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go build -trimpath -ldflags="-s -w" -o "$dir/s3limit.tmp" . >&2)
+  mv -f "$dir/s3limit.tmp" "$dir/s3limit"
+  printf '%s\n' "$dir/s3limit"
+}
+
 # The admission webhook of sigstore policy-controller and its manifests (CRDs, ConfigMaps). About 3 minutes and
 # 1 GiB of module downloads the first time.
 build_policy_controller() {
@@ -106,6 +127,7 @@ start=$SECONDS
 mkdir -p "$BERTH_TOOLS"
 install_apt
 DIST_BIN=$(build_distribution)
+S3LIMIT_BIN=$(build_s3limit)
 ((WITH_POLICY_CONTROLLER)) && build_policy_controller
 PC_DIR="$BERTH_TOOLS/policy-controller-$POLICY_CONTROLLER_VERSION"
 for b in /usr/bin/wrk /usr/bin/htpasswd /usr/bin/docker-registry /usr/bin/openssl; do
@@ -125,6 +147,7 @@ tmp_env=$(mktemp "$BERTH_TOOLS/.bench-env.XXXXXX")
   echo "export BENCH_REGISTRY2_VERSION='$(pkgver docker-registry)'"
   echo "export BENCH_DISTRIBUTION='$DIST_BIN'"
   echo "export BENCH_DISTRIBUTION_VERSION='$DISTRIBUTION_VERSION'"
+  echo "export BENCH_S3LIMIT='$S3LIMIT_BIN'"
   if [[ -x "$PC_DIR/webhook" ]]; then   # built once by `install-bench.sh policy-controller`
     echo "export BENCH_POLICY_CONTROLLER='$PC_DIR/webhook'"
     echo "export BENCH_POLICY_CONTROLLER_CONFIG='$PC_DIR/config'"

@@ -3,7 +3,7 @@
 //
 //	benchclient <command> [flags]
 //
-// Commands: push, pull, seed-blob, seed-image, pulls, ci, load, soak, wait-ready, limits.
+// Commands: push, pull, seed-blob, seed-image, pulls, catalog, ci, load, soak, wait-ready, limits.
 // Every command takes -url, -user, -pass and -cacert (a PEM CA for https URLs).
 package main
 
@@ -54,6 +54,7 @@ func main() {
 	warmup := fs.Duration("warmup", 2*time.Second, "load: warm-up before measuring")
 	duration := fs.Duration("duration", 10*time.Second, "load, soak: measured time")
 	interval := fs.Duration("interval", time.Minute, "soak: one report line per interval")
+	pageSize := fs.Int("n", 1000, "catalog: repositories per page")
 	must(fs.Parse(args))
 
 	out := map[string]any{}
@@ -102,6 +103,10 @@ func main() {
 		for k, v := range concurrentPulls(e, *repo, *tag, *concurrency, *waves) {
 			out[k] = v
 		}
+	case "catalog":
+		for k, v := range catalog(e, *pageSize) {
+			out[k] = v
+		}
 	case "ci":
 		for k, v := range ciPush(e, *nonce, *blobs, *manifests, *blobSize, *repos, *concurrency) {
 			out[k] = v
@@ -132,7 +137,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: benchclient push|pull|seed-blob|seed-image|pulls|ci|load|soak|wait-ready|limits [flags]")
+	fmt.Fprintln(os.Stderr, "usage: benchclient push|pull|seed-blob|seed-image|pulls|catalog|ci|load|soak|wait-ready|limits [flags]")
 	os.Exit(2)
 }
 
