@@ -3,7 +3,7 @@ package io.berth.server.http;
 import io.berth.server.proxy.PullThroughCache;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.Unpooled;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.handler.stream.ChunkedInput;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -72,7 +72,9 @@ final class StreamingBody implements ChunkedInput<ByteBuf>, PullThroughCache.Rec
 
     @Override
     public boolean bytes(ByteBuffer chunk) {
-        ByteBuf copy = Unpooled.copiedBuffer(chunk);
+        // Straight into a pooled direct buffer: the socket takes it as it is, with no second copy on the way out.
+        ByteBuf copy = PooledByteBufAllocator.DEFAULT.directBuffer(chunk.remaining());
+        copy.writeBytes(chunk.duplicate());
         try {
             while (!closed) {
                 if (queue.offer(copy, 100, TimeUnit.MILLISECONDS)) {
