@@ -216,6 +216,30 @@ class S3ComponentIT {
         assertThat(s3).isEqualTo(base);
     }
 
+    /**
+     * The component's config.yml with the Deployment's environment, and the keys as Secret berth-s3 gives them, is a
+     * configuration Berth loads as S3 storage on the overlay's bucket: the env names and the loader agree.
+     */
+    @Test
+    void theRenderedConfigurationLoadsInBerthAsS3Storage(@TempDir Path tmp) throws IOException {
+        Manifests m = s3();
+        Path file = Files.writeString(tmp.resolve("config.yml"), m.berthConfigYml());
+        Map<String, String> env = new java.util.HashMap<>(m.env("Deployment", "berth"));
+        env.remove("BERTH_JAVA_OPTS");
+        env.put("REGISTRY_STORAGE_S3_ACCESSKEY", "AKIDEXAMPLE");
+        env.put("REGISTRY_STORAGE_S3_SECRETKEY", "0123456789"); // a numeric-looking key keeps its text
+        io.berth.storage.s3.S3Settings s3 = io.berth.server.config.ConfigLoader.load(file, env).storage().s3();
+        assertThat(s3).as("storage.s3 with the overlay's settings").isNotNull();
+        assertThat(s3.bucket()).isEqualTo("berth-test-bucket");
+        assertThat(s3.region()).isEqualTo("test-region-1");
+        assertThat(s3.endpoint()).hasToString("https://s3.test-region-1.example.net");
+        assertThat(s3.forcePathStyle()).isTrue();
+        assertThat(s3.rootDirectory()).isEqualTo("berth-root");
+        assertThat(s3.accessKey()).isEqualTo("AKIDEXAMPLE");
+        assertThat(s3.secretKey()).isEqualTo("0123456789");
+        assertThat(s3.redirect()).as("pulls stream through Berth").isFalse();
+    }
+
     @Test
     void theReplicasMayReachDnsAndTheBucketOverHttps() {
         Manifests m = s3();
