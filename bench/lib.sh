@@ -1,4 +1,4 @@
-# Shell helpers shared by bench/run.sh and bench/admission.sh (sourced; both keep their processes in the
+# Shell helpers shared by the bench scripts (run.sh, admission.sh, proxy.sh, s3.sh; sourced; each keeps its processes in the
 # associative array PID, name -> pid).
 
 # stop_pid NAME [TENTHS]: SIGTERM, up to TENTHS tenths of a second (default 50) for it to exit, then SIGKILL;
@@ -22,4 +22,22 @@ ensure_berth_jar() {
     (cd "$root" && mvn -B -q -ntp -Dmaven.test.skip=true -pl registry-server -am package >&2)
   fi
   printf '%s\n' "$jar"
+}
+
+# The options bench/proxy.sh and bench/s3.sh share: --smoke (ROUNDS=1), --rounds N, --out DIR, --help (the calling
+# script's header comment). Sets SMOKE, ROUNDS and OUT, which the caller gives defaults first; exits 2 on anything else.
+bench_options() {
+  local name; name=$(basename "$0")
+  while (($#)); do
+    case "$1" in
+      --smoke) SMOKE=1; ROUNDS=1 ;;
+      --rounds) ROUNDS="${2:?--rounds N}"; shift ;;
+      --rounds=*) ROUNDS="${1#*=}" ;;
+      --out) OUT="${2:?--out DIR}"; shift ;;
+      -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+      *) echo "$name: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+  done
+  [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "$name: --rounds wants a positive number" >&2; exit 2; }
 }

@@ -48,18 +48,8 @@ WORK="${BENCH_WORK:-/var/tmp/berth-s3-bench}"
 ROUNDS=3
 SMOKE=0
 OUT=""
-while (($#)); do
-  case "$1" in
-    --smoke) SMOKE=1; ROUNDS=1 ;;
-    --rounds) ROUNDS="${2:?--rounds N}"; shift ;;
-    --rounds=*) ROUNDS="${1#*=}" ;;
-    --out) OUT="${2:?--out DIR}"; shift ;;
-    -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "s3.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
-[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "s3.sh: --rounds wants a positive number" >&2; exit 2; }
+. "$BENCH/lib.sh"   # stop_pid, ensure_berth_jar, bench_options
+bench_options "$@"
 log() { printf '[s3-bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 # ------------------------------------------------------------------ sizes ---
@@ -81,7 +71,6 @@ declare -A PORT=([berth-netty]=15401 [berth-crt]=15402 [distribution]=15403 [reg
 
 # ------------------------------------------------------------ processes -----
 declare -A PID=()
-. "$BENCH/lib.sh"   # stop_pid, ensure_berth_jar
 cleanup() {
   local s
   for s in "${!PID[@]}"; do stop_pid "$s" 100; done
